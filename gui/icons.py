@@ -1,0 +1,43 @@
+"""Find netdesk's icons, from the source tree or from a frozen bundle.
+
+One helper for both: PyInstaller unpacks bundled files under
+``sys._MEIPASS``; from source they sit in ``icons/`` beside ``gui/``.
+A missing icon is never fatal: the window just keeps Tk's default.
+"""
+
+from __future__ import annotations
+
+import sys
+import tkinter as tk
+from pathlib import Path
+
+SIZES = (16, 32, 48, 64, 128, 256)
+
+
+def icons_dir() -> Path:
+    if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+        return Path(sys._MEIPASS) / "icons"
+    return Path(__file__).resolve().parent.parent / "icons"
+
+
+def icon_file(name: str, size: int) -> Path | None:
+    path = icons_dir() / f"{name}-{size}.png"
+    return path if path.is_file() else None
+
+
+def photo(master: tk.Misc, name: str, size: int) -> tk.PhotoImage | None:
+    path = icon_file(name, size)
+    if path is None:
+        return None
+    try:
+        return tk.PhotoImage(master=master, file=str(path))
+    except tk.TclError:
+        return None
+
+
+def set_window_icon(window: tk.Wm, name: str) -> None:
+    """Title-bar icon at several sizes (Linux ignores the EXE's icon)."""
+    images = [img for size in (16, 32, 48, 64, 128) if (img := photo(window, name, size))]
+    if images:
+        window.iconphoto(False, *images)
+        window._netdesk_icons = images  # Tk does not keep a reference itself

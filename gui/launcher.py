@@ -1,0 +1,98 @@
+"""The main window: one button per tool, an About box, and Quit.
+
+Each tool opens in a window of its own; several chat windows may be open at
+once. Quit closes every window, which stops every worker and service.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from pathlib import Path
+from tkinter import messagebox, ttk
+
+from gui.icons import photo, set_window_icon
+from gui.settings import Settings
+from net import __version__
+
+
+class Launcher:
+    def __init__(self, root: tk.Tk, data_dir: Path, settings: Settings):
+        self.root = root
+        self.data_dir = data_dir
+        self.settings = settings
+        self.windows: list[tk.Toplevel] = []
+        root.title("netdesk")
+        root.minsize(320, 260)
+        geometry = settings.get("launcher", "geometry")
+        if geometry and "x" in geometry:
+            root.geometry(geometry.split("+")[0])
+        set_window_icon(root, "netdesk")
+        root.protocol("WM_DELETE_WINDOW", self.quit)
+        root.bind_all("<Control-q>", lambda e: self.quit())
+        self._images: list[tk.PhotoImage] = []
+        self._build()
+
+    def tools(self) -> list[tuple[str, str, str, object]]:
+        """(key, label, icon, opener) for every tool the launcher offers."""
+        return [
+            ("echo", "Echo client", "echo", self.open_echo),
+        ]
+
+    def _build(self) -> None:
+        menubar = tk.Menu(self.root)
+        app_menu = tk.Menu(menubar, tearoff=False)
+        app_menu.add_command(label="About netdesk", command=self.about)
+        app_menu.add_separator()
+        app_menu.add_command(label="Quit", accelerator="Ctrl+Q", command=self.quit)
+        menubar.add_cascade(label="netdesk", menu=app_menu)
+        self.root.configure(menu=menubar)
+
+        frame = ttk.Frame(self.root, padding=16)
+        frame.grid(row=0, column=0, sticky="nsew")
+        self.root.rowconfigure(0, weight=1)
+        self.root.columnconfigure(0, weight=1)
+        ttk.Label(frame, text="netdesk", font=("TkDefaultFont", 16, "bold")).grid(
+            row=0, column=0, sticky="w")
+        ttk.Label(frame, text="A desktop network workbench").grid(
+            row=1, column=0, sticky="w", pady=(0, 12))
+        self.buttons: dict[str, ttk.Button] = {}
+        for i, (key, label, icon, opener) in enumerate(self.tools()):
+            image = photo(self.root, icon, 32)
+            if image:
+                self._images.append(image)
+            button = ttk.Button(frame, text=label, command=opener, image=image or "",
+                                compound="left", padding=(8, 4))
+            button.grid(row=2 + i, column=0, sticky="ew", pady=3)
+            self.buttons[key] = button
+        frame.columnconfigure(0, weight=1)
+        first = next(iter(self.buttons.values()))
+        first.focus_set()
+
+    def _track(self, window: tk.Toplevel) -> tk.Toplevel:
+        self.windows = [w for w in self.windows if not getattr(w, "closed", False)]
+        self.windows.append(window)
+        return window
+
+    def open_echo(self) -> tk.Toplevel:
+        from gui.echo_window import EchoWindow
+        return self._track(EchoWindow(self.root, self.settings))
+
+    def about(self) -> None:
+        messagebox.showinfo("About netdesk",
+                            f"netdesk {__version__}\n\nEcho and chat servers, a chat client, "
+                            f"a port scanner and a server control panel.\n\n"
+                            f"Data: {self.data_dir}", parent=self.root)
+
+    def close_all(self) -> None:
+        for window in list(self.windows):
+            if not getattr(window, "closed", True):
+                window.close()
+        self.windows.clear()
+
+    def quit(self) -> None:
+        try:
+            self.settings.update("launcher", geometry=self.root.geometry())
+        except tk.TclError:
+            pass
+        self.close_all()
+        self.root.destroy()

@@ -1,0 +1,46 @@
+"""The ``netdesk`` entry point: subcommands go to the console side in
+``net``; with none, the desktop window opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from net import cli, datadir
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return cli.main(argv, open_gui=run_gui)
+    except KeyboardInterrupt:
+        return cli.EXIT_INTERRUPTED
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    import tkinter as tk
+
+    from gui.launcher import Launcher
+    from gui.settings import Settings
+
+    try:
+        data_dir = datadir.ensure_data_dir(args.data_dir)
+    except OSError as e:
+        print(f"netdesk: cannot use data directory: {e}", file=sys.stderr)
+        return 1
+    handler = datadir.setup_logging(data_dir, args.log_level.upper())
+    try:
+        root = tk.Tk(className="netdesk")
+    except tk.TclError as e:
+        print(f"netdesk: cannot open a window ({e}). Is there a display? "
+              f"The subcommands serve, echo and scan work without one.", file=sys.stderr)
+        return 1
+    try:
+        launcher = Launcher(root, data_dir, Settings(data_dir / "settings.json"))
+        if args.smoke_test:
+            from gui.smoke import run_smoke
+            return run_smoke(launcher)
+        root.mainloop()
+        return 0
+    finally:
+        datadir.remove_logging(handler)

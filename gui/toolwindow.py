@@ -1,0 +1,119 @@
+"""The common frame of every tool window: title, icon, remembered size,
+an event queue drained by a poller, and an orderly close.
+"""
+
+from __future__ import annotations
+
+import queue
+import tkinter as tk
+from tkinter import ttk
+
+from gui.poller import QueuePoller
+from gui.settings import Settings
+
+
+class ToolWindow(tk.Toplevel):
+    """A Toplevel whose worker threads report through ``self.events``.
+
+    Subclasses build their widgets, handle events in ``on_event`` and stop
+    their workers in ``stop_workers``; ``close()`` does the rest.
+    """
+
+    settings_section = "window"
+    default_geometry = "640x420"
+
+    def __init__(self, master: tk.Misc, title: str, settings: Settings | None = None,
+                 icon: str | None = None, min_size: tuple[int, int] = (420, 300)):
+        super().__init__(master)
+        self.settings = settings
+        self.closed = False
+        self.title(title)
+        self.minsize(*min_size)
+        geometry = settings.get(self.settings_section, "geometry") if settings else None
+        self.geometry(_size_only(geometry) or self.default_geometry)
+        if icon:
+            from gui.icons import set_window_icon
+            set_window_icon(self, icon)
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.events: queue.Queue = queue.Queue()
+        self.poller = QueuePoller(self, self.events, self.on_event)
+        self.poller.start()
+        self.status = tk.StringVar(self, "")
+        self.statusbar = ttk.Label(self, textvariable=self.status, anchor="w",
+                                   relief="sunken", padding=(6, 2))
+
+    def on_event(self, event) -> None:  # pragma: no cover - subclasses override
+        raise NotImplementedError
+
+    def stop_workers(self) -> None:
+        """Stop and join every worker thread of this window."""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.settings is not None:
+            try:
+                self.settings.update(self.settings_section, geometry=self.geometry())
+            except tk.TclError:
+                pass
+        self.poller.stop()
+        self.stop_workers()
+        self.destroy()
+
+
+def _size_only(geometry: str | None) -> str | None:
+    """Keep a remembered size but not its position (screens change)."""
+    if not geometry or "x" not in geometry:
+        return None
+    size = geometry.split("+")[0]
+    try:
+        w, h = (int(v) for v in size.split("x"))
+    except ValueError:
+        return None
+    return size if 100 <= w <= 10000 and 100 <= h <= 10000 else None
+
+
+def transcript(parent: tk.Misc, height: int = 12) -> tuple[ttk.Frame, tk.Text]:
+    """A read-only, scrolling text area; returns (frame, text)."""
+    frame = ttk.Frame(parent)
+    text = tk.Text(frame, height=height, wrap="word", state="disabled",
+                   undo=False, padx=6, pady=4, relief="flat", borderwidth=0)
+    bar = ttk.Scrollbar(frame, orient="vertical", command=text.yview)
+    text.configure(yscrollcommand=bar.set)
+    text.grid(row=0, column=0, sticky="nsew")
+    bar.grid(row=0, column=1, sticky="ns")
+    frame.rowconfigure(0, weight=1)
+    frame.columnconfigure(0, weight=1)
+    text.tag_configure("note", foreground="#666666")
+    text.tag_configure("error", foreground="#b00020")
+    text.tag_configure("mine", foreground="#1a5fb4")
+    text.tag_configure("meta", foreground="#888888")
+    # Read-only, yet selectable and copyable.
+    text.bind("<1>", lambda e: text.focus_set())
+    return frame, text
+
+
+def append(text: tk.Text, *chunks: tuple[str, str | tuple]) -> None:
+    """Append (string, tags) chunks and a newline, keeping the view at the
+    bottom only if the user was already there."""
+    at_bottom = text.yview()[1] >= 0.999
+    text.configure(state="normal")
+    for chunk, tags in chunks:
+        text.insert("end", chunk, tags)
+    text.insert("end", "\n")
+    text.configure(state="disabled")
+    if at_bottom:
+        text.see("end")
+
+
+def port_or_error(text: str, allow_zero: bool = False) -> tuple[int | None, str]:
+    """Parse a port field: (port, "") or (None, message for the user)."""
+    text = text.strip()
+    if not text.isdigit():
+        return None, "a port is a number from 1 to 65535"
+    port = int(text)
+    low = 0 if allow_zero else 1
+    if not low <= port <= 65535:
+        return None, f"port must be {low}-65535"
+    return port, ""

@@ -1,0 +1,84 @@
+"""``netdesk serve``: the services on their threads, commands on the main one.
+
+The main thread reads commands from stdin (with a prompt on a terminal).
+End of input stops the reading, not the server, so ``netdesk serve <
+/dev/null &`` runs as a service until SIGTERM, Ctrl-C or ``shutdown``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from net import datadir
+from net.control import ServerConfig, ServerController
+from net.listener import ListenError
+
+log = logging.getLogger("netdesk.control")
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGINT/SIGTERM to end the console."""
+
+
+def _raise_stop(signum, frame):  # noqa: ANN001 - signal handler signature
+    raise _Stop
+
+
+def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    try:
+        data_dir = datadir.ensure_data_dir(args.data_dir)
+    except OSError as e:
+        print(f"netdesk serve: cannot use data directory: {e}", file=sys.stderr)
+        return 1
+    handler = datadir.setup_logging(data_dir, args.log_level.upper())
+    config = ServerConfig(host=args.host, echo_port=args.echo_port,
+                          chat_port=getattr(args, "chat_port", None))
+    controller = ServerController(data_dir, config, handler)
+    previous = {sig: signal.signal(sig, _raise_stop)
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            started = controller.start()
+        except (ListenError, ValueError, OSError) as e:
+            print(f"netdesk serve: {e}", file=sys.stderr)
+            return 1
+        for service, host, port in started:
+            print(f"{service} listening on {host}:{port}", file=stdout, flush=True)
+        _read_commands(controller, stdin, stdout)
+        if not controller.stopped.is_set():
+            # End of input: keep serving until a signal or another shutdown.
+            while not controller.stopped.wait(3600):
+                pass
+    except _Stop:
+        pass
+    finally:
+        for sig in previous:  # a second Ctrl-C must not break the shutdown
+            signal.signal(sig, signal.SIG_IGN)
+        controller.shutdown()
+        datadir.remove_logging(handler)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    return 0
+
+
+def _read_commands(controller: ServerController, stdin, stdout) -> None:
+    interactive = stdin.isatty()
+    if interactive:
+        print("type 'help' for commands", file=stdout, flush=True)
+    while not controller.stopped.is_set():
+        if interactive:
+            stdout.write("netdesk> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            return
+        reply = controller.execute(line)
+        if reply.text:
+            print(reply.text, file=stdout, flush=True)
+        if reply.stop:
+            return

@@ -1,0 +1,246 @@
+"""A TCP listener that serves every connection on a thread of its own.
+
+The accept loop runs on its own thread and can be paused (the listening
+socket is closed, so new connections are refused, while the sessions already
+open go on) and resumed on the same port. Stopping it wakes and joins every
+thread it started and closes every socket it owns.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import selectors
+import socket
+import struct
+import sys
+import threading
+from collections.abc import Callable
+
+Handler = Callable[[socket.socket, tuple], None]
+
+_ADDR_IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
+
+
+def set_io_timeout(sock: socket.socket, seconds: float) -> None:
+    """Bound every blocking read and write on ``sock`` by ``seconds``.
+
+    Set in the kernel (SO_RCVTIMEO/SO_SNDTIMEO) rather than with
+    ``settimeout``: Python's timeout mode costs a poll() before every call,
+    which halves an echo server's throughput. A read that times out raises
+    ``BlockingIOError`` (EAGAIN) on POSIX, ``TimeoutError`` on Windows.
+    """
+    sock.setblocking(True)
+    if sys.platform == "win32":
+        value = struct.pack("I", int(seconds * 1000))
+    else:
+        whole = int(seconds)
+        value = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+
+
+class ListenError(OSError):
+    """The service could not listen; the message says why in plain words."""
+
+
+def validate_port(port: int) -> int:
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be a number from 0 to 65535, not {port!r}")
+    return port
+
+
+def bind_listener(host: str, port: int, tries: int = 20, backlog: int = 128) -> socket.socket:
+    """Listen on host:port; if that port is busy, on the next free one.
+
+    Port 0 asks the system for any free port. Up to ``tries`` ports are
+    tried, never past 65535.
+    """
+    validate_port(port)
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ListenError(f"cannot listen on {host!r}: {e.strerror}") from None
+    family = infos[0][0]
+    bind_host = infos[0][4][0]
+    last: OSError | None = None
+    candidates = [0] if port == 0 else range(port, min(port + max(tries, 1), 65536))
+    for candidate in candidates:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: never share a busy port
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+            else:  # POSIX: rebind at once after a restart despite TIME_WAIT
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((bind_host, candidate))
+            sock.listen(backlog)
+            return sock
+        except OSError as e:
+            sock.close()
+            last = e
+            if e.errno not in _ADDR_IN_USE:
+                raise ListenError(f"cannot listen on {host or '*'}:{candidate}: "
+                                  f"{e.strerror or e}") from None
+    raise ListenError(f"ports {port}-{candidates[-1]} on {host or '*'} are all busy "
+                      f"({last.strerror if last else 'in use'})")
+
+
+class Listener:
+    """Accept loop on its own thread; one thread per connection."""
+
+    def __init__(self, name: str, host: str, port: int, handler: Handler, *,
+                 logger: logging.Logger, port_tries: int = 20, max_connections: int = 1000):
+        self.name = name
+        self.host = host
+        self.requested_port = validate_port(port)
+        self._handler = handler
+        self._log = logger
+        self._port_tries = port_tries
+        self._max_connections = max_connections
+        self._lock = threading.Lock()
+        self._conns: dict[int, tuple[socket.socket, threading.Thread]] = {}
+        self._sock: socket.socket | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._next_id = 0
+        self.port: int | None = None
+        self.stopped = False
+
+    # -- life cycle -------------------------------------------------------
+    def start(self) -> tuple[str, int]:
+        """Bind (moving past busy ports) and start accepting. Returns (host, port)."""
+        self._log.info("%s server starting (asked for %s:%d)", self.name,
+                       self.host or "*", self.requested_port)
+        sock = bind_listener(self.host, self.requested_port, self._port_tries)
+        self.port = sock.getsockname()[1]
+        if self.requested_port and self.port != self.requested_port:
+            self._log.warning("%s: port %d was busy, moved to port %d", self.name,
+                              self.requested_port, self.port)
+        self._run_acceptor(sock)
+        return self.address
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host or "0.0.0.0", self.port or 0)
+
+    @property
+    def listening(self) -> bool:
+        return self._sock is not None
+
+    def pause(self) -> None:
+        """Stop listening: new connections are refused, open ones go on."""
+        if self._sock is None:
+            return
+        self._stop_acceptor()
+        self._log.info("%s paused: no longer listening on port %s "
+                       "(current sessions go on)", self.name, self.port)
+
+    def resume(self) -> None:
+        """Listen again on the same port as before."""
+        if self._sock is not None or self.stopped:
+            return
+        sock = bind_listener(self.host, self.port or self.requested_port, tries=1)
+        self._run_acceptor(sock)
+        self._log.info("%s resumed: listening on %s:%d again", self.name, *self.address)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop listening, end every connection and join every thread."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self._stop_acceptor()
+        with self._lock:
+            conns = list(self._conns.values())
+        for sock, _ in conns:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv
+            except OSError:
+                pass
+        for _, thread in conns:
+            thread.join(timeout)
+        self._log.info("%s server stopped", self.name)
+
+    def connection_count(self) -> int:
+        with self._lock:
+            return len(self._conns)
+
+    # -- accept loop ------------------------------------------------------
+    def _run_acceptor(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self._sock = sock
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, args=(sock, self._wake_r),
+            name=f"{self.name}-accept", daemon=True)
+        self._accept_thread.start()
+        self._log.info("%s listening on %s:%d", self.name, *self.address)
+
+    def _stop_acceptor(self) -> None:
+        if self._sock is None:
+            return
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        self._accept_thread.join()
+        for s in (self._sock, self._wake_r, self._wake_w):
+            s.close()
+        self._sock = self._wake_r = self._wake_w = None
+        self._accept_thread = None
+
+    def _accept_loop(self, sock: socket.socket, wake: socket.socket) -> None:
+        with selectors.DefaultSelector() as sel:
+            sel.register(sock, selectors.EVENT_READ)
+            sel.register(wake, selectors.EVENT_READ)
+            while True:
+                for key, _ in sel.select():
+                    if key.fileobj is wake:
+                        return
+                    self._accept_one(sock)
+
+    def _accept_one(self, sock: socket.socket) -> None:
+        try:
+            conn, addr = sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        except OSError as e:  # e.g. out of file descriptors: keep listening
+            self._log.error("%s: accept failed: %s", self.name, e)
+            return
+        conn.setblocking(True)
+        with self._lock:
+            if len(self._conns) >= self._max_connections or self.stopped:
+                full = True
+            else:
+                full = False
+                self._next_id += 1
+                cid = self._next_id
+                thread = threading.Thread(target=self._serve, args=(cid, conn, addr),
+                                          name=f"{self.name}-client-{cid}", daemon=True)
+                self._conns[cid] = (conn, thread)
+        if full:
+            self._log.warning("%s: refused %s: %d connections already", self.name,
+                              format_address(addr), self._max_connections)
+            conn.close()
+            return
+        self._log.info("%s: client %s connected", self.name, format_address(addr))
+        thread.start()
+
+    def _serve(self, cid: int, conn: socket.socket, addr: tuple) -> None:
+        try:
+            self._handler(conn, addr)
+        except Exception:
+            self._log.exception("%s: error serving %s", self.name, format_address(addr))
+        finally:
+            conn.close()
+            with self._lock:
+                self._conns.pop(cid, None)
+            self._log.info("%s: client %s disconnected", self.name, format_address(addr))
+
+
+def format_address(addr: tuple) -> str:
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+

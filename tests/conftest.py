@@ -1,0 +1,105 @@
+"""Shared test helpers: waiting on conditions, real Tk roots, thread checks.
+
+Modelled on Porcupine's conftest: ``wait_until`` pumps Tk while it waits,
+and the ``tk_root`` fixture fails a test whose Tk callbacks raised (Tk
+would otherwise only print the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import tkinter as tk
+
+import pytest
+
+from net.echo_server import EchoServer
+
+
+def wait_until(condition, timeout: float = 10.0, root: tk.Misc | None = None,
+               message: str = "condition") -> None:
+    """Wait (pumping Tk events if a root is given) until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if root is not None:
+            root.update()
+        if condition():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(0.01)  # a poll interval inside a deadline, not a synchronisation
+
+
+@pytest.fixture
+def tk_root():
+    errors: list[BaseException] = []
+    root = tk.Tk()
+    root.report_callback_exception = lambda exc, val, tb: errors.append(val)
+    root.withdraw()
+    yield root
+    try:
+        for after_id in root.tk.call("after", "info"):
+            root.after_cancel(after_id)
+        root.destroy()
+    except tk.TclError:
+        pass
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def settle_threads():
+    """Yields a function asserting no thread started since the test began is left."""
+    before = set(threading.enumerate())
+
+    def check(timeout: float = 5.0) -> None:
+        wait_until(lambda: not (set(threading.enumerate()) - before), timeout,
+                   message="threads to end")
+
+    return check
+
+
+@pytest.fixture
+def echo_server():
+    server = EchoServer("127.0.0.1", 0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def netdesk_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gui", *args]
+
+
+def run_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_serve(tmp_path, *extra: str) -> tuple[subprocess.Popen, dict[str, tuple[str, int]]]:
+    """Start ``netdesk serve`` on loopback with port 0; wait for its lines."""
+    proc = subprocess.Popen(
+        netdesk_cmd("--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1",
+                    "--echo-port", "0", *extra),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=run_env())
+    services: dict[str, tuple[str, int]] = {}
+    want = {"echo"} | ({"chat"} if "--chat-port" in extra else set())
+    deadline = time.monotonic() + 20
+    while set(services) != want and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        parts = line.split()
+        if len(parts) == 4 and parts[1:3] == ["listening", "on"]:
+            host, port = parts[3].rsplit(":", 1)
+            services[parts[0]] = (host, int(port))
+    if set(services) != want:
+        proc.kill()
+        out, err = proc.communicate(timeout=10)
+        raise AssertionError(f"netdesk serve did not start: {err}")
+    return proc, services
