@@ -35,6 +35,8 @@ def run_gui(args: argparse.Namespace) -> int:
         print(f"netdesk: cannot open a window ({e}). Is there a display? "
               f"The subcommands serve, echo and scan work without one.", file=sys.stderr)
         return 1
+    from gui import style
+    style.apply(root)
     try:
         launcher = Launcher(root, data_dir, Settings(data_dir / "settings.json"))
         if args.smoke_test:

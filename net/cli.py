@@ -53,6 +53,24 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("host", nargs="?", help="server host (asked for when missing)")
     echo.add_argument("port", nargs="?", type=port_number, help="server port")
     echo.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a reply")
+
+    from net.scanner import DEFAULT_TIMEOUT, STRATEGIES
+    scan = sub.add_parser("scan", help="scan a host's TCP ports")
+    scan.add_argument("host", nargs="?",
+                      help="host name, IPv4 or IPv6 address (asked for when missing)")
+    scan.add_argument("-p", "--ports", default="1-65535",
+                      help="ports, e.g. 1-1024,3306,8000-8100 (default: all, 1-65535)")
+    scan.add_argument("--threads", type=int, default=None,
+                      help="worker threads (default: 1 for fast, 256 for threads)")
+    scan.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                      help=f"seconds before an unanswered port is 'filtered' "
+                           f"(default {DEFAULT_TIMEOUT:g})")
+    scan.add_argument("--strategy", choices=STRATEGIES, default="fast",
+                      help="fast: many non-blocking connects per thread (default); "
+                           "threads: a pool of blocking connects; sequential: one at a time")
+    scan.add_argument("--in-flight", type=int, default=None, help=argparse.SUPPRESS)
+    scan.add_argument("--json", action="store_true",
+                      help="print one JSON object and nothing else on stdout")
     return parser
 
 
