@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from net import __version__
+from net.chat_server import DEFAULT_PORT as CHAT_PORT
 from net.echo_server import DEFAULT_PORT as ECHO_PORT
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -44,9 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the echo and chat servers with a command console")
+    serve.add_argument("--history-retention", type=int, default=100_000, metavar="N",
+                       help="chat messages kept in the history (default 100000)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
     serve.add_argument("--echo-port", type=port_number, default=ECHO_PORT,
                        help=f"echo service port (default {ECHO_PORT}; busy: the next free one)")
+    serve.add_argument("--chat-port", type=port_number, default=CHAT_PORT,
+                       help=f"chat service port (default {CHAT_PORT}; busy: the next free one)")
     serve.add_argument("--data-dir", dest="sub_data_dir", metavar="DIR", help=argparse.SUPPRESS)
 
     echo = sub.add_parser("echo", help="an interactive echo client")

@@ -13,6 +13,7 @@ import signal
 import sys
 
 from net import datadir
+from net.chat_server import ChatOptions
 from net.control import ServerConfig, ServerController
 from net.listener import ListenError
 
@@ -36,8 +37,8 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
         print(f"netdesk serve: cannot use data directory: {e}", file=sys.stderr)
         return 1
     handler = datadir.setup_logging(data_dir, args.log_level.upper())
-    config = ServerConfig(host=args.host, echo_port=args.echo_port,
-                          chat_port=getattr(args, "chat_port", None))
+    config = ServerConfig(host=args.host, echo_port=args.echo_port, chat_port=args.chat_port,
+                          chat_options=ChatOptions(retention=max(1, args.history_retention)))
     controller = ServerController(data_dir, config, handler)
     previous = {sig: signal.signal(sig, _raise_stop)
                 for sig in (signal.SIGINT, signal.SIGTERM)}

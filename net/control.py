@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from net import datadir
+from net.chat_server import ChatOptions, ChatServer
 from net.echo_server import DEFAULT_PORT as ECHO_PORT
 from net.echo_server import EchoServer
 
@@ -27,7 +28,7 @@ class ServerConfig:
     host: str = "0.0.0.0"
     echo_port: int = ECHO_PORT
     chat_port: int | None = None  # None: the chat service is not run
-    chat_options: dict = field(default_factory=dict)
+    chat_options: ChatOptions = field(default_factory=ChatOptions)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class ServerController:
         self.log_handler = log_handler
         self._lock = threading.RLock()
         self.echo: EchoServer | None = None
-        self.chat = None
+        self.chat: ChatServer | None = None
         self.started_at: float | None = None
         self.stopped = threading.Event()
 
@@ -59,6 +60,10 @@ class ServerController:
             try:
                 self.echo = EchoServer(self.config.host, self.config.echo_port)
                 started.append(("echo", *self.echo.start()))
+                if self.config.chat_port is not None:
+                    self.chat = ChatServer(self.data_dir, self.config.host,
+                                           self.config.chat_port, self.config.chat_options)
+                    started.append(("chat", *self.chat.start()))
             except BaseException:
                 self._stop_services()
                 raise
@@ -73,6 +78,9 @@ class ServerController:
             self.stopped.set()
 
     def _stop_services(self) -> None:
+        if self.chat is not None:
+            self.chat.stop()
+            self.chat = None
         if self.echo is not None:
             self.echo.stop()
             self.echo = None
@@ -82,7 +90,7 @@ class ServerController:
         return self.started_at is not None
 
     def services(self) -> list:
-        return [s for s in (self.echo,) if s is not None]
+        return [s for s in (self.echo, self.chat) if s is not None]
 
     # -- commands ---------------------------------------------------------
     def pause(self) -> None:

@@ -1,0 +1,149 @@
+"""The chat wire format (PROTOCOL.md section 2): length-prefixed JSON frames.
+
+    4 bytes, unsigned big-endian payload length | payload: one UTF-8 JSON object
+
+Written once and used by the server and every client. ``FrameDecoder`` is
+pure (bytes in, objects out) so it can be fed any split of a stream;
+``FrameReader`` reads frames from a socket with every read bounded in size
+and time, checking the length in the header before it reads the body.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import struct
+import time
+
+HEADER = struct.Struct(">I")
+MAX_PAYLOAD = 65536
+READ_SIZE = 65536
+
+
+class FrameError(ValueError):
+    """The peer broke the framing: answer ``bad_frame`` and close."""
+
+
+def encode(obj: dict) -> bytes:
+    payload = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return HEADER.pack(len(payload)) + payload
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_payload(payload: bytes) -> dict:
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FrameError("payload is not valid UTF-8") from None
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise FrameError("payload is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise FrameError("payload is not a JSON object")
+    return obj
+
+
+class FrameDecoder:
+    """Incremental decoder: ``feed(bytes)`` returns the complete objects."""
+
+    def __init__(self, max_payload: int = MAX_PAYLOAD):
+        self.max_payload = max_payload
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[dict]:
+        self._buf += data
+        out = []
+        while True:
+            length = self.pending_length()
+            if length is None or len(self._buf) < HEADER.size + length:
+                return out
+            payload = bytes(self._buf[HEADER.size:HEADER.size + length])
+            del self._buf[:HEADER.size + length]
+            out.append(decode_payload(payload))
+
+    def pending_length(self) -> int | None:
+        """The announced length of the next frame, checked; None if unknown yet."""
+        if len(self._buf) < HEADER.size:
+            return None
+        (length,) = HEADER.unpack_from(self._buf)
+        if length == 0:
+            raise FrameError("frame length 0 is invalid")
+        if length > self.max_payload:
+            raise FrameError(f"frame of {length} bytes is over the {self.max_payload} limit")
+        return length
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+
+class FrameReader:
+    """Reads frames from a socket; at most one ``READ_SIZE`` recv at a time.
+
+    ``read(timeout)`` returns the next object, or None when the peer closed
+    cleanly between frames. It raises ``TimeoutError`` when nothing complete
+    arrived in time, ``FrameError`` on a broken frame, and ``ConnectionError``
+    when the peer vanished mid-frame. Works on blocking and non-blocking
+    sockets alike (it waits for readability itself).
+    """
+
+    def __init__(self, sock: socket.socket, max_payload: int = MAX_PAYLOAD):
+        self.sock = sock
+        self.decoder = FrameDecoder(max_payload)
+        self._ready: list[dict] = []
+
+    def read(self, timeout: float | None) -> dict | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._ready:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not wait_readable(self.sock, left):
+                raise TimeoutError("no complete frame in time")
+            try:
+                data = self.sock.recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                continue
+            if not data:
+                if self.decoder.buffered:
+                    raise ConnectionError("connection closed in the middle of a frame")
+                return None
+            self._ready.extend(self.decoder.feed(data))
+        return self._ready.pop(0)
+
+
+def wait_readable(sock: socket.socket, timeout: float | None) -> bool:
+    """True when ``sock`` can be read (data, EOF or error) within ``timeout``."""
+    return _wait(sock, False, timeout)
+
+
+def _wait(sock: socket.socket, write: bool, timeout: float | None) -> bool:
+    # poll() where there is one: select() fails on fds past 1023, which a
+    # server with hundreds of clients reaches.
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN | select.POLLPRI)
+        ms = None if timeout is None else int(timeout * 1000 + 0.999)
+        return bool(poller.poll(ms))
+    lists = ([], [sock], []) if write else ([sock], [], [])
+    return any(select.select(*lists, timeout))
+
+
+def send_frame(sock: socket.socket, obj: dict, timeout: float = 10.0) -> None:
+    """Blocking send of one frame, bounded by ``timeout`` (client side)."""
+    data = memoryview(encode(obj))
+    deadline = time.monotonic() + timeout
+    while data:
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        data = data[sent:]
+        if data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the peer is not reading")
+            _wait(sock, True, min(left, 0.5))
