@@ -35,6 +35,7 @@ class Launcher:
     def tools(self) -> list[tuple[str, str, str, object]]:
         """(key, label, icon, opener) for every tool the launcher offers."""
         return [
+            ("chat", "New chat window", "chat", self.open_chat),
             ("scanner", "Port scanner", "scanner", self.open_scanner),
             ("echo", "Echo client", "echo", self.open_echo),
         ]
@@ -77,6 +78,10 @@ class Launcher:
     def open_echo(self) -> tk.Toplevel:
         from gui.echo_window import EchoWindow
         return self._track(EchoWindow(self.root, self.settings))
+
+    def open_chat(self) -> tk.Toplevel:
+        from gui.chat_window import ChatWindow
+        return self._track(ChatWindow(self.root, self.settings))
 
     def open_scanner(self) -> tk.Toplevel:
         from gui.scanner_window import ScannerWindow

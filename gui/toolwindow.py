@@ -27,6 +27,8 @@ class ToolWindow(tk.Toplevel):
         super().__init__(master)
         self.settings = settings
         self.closed = False
+        # A plain Toplevel keeps Tk's grey; match the ttk theme's frames.
+        self.configure(background=ttk.Style(self).lookup("TFrame", "background") or None)
         self.title(title)
         self.minsize(*min_size)
         geometry = settings.get(self.settings_section, "geometry") if settings else None
