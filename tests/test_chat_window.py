@@ -84,7 +84,8 @@ def test_private_message_from_the_user_list(tk_root, chat_server):
     a.private_to_selected()
     assert a.recipient.get() == "quinn"
     say(a, "just for you")
-    wait_until(lambda: lines_with(b, "just for you"), 10, tk_root, "the private line")
+    wait_until(lambda: lines_with(b, "just for you") and lines_with(a, "just for you"), 10,
+               tk_root, "the private line at both ends")
     assert "→ quinn (private)" in lines_with(a, "just for you")[0]
     say(a, "public again")  # the recipient stays until changed
     a.recipient.set("everyone")
