@@ -1,0 +1,197 @@
+"""Chat fan-out: N logged-in clients, a tenth of them sending.
+
+Prints, for N = 200 and 500:
+- at a fixed offered load (10k deliveries/s by default): deliveries per
+  second, p50 and p99 fan-out latency (send to receipt, every recipient);
+- at saturation (each sender keeps a few messages in flight): deliveries per
+  second;
+- lost and reordered messages in both (every client must receive every
+  public message, in id order).
+
+Goals: 500 concurrent clients; p99 <= 50 ms at 10k deliveries/s; nothing
+lost or reordered; saturation >= 100k deliveries/s. There is no peer
+program to compare with here, so the figures stand alone.
+
+The server runs in its own process on loopback (flood limit raised for the
+saturation phase, since the default 20 says/s per client is the point of a
+flood limit); clients are spread over two more processes.
+
+    python tests/bench/bench_chat.py [--clients 200 500] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import selectors
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SERVER = """
+import sys
+from pathlib import Path
+from net.chat_server import ChatOptions, ChatServer
+s = ChatServer(Path(sys.argv[1]), "127.0.0.1", 0,
+               ChatOptions(flood_burst=1000, flood_rate=10_000, welcome_history=0))
+h, p = s.start(); print(p, flush=True)
+sys.stdin.read(); s.stop()
+"""
+
+
+def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflight: int,
+                seconds: float, ready, go, barrier, out) -> None:
+    sys.path.insert(0, ".")
+    from net.chat_client import ChatConnection
+    from net.framing import FrameDecoder, encode
+
+    conns = []
+    for name in names:
+        c = ChatConnection(timeout=60)
+        c.connect("127.0.0.1", port)
+        c.login(name, "bench-password")
+        conns.append(c)
+    ready.put(len(conns))
+    go.wait()
+    sel = selectors.DefaultSelector()
+    state = {}
+    for i, c in enumerate(conns):
+        c.sock.setblocking(False)
+        state[c.sock] = {"dec": FrameDecoder(1 << 24), "last": 0, "i": i, "mine": 0}
+        sel.register(c.sock, selectors.EVENT_READ)
+    senders = [c.sock for c in conns[:n_senders]]
+    # Every login told every client already online about it: read those
+    # "joined" frames first, or the first measured messages queue behind them.
+    quiet_since, give_up = time.monotonic(), time.monotonic() + 30
+    while time.monotonic() - quiet_since < 0.5 and time.monotonic() < give_up:
+        for key, _ in sel.select(0.05):
+            try:
+                data = key.fileobj.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            state[key.fileobj]["dec"].feed(data)
+            quiet_since = time.monotonic()
+    barrier.wait(60)  # every process starts sending at once, and stops at once
+    received = reordered = sent = errors = 0
+    latencies: list[float] = []
+    start = time.monotonic()
+    end = start + seconds
+    next_send = start
+    rr = 0
+    last_data = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if now >= end and now - last_data > 2.0:
+            break
+        if now < end:
+            if rate > 0:  # fixed offered load, round robin over the senders
+                while next_send <= now:
+                    s = senders[rr % len(senders)]
+                    rr += 1
+                    s.sendall(encode({"type": "say", "text": f"t={time.monotonic_ns()}"}))
+                    sent += 1
+                    next_send += 1.0 / rate
+            else:  # saturation: keep ``inflight`` own messages outstanding per sender
+                for s in senders:
+                    while state[s]["mine"] < inflight:
+                        s.sendall(encode({"type": "say", "text": f"t={time.monotonic_ns()}"}))
+                        state[s]["mine"] += 1
+                        sent += 1
+        for key, _ in sel.select(0.001):
+            s = key.fileobj
+            try:
+                data = s.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            if not data:
+                continue
+            st = state[s]
+            for msg in st["dec"].feed(data):
+                kind = msg.get("type")
+                if kind == "message":
+                    last_data = time.monotonic()  # not "left": others close when done
+                    received += 1
+                    if msg["id"] <= st["last"]:
+                        reordered += 1
+                    st["last"] = msg["id"]
+                    latencies.append((time.monotonic_ns() - int(msg["text"][2:])) / 1e6)
+                    if s in senders and msg["from"] == names[st["i"]]:
+                        st["mine"] = max(0, st["mine"] - 1)
+                elif kind == "error":
+                    errors += 1
+                elif kind == "ping":
+                    s.sendall(encode({"type": "pong"}))
+    for c in conns:
+        c.close()
+    out.put({"received": received, "reordered": reordered, "sent": sent, "errors": errors,
+             "latencies": latencies, "elapsed": last_data - start})
+
+
+def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2) -> dict:
+    data = tempfile.mkdtemp(prefix="bench-chat-")
+    server = subprocess.Popen([sys.executable, "-c", SERVER, data], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        names = [f"u{i:04d}" for i in range(n)]
+        chunks = [names[i::procs] for i in range(procs)]
+        ready, go, out = mp.Queue(), mp.Event(), mp.Queue()
+        barrier = mp.Barrier(procs)
+        senders_total = max(1, n // 10)
+        workers = []
+        for k, chunk in enumerate(chunks):
+            share = senders_total // procs + (1 if k < senders_total % procs else 0)
+            workers.append(mp.Process(target=client_proc, args=(
+                port, chunk, share, rate / procs, inflight, seconds, ready, go, barrier, out)))
+        for w in workers:
+            w.start()
+        logged = sum(ready.get(timeout=300) for _ in workers)
+        go.set()
+        results = [out.get(timeout=seconds + 120) for _ in workers]
+        for w in workers:
+            w.join(30)
+    finally:
+        server.stdin.close()
+        server.wait(30)
+    sent = sum(r["sent"] for r in results)
+    received = sum(r["received"] for r in results)
+    lat = sorted(x for r in results for x in r["latencies"])
+    return {
+        "clients": logged, "sent": sent, "received": received,
+        "lost": sent * logged - received,
+        "reordered": sum(r["reordered"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+        # Until the last delivery, not the end of sending: a backlog drained
+        # after the senders stop must not count as throughput.
+        "deliveries_per_s": received / max(r["elapsed"] for r in results),
+        "p50": statistics.median(lat) if lat else float("nan"),
+        "p99": lat[int(len(lat) * 0.99)] if lat else float("nan"),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, nargs="+", default=[200, 500])
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--deliveries", type=float, default=10_000,
+                    help="offered deliveries per second in the latency phase")
+    ap.add_argument("--inflight", type=int, default=4)
+    args = ap.parse_args()
+    for n in args.clients:
+        fixed = run(n, args.deliveries / n, 0, args.seconds)
+        print(f"{n} clients, {n // 10} sending, offered {args.deliveries:,.0f} deliveries/s: "
+              f"{fixed['deliveries_per_s']:,.0f} deliveries/s, p50 {fixed['p50']:.1f} ms, "
+              f"p99 {fixed['p99']:.1f} ms, lost {fixed['lost']}, "
+              f"reordered {fixed['reordered']}, errors {fixed['errors']} "
+              f"(goal p99 <= 50 ms)", flush=True)
+        sat = run(n, 0, args.inflight, args.seconds)
+        print(f"{n} clients, {n // 10} sending, saturation: "
+              f"{sat['deliveries_per_s']:,.0f} deliveries/s, p50 {sat['p50']:.1f} ms, "
+              f"p99 {sat['p99']:.1f} ms, lost {sat['lost']}, reordered {sat['reordered']}, "
+              f"errors {sat['errors']} (goal >= 100,000/s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
