@@ -16,8 +16,10 @@ from net import __version__
 
 
 class Launcher:
-    def __init__(self, root: tk.Tk, data_dir: Path, settings: Settings):
+    def __init__(self, root: tk.Tk, data_dir: Path, settings: Settings, log_handler=None):
         self.root = root
+        self.log_handler = log_handler
+        self.panel = None
         self.data_dir = data_dir
         self.settings = settings
         self.windows: list[tk.Toplevel] = []
@@ -35,6 +37,7 @@ class Launcher:
     def tools(self) -> list[tuple[str, str, str, object]]:
         """(key, label, icon, opener) for every tool the launcher offers."""
         return [
+            ("server", "Server control panel", "server", self.open_control),
             ("chat", "New chat window", "chat", self.open_chat),
             ("scanner", "Port scanner", "scanner", self.open_scanner),
             ("echo", "Echo client", "echo", self.open_echo),
@@ -78,6 +81,16 @@ class Launcher:
     def open_echo(self) -> tk.Toplevel:
         from gui.echo_window import EchoWindow
         return self._track(EchoWindow(self.root, self.settings))
+
+    def open_control(self) -> tk.Toplevel:
+        """One panel: a second would only fight the first for the ports."""
+        if self.panel is not None and not self.panel.closed:
+            self.panel.deiconify()
+            self.panel.lift()
+            return self.panel
+        from gui.control_panel import ControlPanel
+        self.panel = ControlPanel(self.root, self.data_dir, self.settings, self.log_handler)
+        return self._track(self.panel)
 
     def open_chat(self) -> tk.Toplevel:
         from gui.chat_window import ChatWindow

@@ -38,7 +38,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from gui import style
     style.apply(root)
     try:
-        launcher = Launcher(root, data_dir, Settings(data_dir / "settings.json"))
+        launcher = Launcher(root, data_dir, Settings(data_dir / "settings.json"), handler)
         if args.smoke_test:
             from gui.smoke import run_smoke
             return run_smoke(launcher)

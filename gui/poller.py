@@ -22,12 +22,16 @@ class QueuePoller:
         self.interval_ms = interval_ms
         self.batch = batch
         self._after_id: str | None = None
+        self.stopped = False
 
     def start(self) -> None:
+        self.stopped = False
         if self._after_id is None:
             self._after_id = self.widget.after(self.interval_ms, self._tick)
 
     def stop(self) -> None:
+        """No more callbacks, even if called from a handler mid-batch."""
+        self.stopped = True
         if self._after_id is not None:
             try:
                 self.widget.after_cancel(self._after_id)
@@ -49,6 +53,8 @@ class QueuePoller:
         more = False
         try:
             for _ in range(self.batch):
+                if self.stopped:  # a handler closed the window
+                    return
                 try:
                     event = self.events.get_nowait()
                 except queue.Empty:
@@ -58,4 +64,5 @@ class QueuePoller:
                 more = True
         finally:
             # Come back sooner when a batch was full: the rest is waiting.
-            self._after_id = self.widget.after(1 if more else self.interval_ms, self._tick)
+            if not self.stopped:
+                self._after_id = self.widget.after(1 if more else self.interval_ms, self._tick)

@@ -4,19 +4,24 @@ One implementation of shutdown, pause, resume, logs, clear-logs,
 clear-users, status, clients, kick and help, shared by the ``netdesk serve``
 console and the control-panel window. The services listen on threads of
 their own; the controller is called from whichever thread the user commands
-from.
+from (the console's main thread, the panel's control thread), and a lock
+keeps two commands from interleaving.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from net import datadir
-from net.chat_server import ChatOptions, ChatServer
+from net.accounts import Accounts
+from net.chat_server import DEFAULT_PORT as CHAT_PORT
+from net.chat_server import USERS_FILE, ChatOptions, ChatServer
 from net.echo_server import DEFAULT_PORT as ECHO_PORT
 from net.echo_server import EchoServer
 
@@ -27,7 +32,7 @@ log = logging.getLogger("netdesk.control")
 class ServerConfig:
     host: str = "0.0.0.0"
     echo_port: int = ECHO_PORT
-    chat_port: int | None = None  # None: the chat service is not run
+    chat_port: int | None = CHAT_PORT  # None: the chat service is not run
     chat_options: ChatOptions = field(default_factory=ChatOptions)
 
 
@@ -40,11 +45,22 @@ class Reply:
     stop: bool = False
 
 
+@dataclass(frozen=True)
+class Status:
+    running: bool
+    paused: bool
+    ports: dict[str, int]
+    connections: int
+    online: int
+    messages: int
+    uptime: float
+
+
 class ServerController:
-    def __init__(self, data_dir: Path, config: ServerConfig,
+    def __init__(self, data_dir: Path, config: ServerConfig | None = None,
                  log_handler: datadir.PrivateRotatingFileHandler | None = None):
-        self.data_dir = data_dir
-        self.config = config
+        self.data_dir = Path(data_dir)
+        self.config = config or ServerConfig()
         self.log_handler = log_handler
         self._lock = threading.RLock()
         self.echo: EchoServer | None = None
@@ -52,10 +68,12 @@ class ServerController:
         self.started_at: float | None = None
         self.stopped = threading.Event()
 
-    # -- life cycle -------------------------------------------------------
+    # -- life cycle ---------------------------------------------------------------
     def start(self) -> list[tuple[str, str, int]]:
         """Start every configured service; returns (service, host, port) rows."""
         with self._lock:
+            if self.running:
+                raise ValueError("already running")
             started = []
             try:
                 self.echo = EchoServer(self.config.host, self.config.echo_port)
@@ -72,6 +90,7 @@ class ServerController:
             return started
 
     def shutdown(self) -> None:
+        """Stop every service: chat clients get ``bye``, every thread is joined."""
         with self._lock:
             self._stop_services()
             self.started_at = None
@@ -92,20 +111,59 @@ class ServerController:
     def services(self) -> list:
         return [s for s in (self.echo, self.chat) if s is not None]
 
-    # -- commands ---------------------------------------------------------
+    # -- commands as methods (the window calls these) ------------------------------------
     def pause(self) -> None:
         with self._lock:
+            self._require_running()
             for service in self.services():
                 service.listener.pause()
 
     def resume(self) -> None:
         with self._lock:
+            self._require_running()
             for service in self.services():
                 service.listener.resume()
+
+    def _require_running(self) -> None:
+        if not self.running:
+            raise ValueError("the server is not running")
 
     @property
     def paused(self) -> bool:
         return self.running and not any(s.listener.listening for s in self.services())
+
+    def status(self) -> Status:
+        with self._lock:
+            chat = self.chat
+            return Status(
+                running=self.running, paused=self.paused,
+                ports={s.listener.name: s.listener.port for s in self.services()},
+                connections=sum(s.listener.connection_count() for s in self.services()),
+                online=len(chat.online_names()) if chat else 0,
+                messages=chat.accepted if chat else 0,
+                uptime=time.monotonic() - self.started_at if self.started_at else 0.0)
+
+    def clients(self) -> list[dict]:
+        """Chat connections: name (None before login), address, since, messages."""
+        chat = self.chat
+        return chat.clients() if chat else []
+
+    def kick(self, name: str) -> bool:
+        chat = self.chat
+        return bool(chat and chat.kick(name))
+
+    def clear_users(self) -> int:
+        """Clear the identification file; sessions online now go on."""
+        with self._lock:
+            if self.chat is not None:
+                return self.chat.clear_users()
+            accounts = Accounts(self.data_dir / USERS_FILE)
+            try:
+                count = accounts.clear()
+            finally:
+                accounts.close()
+            log.warning("identification file cleared (%d account(s))", count)
+            return count
 
     def log_lines(self, n: int = 20) -> list[str]:
         path = datadir.log_path(self.data_dir)
@@ -120,8 +178,8 @@ class ServerController:
             self.log_handler.clear()
         else:
             datadir.open_private(datadir.log_path(self.data_dir), "w").close()
-        log.info("log cleared by the operator")
 
+    # -- the console's words ------------------------------------------------------------
     def execute(self, line: str) -> Reply:
         """Run one console command line and say what happened."""
         words = line.split()
@@ -148,13 +206,16 @@ class ServerController:
 
     def _cmd_resume(self, rest: list[str]) -> Reply:
         if not self.paused:
-            return Reply("not paused")
+            return Reply("not paused" if self.running else "the server is not running")
         self.resume()
         return Reply("resumed: " + ", ".join(
             f"{s.listener.name} on port {s.listener.port}" for s in self.services()))
 
     def _cmd_logs(self, rest: list[str]) -> Reply:
-        n = int(rest[0]) if rest else 20
+        try:
+            n = int(rest[0]) if rest else 20
+        except ValueError:
+            raise ValueError("usage: logs [N], N a number of lines") from None
         lines = self.log_lines(n)
         return Reply("\n".join(lines) if lines else "(the log is empty)")
 
@@ -162,16 +223,37 @@ class ServerController:
         self.clear_logs()
         return Reply("log cleared")
 
+    def _cmd_clear_users(self, rest: list[str]) -> Reply:
+        count = self.clear_users()
+        return Reply(f"identification file cleared: {count} account(s) forgotten; "
+                     f"users online now stay until they leave")
+
     def _cmd_status(self, rest: list[str]) -> Reply:
-        if not self.running:
+        s = self.status()
+        if not s.running:
             return Reply("stopped")
-        state = "paused" if self.paused else "listening"
-        uptime = time.monotonic() - (self.started_at or time.monotonic())
-        parts = [f"{state}, up {format_duration(uptime)}"]
-        for s in self.services():
-            parts.append(f"{s.listener.name}: port {s.listener.port}, "
-                         f"{s.listener.connection_count()} connection(s)")
-        return Reply("\n".join(parts))
+        ports = ", ".join(f"{name} port {port}" for name, port in s.ports.items())
+        return Reply(f"{'paused' if s.paused else 'listening'}: {ports}; "
+                     f"{s.connections} connection(s), {s.online} user(s) online, "
+                     f"{s.messages} message(s) since start; up {format_duration(s.uptime)}")
+
+    def _cmd_clients(self, rest: list[str]) -> Reply:
+        rows = self.clients()
+        if not rows:
+            return Reply("no chat clients connected")
+        lines = [f"{'name':20s} {'address':24s} {'since':8s} messages"]
+        for c in rows:
+            since = datetime.fromtimestamp(c["since"]).strftime("%H:%M:%S")
+            lines.append(f"{c['name'] or '(logging in)':20s} {c['address']:24s} {since:8s} "
+                         f"{c['messages']}")
+        return Reply("\n".join(lines))
+
+    def _cmd_kick(self, rest: list[str]) -> Reply:
+        if len(rest) != 1:
+            return Reply("usage: kick NAME", ok=False)
+        if self.kick(rest[0]):
+            return Reply(f"{rest[0]} disconnected")
+        return Reply(f"{rest[0]} is not online", ok=False)
 
     def _cmd_help(self, rest: list[str]) -> Reply:
         return Reply(HELP)
@@ -185,11 +267,14 @@ def format_duration(seconds: float) -> str:
 
 
 HELP = """commands:
-  status            ports, paused or not, clients, uptime
+  status            ports, paused or not, clients, messages, uptime
+  clients           who is online, from where, since when
+  kick NAME         disconnect a chat user
   pause             stop listening (current sessions go on)
   resume            listen again on the same ports
   logs [N]          the last N log lines (default 20)
   clear-logs        empty the log file
+  clear-users       clear the identification file (all accounts and tokens)
   help              this list
   shutdown          stop every service and exit"""
 
@@ -201,7 +286,81 @@ _COMMANDS = {
     "resume": ServerController._cmd_resume,
     "logs": ServerController._cmd_logs,
     "clear-logs": ServerController._cmd_clear_logs,
+    "clear-users": ServerController._cmd_clear_users,
     "status": ServerController._cmd_status,
+    "clients": ServerController._cmd_clients,
+    "kick": ServerController._cmd_kick,
     "help": ServerController._cmd_help,
     "?": ServerController._cmd_help,
 }
+
+
+class ControlThread:
+    """The control thread: carries out commands on a controller, one at a
+    time, off the caller's thread, and reports what happened.
+
+    ``submit(name, *args)`` queues ``controller.<name>(*args)``; the result
+    comes back through ``emit`` as ``("done", name, result)`` or
+    ``("failed", name, message)``. While the services run it also emits
+    ``("snapshot", Status, clients)`` every ``interval`` seconds.
+    """
+
+    def __init__(self, controller: ServerController, emit, interval: float = 1.0):
+        self.controller = controller
+        self._emit = emit
+        self.interval = interval
+        self._commands: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="control", daemon=True)
+        self._thread.start()
+
+    def submit(self, name: str, *args) -> None:
+        self._commands.put((name, args))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the queued commands, then end the thread and join it."""
+        self._commands.put(None)
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._commands.get(timeout=self.interval)
+            except queue.Empty:
+                item = ("snapshot", ())
+            if item is None:
+                return
+            name, args = item
+            if name == "snapshot":
+                if self.controller.running:
+                    self._emit(("snapshot", self.controller.status(), self.controller.clients()))
+                continue
+            try:
+                result = getattr(self.controller, name)(*args)
+            except (OSError, ValueError) as e:
+                self._emit(("failed", name, str(e)))
+            except Exception as e:  # shown to the user, never swallowed
+                log.exception("control: %s failed", name)
+                self._emit(("failed", name, f"{type(e).__name__}: {e}"))
+            else:
+                self._emit(("done", name, result))
+            if self.controller.running or name == "shutdown":
+                self._emit(("snapshot", self.controller.status(), self.controller.clients()))
+
+
+class QueueLogHandler(logging.Handler):
+    """Hands each log record, formatted, to ``emit`` as ``("log", levelno, line)``."""
+
+    def __init__(self, emit, level: int = logging.DEBUG):
+        super().__init__(level)
+        self._emit = emit
+        self.setFormatter(logging.Formatter(datadir.LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._emit(("log", record.levelno, self.format(record)))
+        except Exception:
+            self.handleError(record)

@@ -1,0 +1,151 @@
+"""``netdesk serve``'s console: every command through stdin of a subprocess."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+
+import pytest
+
+from net.chat_client import ChatConnection
+from tests.conftest import start_serve
+
+
+class Console:
+    """Types a command and reads the reply up to a marker line."""
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    def run(self, command: str) -> str:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.write("help\n")  # its last line ends the reply we wait for
+        self.proc.stdin.flush()
+        lines = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("  shutdown "):
+                break
+            lines.append(line)
+        text = "".join(lines)
+        return text.split("commands:")[0]
+
+
+def login(addr, name, password="pw") -> ChatConnection:
+    c = ChatConnection()
+    c.connect(*addr)
+    c.login(name, password)
+    return c
+
+
+def test_every_console_command(tmp_path):
+    proc, services = start_serve(tmp_path)
+    console = Console(proc)
+    chat, echo = services["chat"], services["echo"]
+    try:
+        alice = login(chat, "alice")
+        out = console.run("status")
+        assert "listening: echo port" in out and f"chat port {chat[1]}" in out
+        assert "1 user(s) online" in out
+
+        out = console.run("clients")
+        assert "alice" in out and "127.0.0.1" in out
+
+        assert "paused" in console.run("pause")
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(chat, timeout=5)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(echo, timeout=5)
+        alice.send({"type": "say", "text": "still talking while paused"})
+        assert alice.recv_until("message")["text"] == "still talking while paused"
+        assert "paused" in console.run("status")
+        assert "resumed" in console.run("resume")
+        login(chat, "bob").close()  # accepted again, on the same port
+
+        out = console.run("logs 50")
+        assert "chat: alice logged in" in out and "chat paused" in out
+
+        assert "log cleared" in console.run("clear-logs")
+        assert (tmp_path / "netdesk.log").stat().st_size == 0
+
+        assert "bob is not online" in console.run("kick bob")
+        assert "alice disconnected" in console.run("kick alice")
+        assert alice.recv_until("bye")["reason"] == "kicked"
+        alice.close()
+
+        assert "2 account(s) forgotten" in console.run("clear-users")
+        c = ChatConnection()
+        c.connect(*chat)
+        assert c.login("alice", "another password")["new_account"] is True
+        c.close()
+
+        assert "unknown command 'frobnicate'" in console.run("frobnicate")
+        assert "usage: kick NAME" in console.run("kick")
+
+        proc.stdin.write("shutdown\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=15) == 0
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(chat, timeout=5)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_end_of_input_stops_reading_not_serving(tmp_path):
+    proc, services = start_serve(tmp_path)
+    try:
+        proc.stdin.close()  # like `netdesk serve < /dev/null &`
+        c = ChatConnection()
+        c.connect(*services["chat"])  # still serving after end of input
+        c.login("svc", "pw")
+        with socket.create_connection(services["echo"], timeout=5) as e:
+            e.sendall(b"up")
+            assert e.recv(2) == b"up"
+        proc.send_signal(signal.SIGTERM)
+        assert c.recv_until("bye")["reason"] == "shutdown"  # chat clients are told
+        c.close()
+        assert proc.wait(timeout=15) == 0
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_prompt_on_a_terminal(tmp_path):
+    """With a terminal on stdin the console prompts; help lists every command."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import netdesk_cmd, run_env
+
+    controller_fd, terminal_fd = pty.openpty()
+    proc = subprocess.Popen(
+        netdesk_cmd("--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1",
+                    "--echo-port", "0", "--chat-port", "0"),
+        stdin=terminal_fd, stdout=terminal_fd, stderr=terminal_fd, env=run_env())
+    os.close(terminal_fd)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"netdesk> " not in seen and time.monotonic() < deadline:
+            seen += os.read(controller_fd, 4096)
+        assert b"type 'help' for commands" in seen
+        os.write(controller_fd, b"help\n")
+        while b"shutdown" not in seen.split(b"help", 2)[-1] and time.monotonic() < deadline:
+            seen += os.read(controller_fd, 4096)
+        for word in (b"status", b"clients", b"kick NAME", b"pause", b"resume", b"logs [N]",
+                     b"clear-logs", b"clear-users", b"shutdown"):
+            assert word in seen
+        os.write(controller_fd, b"shutdown\n")
+        assert proc.wait(timeout=15) == 0
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        os.close(controller_fd)
