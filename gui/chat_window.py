@@ -201,7 +201,9 @@ class ChatWindow(ToolWindow):
         if handler is not None:
             handler(*event[1:])
 
-    def _on_hello(self, known_name: str | None, server: str) -> None:
+    def _on_hello(self, known_name: str | None, server: str, address: tuple) -> None:
+        if address != self.connected_to:
+            return  # an earlier attempt, to a server the user has since changed
         self._hello_seen = True
         host, port = self.connected_to or ("?", 0)
         self.status.set(f"Connected to {server} at {host}:{port}")
@@ -216,7 +218,9 @@ class ChatWindow(ToolWindow):
             self.status.set(f"Logging in as {self.pending_login[0]}…")
             self.session.login(*self.pending_login)
 
-    def _on_connect_failed(self, message: str) -> None:
+    def _on_connect_failed(self, message: str, address: tuple | None) -> None:
+        if address is not None and address != self.connected_to:
+            return  # an earlier attempt, to a server the user has since changed
         self._hello_seen = False
         self.connected_to = None
         self.status.set("Not connected")

@@ -338,6 +338,11 @@ class ControlPanel(ToolWindow):
         self.closing = False
         super().close()
 
+    def close_now(self) -> None:
+        """Close without asking; running services are stopped and joined."""
+        if not self.closed:
+            self._finish_close()
+
     def stop_workers(self) -> None:
         logging.getLogger(datadir.LOGGER).removeHandler(self.log_feed)
         if self.controller.running:  # closed without the question (Quit, tests)

@@ -15,9 +15,14 @@ SIZES = (16, 32, 48, 64, 128, 256)
 
 
 def icons_dir() -> Path:
+    """Frozen: the bundle; from source: icons/ beside gui/; installed with
+    pip: the data files under the environment's share/netdesk/icons."""
     if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
         return Path(sys._MEIPASS) / "icons"
-    return Path(__file__).resolve().parent.parent / "icons"
+    source = Path(__file__).resolve().parent.parent / "icons"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "netdesk" / "icons"
 
 
 def icon_file(name: str, size: int) -> Path | None:

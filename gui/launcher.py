@@ -60,13 +60,14 @@ class Launcher:
             row=0, column=0, sticky="w")
         ttk.Label(frame, text="A desktop network workbench").grid(
             row=1, column=0, sticky="w", pady=(0, 12))
+        ttk.Style(self.root).configure("Tool.TButton", anchor="w")
         self.buttons: dict[str, ttk.Button] = {}
         for i, (key, label, icon, opener) in enumerate(self.tools()):
             image = photo(self.root, icon, 32)
             if image:
                 self._images.append(image)
             button = ttk.Button(frame, text=label, command=opener, image=image or "",
-                                compound="left", padding=(8, 4))
+                                compound="left", padding=(10, 4), style="Tool.TButton")
             button.grid(row=2 + i, column=0, sticky="ew", pady=3)
             self.buttons[key] = button
         frame.columnconfigure(0, weight=1)
@@ -108,11 +109,16 @@ class Launcher:
 
     def close_all(self) -> None:
         for window in list(self.windows):
-            if not getattr(window, "closed", True):
+            if getattr(window, "closed", True):
+                continue
+            if window is self.panel:
+                window.close_now()  # Quit already means "stop the services"
+            else:
                 window.close()
         self.windows.clear()
 
     def quit(self) -> None:
+        """Close every window (stopping every worker and service) and exit."""
         try:
             self.settings.update("launcher", geometry=self.root.geometry())
         except tk.TclError:

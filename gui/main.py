@@ -42,6 +42,13 @@ def run_gui(args: argparse.Namespace) -> int:
         if args.smoke_test:
             from gui.smoke import run_smoke
             return run_smoke(launcher)
+        if args.exit_when_drawn:
+            while not root.winfo_ismapped():
+                root.update()
+            root.update()
+            print("drawn", flush=True)
+            launcher.quit()
+            return 0
         root.mainloop()
         return 0
     finally:

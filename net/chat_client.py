@@ -105,7 +105,8 @@ class ChatSession:
     ``say(text, to=None)``, ``history(before, limit)``, ``close()``.
 
     Events, as tuples, in order:
-    ``("hello", known_name, server)``, ``("connect_failed", message)``,
+    ``("hello", known_name, server, (host, port))``,
+    ``("connect_failed", message, (host, port))``,
     ``("login_failed", code, message)``, ``("welcome", welcome, resumed)``,
     ``("message", msg)``, ``("joined", name)``, ``("left", name)``,
     ``("history", messages)``, ``("error", code, message)``,
@@ -203,7 +204,7 @@ class ChatSession:
                 self._stop.set()
                 return
             if command[0] == "send":
-                self._emit(("connect_failed", "not connected"))
+                self._emit(("connect_failed", "not connected", None))
 
     def _connect(self, host: str, port: int) -> None:
         self._address = (host, port)
@@ -214,10 +215,11 @@ class ChatSession:
             hello = conn.connect(host, port)
         except (OSError, FrameError, UnicodeError) as e:
             self._drop()
-            self._emit(("connect_failed", f"cannot reach {host}:{port}: {describe_error(e)}"))
+            self._emit(("connect_failed", f"cannot reach {host}:{port}: {describe_error(e)}",
+                        (host, port)))
             return
         conn.sock.setblocking(False)
-        self._emit(("hello", hello.get("known_name"), hello.get("server", "")))
+        self._emit(("hello", hello.get("known_name"), hello.get("server", ""), (host, port)))
 
     def _drop(self) -> None:
         if self._conn is not None:

@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how much goes to the log file (debug logs every echo chunk)")
     parser.add_argument("--smoke-test", action="store_true",
                         help="open every window, wait until drawn, close, exit 0")
+    # For tests/bench/bench_start.py: exit as soon as the launcher is drawn.
+    parser.add_argument("--exit-when-drawn", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the echo and chat servers with a command console")

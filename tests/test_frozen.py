@@ -1,0 +1,85 @@
+"""The packaged program: build it with PyInstaller, then use it as a user would.
+
+Slow (a build takes a minute or so) but it is what people double-click:
+the frozen ``--smoke-test`` under Xvfb, ``scan --json`` against a listener
+opened here, and ``serve`` answering an echo.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXE = "netdesk.exe" if sys.platform == "win32" else "netdesk"
+
+
+@pytest.fixture(scope="module")
+def frozen(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("frozen")
+    proc = subprocess.run(
+        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+         "--distpath", str(out / "dist"), "--workpath", str(out / "build"), "build.spec"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    program = out / "dist" / "netdesk" / EXE
+    assert program.is_file()
+    yield program
+    shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.timeout(900)
+def test_frozen_smoke_test_draws_every_window(frozen, tmp_path):
+    proc = subprocess.run([str(frozen), "--data-dir", str(tmp_path), "--smoke-test"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert "smoke test passed: 5 windows drawn" in proc.stdout
+
+
+@pytest.mark.timeout(120)
+def test_frozen_scan_json_against_a_listener(frozen):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        spec = f"1-2000,{port}"
+        proc = subprocess.run([str(frozen), "scan", "127.0.0.1", "-p", spec, "--json"],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert port in data["open"]
+    assert data["ports_scanned"] == (2000 if port <= 2000 else 2001)
+
+
+@pytest.mark.timeout(120)
+def test_frozen_serve_answers_an_echo(frozen, tmp_path):
+    proc = subprocess.Popen(
+        [str(frozen), "--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1",
+         "--echo-port", "0", "--chat-port", "0"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("echo listening on 127.0.0.1:"), line + proc.stderr.read()
+        port = int(line.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"frozen echo")
+            got = b""
+            while len(got) < 11:
+                chunk = s.recv(64)
+                assert chunk
+                got += chunk
+        assert got == b"frozen echo"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
