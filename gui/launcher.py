@@ -12,6 +12,7 @@ from tkinter import messagebox, ttk
 
 from gui.icons import photo, set_window_icon
 from gui.settings import Settings
+from gui.tkrelease import release_all
 from net import __version__
 
 
@@ -124,4 +125,6 @@ class Launcher:
         except tk.TclError:
             pass
         self.close_all()
+        interp = self.root.tk
         self.root.destroy()
+        release_all(interp)

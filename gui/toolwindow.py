@@ -10,6 +10,7 @@ from tkinter import ttk
 
 from gui.poller import QueuePoller
 from gui.settings import Settings
+from gui.tkrelease import release_attributes
 
 
 class ToolWindow(tk.Toplevel):
@@ -62,6 +63,7 @@ class ToolWindow(tk.Toplevel):
         self.poller.stop()
         self.stop_workers()
         self.destroy()
+        release_attributes(self)
 
 
 def _size_only(geometry: str | None) -> str | None:

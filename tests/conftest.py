@@ -33,6 +33,25 @@ def wait_until(condition, timeout: float = 10.0, root: tk.Misc | None = None,
         time.sleep(0.01)  # a poll interval inside a deadline, not a synchronisation
 
 
+# Tk interpreters are kept until the end of the run: freeing one (and the
+# variables of a window a test left open) is only safe on the main thread,
+# and the garbage collector may run on any thread.
+_KEEP_ALIVE: list[tk.Tk] = []
+
+
+def retire_root(root: tk.Tk) -> None:
+    """Destroy a test's root on this (the Tk) thread and release its objects."""
+    from gui.tkrelease import release_all
+    try:
+        for after_id in root.tk.call("after", "info"):
+            root.after_cancel(after_id)
+        root.destroy()
+    except tk.TclError:
+        pass
+    release_all(root.tk)
+    _KEEP_ALIVE.append(root)
+
+
 @pytest.fixture
 def tk_root():
     errors: list[BaseException] = []
@@ -40,12 +59,7 @@ def tk_root():
     root.report_callback_exception = lambda exc, val, tb: errors.append(val)
     root.withdraw()
     yield root
-    try:
-        for after_id in root.tk.call("after", "info"):
-            root.after_cancel(after_id)
-        root.destroy()
-    except tk.TclError:
-        pass
+    retire_root(root)
     if errors:
         raise errors[0]
 

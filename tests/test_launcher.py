@@ -15,7 +15,7 @@ from gui.launcher import Launcher
 from gui.scanner_window import ScannerWindow
 from gui.settings import Settings
 from net import datadir
-from tests.conftest import wait_until
+from tests.conftest import retire_root, wait_until
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def launcher(tmp_path):
         app.quit()
     except tk.TclError:
         pass
+    retire_root(root)
     datadir.remove_logging(handler)
     if errors:
         raise errors[0]
@@ -100,7 +101,4 @@ def test_geometry_is_remembered(launcher, tmp_path):
         assert root.geometry().startswith("400x360")
         again.quit()
     finally:
-        try:
-            root.destroy()
-        except tk.TclError:
-            pass
+        retire_root(root)
