@@ -46,6 +46,7 @@ class ChatConnection:
     def connect(self, host: str, port: int) -> dict:
         self.sock = socket.create_connection((host, port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.reader = FrameReader(self.sock, CLIENT_MAX_PAYLOAD)
         hello = self.recv()
         if hello is None or hello.get("type") != "hello":

@@ -55,14 +55,17 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return open_private(Path(self.baseFilename), self.mode, self.encoding or "utf-8")
 
     def clear(self) -> None:
-        """Empty the log file in place; the handler keeps writing to it."""
+        """Empty the log file; the handler keeps writing to it.
+
+        Reopened rather than truncated in place, so a log file someone
+        deleted is created anew instead of being written into the void.
+        """
         self.acquire()
         try:
             if self.stream is not None:
-                self.stream.flush()
-                self.stream.truncate(0)  # O_APPEND: the next line lands at 0
-            else:
-                open_private(Path(self.baseFilename), "w").close()
+                self.stream.close()
+            open_private(Path(self.baseFilename), "w").close()
+            self.stream = self._open()
         finally:
             self.release()
 

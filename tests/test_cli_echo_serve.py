@@ -94,3 +94,22 @@ def test_data_dir_is_created_owner_only(tmp_path):
 
     target = ensure_data_dir(tmp_path / "new" / "dir")
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o700
+
+
+def test_clear_logs_recreates_a_deleted_log_file(tmp_path):
+    import logging
+
+    from net import datadir
+
+    handler = datadir.setup_logging(tmp_path)
+    try:
+        log = logging.getLogger("netdesk.test")
+        log.info("first line")
+        (tmp_path / "netdesk.log").unlink()  # someone deleted it
+        handler.clear()
+        log.info("after the clear")
+        text = (tmp_path / "netdesk.log").read_text()
+        assert "after the clear" in text and "first line" not in text
+        assert stat.S_IMODE(os.stat(tmp_path / "netdesk.log").st_mode) == 0o600
+    finally:
+        datadir.remove_logging(handler)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from net.chat_client import ChatConnection
-from tests.conftest import start_serve
+from tests.conftest import start_serve, wait_until
 
 
 class Console:
@@ -65,6 +65,10 @@ def test_every_console_command(tmp_path):
         assert "paused" in console.run("status")
         assert "resumed" in console.run("resume")
         login(chat, "bob").close()  # accepted again, on the same port
+        # Let bob's departure finish (it is logged last) before reading logs.
+        wait_until(lambda: "bob" not in console.run("clients")
+                   and console.run("logs 1").rstrip().endswith("disconnected"), 10,
+                   message="bob to be gone")
 
         out = console.run("logs 50")
         assert "chat: alice logged in" in out and "chat paused" in out
