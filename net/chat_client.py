@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import queue
-import select
 import socket
 import threading
 import time
 from collections.abc import Callable
 
 from net.echo_client import describe_error
-from net.framing import FrameError, FrameReader, send_frame, wait_readable
+from net.framing import FrameError, FrameReader, send_frame
+from net.sockutil import ready, shutdown, wait_readable
 
 log = logging.getLogger("netdesk.chatclient")
 
@@ -87,10 +87,7 @@ class ChatConnection:
 
     def close(self) -> None:
         if self.sock is not None:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shutdown(self.sock)
             self.sock.close()
             self.sock = None
 
@@ -162,11 +159,8 @@ class ChatSession:
         if self._thread.is_alive():  # a blocked connect: cut it short
             self._stop.set()
             conn = self._conn
-            if conn is not None and conn.sock is not None:
-                try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            if conn is not None:
+                shutdown(conn.sock)
             self._thread.join(timeout)
         self._wake_r.close()
         self._wake_w.close()
@@ -239,8 +233,8 @@ class ChatSession:
         """Connected: carry out commands and hand on what the server says."""
         conn = self._conn
         # Wait on the socket and the wake-up pipe together.
-        ready = _wait_any([conn.sock, self._wake_r], 1.0)
-        if self._wake_r in ready or not self._commands.empty():
+        ready_socks = ready([conn.sock, self._wake_r], False, 1.0)
+        if self._wake_r in ready_socks or not self._commands.empty():
             self._drain_wake()
             while True:
                 try:
@@ -249,7 +243,7 @@ class ChatSession:
                     break
                 if not self._do(command):
                     return
-        if conn.sock in ready:
+        if conn.sock in ready_socks:
             try:
                 while True:
                     msg = conn.reader.read(0)
@@ -361,15 +355,3 @@ class ChatSession:
     def _stop_requested(self) -> bool:
         """A logout queued while reconnecting ends the attempts."""
         return any(c[0] == "logout" for c in list(self._commands.queue))
-
-
-def _wait_any(socks: list[socket.socket], timeout: float) -> list[socket.socket]:
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        by_fd = {}
-        for s in socks:
-            by_fd[s.fileno()] = s
-            poller.register(s, select.POLLIN | select.POLLPRI)
-        return [by_fd[fd] for fd, _ in poller.poll(int(timeout * 1000))]
-    readable, _, _ = select.select(socks, [], [], timeout)
-    return readable

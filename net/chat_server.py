@@ -13,7 +13,6 @@ stalled client never delays the others.
 from __future__ import annotations
 
 import logging
-import select
 import socket
 import sqlite3
 import threading
@@ -31,9 +30,10 @@ from net.accounts import (
     valid_name,
     valid_password,
 )
-from net.framing import MAX_PAYLOAD, FrameError, FrameReader, encode, wait_readable
+from net.framing import MAX_PAYLOAD, FrameError, FrameReader, encode
 from net.history import HistoryStore
 from net.listener import Listener, format_address
+from net.sockutil import ready, shutdown, wait_readable
 
 log = logging.getLogger("netdesk.chat")
 
@@ -161,10 +161,7 @@ class Peer:
         if reason:
             log.warning("chat: disconnecting %s (%s): %s", self.name or "-", self.where, reason)
         self.backlog.clear()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        shutdown(self.sock)
 
     def close(self) -> None:
         with self.lock:
@@ -544,22 +541,9 @@ _HANDLERS = {
 
 
 def _writable(peers: list[Peer], timeout: float) -> list[Peer]:
-    """The peers whose sockets can take data now (poll where there is one)."""
-    by_fd = {}
-    for peer in peers:
-        fd = peer.sock.fileno()
-        if fd >= 0:
-            by_fd[fd] = peer
-    if not by_fd:
-        return []
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        for fd in by_fd:
-            poller.register(fd, select.POLLOUT)
-        ready = [fd for fd, _ in poller.poll(int(timeout * 1000))]
-    else:  # pragma: no cover - Windows
-        _, ready, _ = select.select([], list(by_fd), [], timeout)
-    return [by_fd[fd] for fd in ready if fd in by_fd]
+    """The peers whose sockets can take data now."""
+    by_sock = {peer.sock: peer for peer in peers}
+    return [by_sock[s] for s in ready(list(by_sock), True, timeout)]
 
 
 def _drain_and_close(peer: Peer, limit: int = 1 << 20, seconds: float = 0.5) -> None:

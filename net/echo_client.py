@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from net.echo_server import CHUNK
+from net.sockutil import shutdown
 
 Event = tuple
 Emit = Callable[[Event], None]
@@ -51,10 +52,7 @@ class EchoClient:
 
     def close(self) -> None:
         if self.sock is not None:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shutdown(self.sock)
             self.sock.close()
             self.sock = None
 
@@ -86,12 +84,7 @@ class EchoSession:
 
     def close(self, timeout: float = 5.0) -> None:
         self._commands.put(None)
-        sock = self._client.sock
-        if sock is not None:  # wake a round trip in progress
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shutdown(self._client.sock)  # wake a round trip in progress
         self._thread.join(timeout)
 
     @property

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import socket
 
-from net.listener import Listener, format_address, set_io_timeout
+from net.listener import Listener, format_address
+from net.sockutil import set_io_timeout
 
 CHUNK = 1024
 DEFAULT_PORT = 9090

@@ -11,10 +11,11 @@ and time, checking the length in the header before it reads the body.
 from __future__ import annotations
 
 import json
-import select
 import socket
 import struct
 import time
+
+from net.sockutil import wait_readable, wait_writable
 
 HEADER = struct.Struct(">I")
 MAX_PAYLOAD = 65536
@@ -115,23 +116,6 @@ class FrameReader:
         return self._ready.pop(0)
 
 
-def wait_readable(sock: socket.socket, timeout: float | None) -> bool:
-    """True when ``sock`` can be read (data, EOF or error) within ``timeout``."""
-    return _wait(sock, False, timeout)
-
-
-def _wait(sock: socket.socket, write: bool, timeout: float | None) -> bool:
-    # poll() where there is one: select() fails on fds past 1023, which a
-    # server with hundreds of clients reaches.
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(sock, select.POLLOUT if write else select.POLLIN | select.POLLPRI)
-        ms = None if timeout is None else int(timeout * 1000 + 0.999)
-        return bool(poller.poll(ms))
-    lists = ([], [sock], []) if write else ([sock], [], [])
-    return any(select.select(*lists, timeout))
-
-
 def send_frame(sock: socket.socket, obj: dict, timeout: float = 10.0) -> None:
     """Blocking send of one frame, bounded by ``timeout`` (client side)."""
     data = memoryview(encode(obj))
@@ -146,4 +130,4 @@ def send_frame(sock: socket.socket, obj: dict, timeout: float = 10.0) -> None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("the peer is not reading")
-            _wait(sock, True, min(left, 0.5))
+            wait_writable(sock, min(left, 0.5))

@@ -12,32 +12,14 @@ import errno
 import logging
 import selectors
 import socket
-import struct
-import sys
 import threading
 from collections.abc import Callable
+
+from net.sockutil import shutdown
 
 Handler = Callable[[socket.socket, tuple], None]
 
 _ADDR_IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
-
-
-def set_io_timeout(sock: socket.socket, seconds: float) -> None:
-    """Bound every blocking read and write on ``sock`` by ``seconds``.
-
-    Set in the kernel (SO_RCVTIMEO/SO_SNDTIMEO) rather than with
-    ``settimeout``: Python's timeout mode costs a poll() before every call,
-    which halves an echo server's throughput. A read that times out raises
-    ``BlockingIOError`` (EAGAIN) on POSIX, ``TimeoutError`` on Windows.
-    """
-    sock.setblocking(True)
-    if sys.platform == "win32":
-        value = struct.pack("I", int(seconds * 1000))
-    else:
-        whole = int(seconds)
-        value = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 class ListenError(OSError):
@@ -154,10 +136,7 @@ class Listener:
         with self._lock:
             conns = list(self._conns.values())
         for sock, _ in conns:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv
-            except OSError:
-                pass
+            shutdown(sock)  # wakes a thread blocked in recv
         for _, thread in conns:
             thread.join(timeout)
         self._log.info("%s server stopped", self.name)
