@@ -59,7 +59,7 @@ def test_frozen_scan_json_against_a_listener(frozen):
 
 
 @pytest.mark.timeout(120)
-def test_frozen_serve_answers_an_echo(frozen, tmp_path):
+def test_frozen_serve_answers_an_echo_and_the_frozen_client(frozen, tmp_path):
     proc = subprocess.Popen(
         [str(frozen), "--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1",
          "--echo-port", "0", "--chat-port", "0"],
@@ -76,6 +76,11 @@ def test_frozen_serve_answers_an_echo(frozen, tmp_path):
                 assert chunk
                 got += chunk
         assert got == b"frozen echo"
+        client = subprocess.run([str(frozen), "echo", "127.0.0.1", str(port)],
+                                input="through the frozen client\nexit\n", capture_output=True,
+                                text=True, timeout=30)
+        assert client.returncode == 0, client.stderr
+        assert ": through the frozen client" in client.stdout
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     finally:
