@@ -49,10 +49,9 @@ class ChatWindow(ToolWindow):
                  session_factory=ChatSession, autoconnect: bool = True):
         super().__init__(master, "netdesk — Chat", settings, icon="chat", min_size=(460, 340))
         self.session = session_factory(self.events.put)
-        get = (lambda k, d: settings.get("chat", k, d)) if settings else (lambda k, d: d)
-        self.host = tk.StringVar(self, get("host", "127.0.0.1"))
-        self.port = tk.StringVar(self, str(get("port", DEFAULT_PORT)))
-        self.name = tk.StringVar(self, get("name", ""))
+        self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
+        self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
+        self.name = tk.StringVar(self, self.remembered("name", ""))
         self.password = tk.StringVar(self)
         self.greeting = tk.StringVar(self, "")
         self.login_error = tk.StringVar(self, "")
@@ -245,8 +244,7 @@ class ChatWindow(ToolWindow):
         self.password.set("")
         self.title(f"netdesk — Chat ({self.me})")
         host, port = self.connected_to
-        if self.settings:
-            self.settings.update("chat", host=host, port=port, name=self.me)
+        self.remember(host=host, port=port, name=self.me)
         self.set_users(welcome.get("online", []))
         if resumed:
             self.note(f"reconnected to {host}:{port}")

@@ -48,10 +48,9 @@ class ControlPanel(ToolWindow):
         super().__init__(master, "netdesk — Server control", settings, icon="server",
                          min_size=(640, 520))
         self.confirm = confirm
-        get = (lambda k, d: settings.get("control", k, d)) if settings else (lambda k, d: d)
-        self.host = tk.StringVar(self, get("host", "127.0.0.1"))
-        self.echo_port = tk.StringVar(self, str(get("echo_port", ECHO_PORT)))
-        self.chat_port = tk.StringVar(self, str(get("chat_port", CHAT_PORT)))
+        self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
+        self.echo_port = tk.StringVar(self, str(self.remembered("echo_port", ECHO_PORT)))
+        self.chat_port = tk.StringVar(self, str(self.remembered("chat_port", CHAT_PORT)))
         self.state = tk.StringVar(self, "Stopped")
         self.counters = tk.StringVar(self, "")
         self.level = tk.StringVar(self, "INFO")
@@ -168,8 +167,7 @@ class ControlPanel(ToolWindow):
         self.field_error.configure(text=problem)
         if problem:
             return
-        if self.settings:
-            self.settings.update("control", host=host, echo_port=echo, chat_port=chat)
+        self.remember(host=host, echo_port=echo, chat_port=chat)
         self.controller.config = ServerConfig(host=host, echo_port=echo, chat_port=chat)
         self._busy("Starting…")
         self.control.submit("start")

@@ -21,9 +21,8 @@ class EchoWindow(ToolWindow):
         super().__init__(master, "netdesk — Echo client", settings, icon="echo")
         self.session = EchoSession(self.events.put)
         self.connected = False
-        get = (lambda k, d: settings.get("echo", k, d)) if settings else (lambda k, d: d)
-        self.host = tk.StringVar(self, get("host", "127.0.0.1"))
-        self.port = tk.StringVar(self, str(get("port", DEFAULT_PORT)))
+        self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
+        self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
         self.line = tk.StringVar(self)
         self._build()
         self._set_connected(False)
@@ -75,8 +74,7 @@ class EchoWindow(ToolWindow):
         self.field_error.configure(text=problem)
         if problem:
             return
-        if self.settings:
-            self.settings.update("echo", host=host, port=port)
+        self.remember(host=host, port=port)
         self.status.set(f"Connecting to {host}:{port}…")
         self.connect_button.state(["disabled"])
         self.session.connect(host, port)

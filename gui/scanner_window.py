@@ -37,12 +37,11 @@ class ScannerWindow(ToolWindow):
     def __init__(self, master: tk.Misc, settings: Settings | None = None):
         super().__init__(master, "netdesk — Port scanner", settings, icon="scanner",
                          min_size=(480, 420))
-        get = (lambda k, d: settings.get("scanner", k, d)) if settings else (lambda k, d: d)
-        self.host = tk.StringVar(self, get("host", "127.0.0.1"))
-        self.ports = tk.StringVar(self, get("ports", ALL_PORTS))
-        self.threads = tk.StringVar(self, str(get("threads", "")))
-        self.timeout = tk.StringVar(self, str(get("timeout", DEFAULT_TIMEOUT)))
-        self.strategy = tk.StringVar(self, get("strategy", "fast"))
+        self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
+        self.ports = tk.StringVar(self, self.remembered("ports", ALL_PORTS))
+        self.threads = tk.StringVar(self, str(self.remembered("threads", "")))
+        self.timeout = tk.StringVar(self, str(self.remembered("timeout", DEFAULT_TIMEOUT)))
+        self.strategy = tk.StringVar(self, self.remembered("strategy", "fast"))
         self.progress_text = tk.StringVar(self, "")
         self.summary = tk.StringVar(self, "")
         self.scanner: Scanner | None = None
@@ -171,8 +170,7 @@ class ScannerWindow(ToolWindow):
         if params is None:
             self.status.set("Fix the fields marked in red.")
             return
-        if self.settings:
-            self.settings.update("scanner", **{k: v if v is not None else ""
+        self.remember(**{k: v if v is not None else ""
                                                for k, v in params.items()})
         self.tree.delete(*self.tree.get_children())
         self.rows.clear()

@@ -45,6 +45,15 @@ class ToolWindow(tk.Toplevel):
         self.statusbar = ttk.Label(self, textvariable=self.status, anchor="w",
                                    relief="sunken", padding=(6, 2))
 
+    def remembered(self, key: str, default):
+        """A value this window saved last time (host, port, name...)."""
+        return self.settings.get(self.settings_section, key, default) if self.settings \
+            else default
+
+    def remember(self, **values) -> None:
+        if self.settings is not None:
+            self.settings.update(self.settings_section, **values)
+
     def on_event(self, event) -> None:  # pragma: no cover - subclasses override
         raise NotImplementedError
 

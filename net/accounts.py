@@ -23,7 +23,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from net.datadir import create_private
+from net.datadir import open_database
 
 log = logging.getLogger("netdesk.accounts")
 
@@ -99,14 +99,8 @@ class Accounts:
     def __init__(self, path: Path, token_ttl: float = TOKEN_TTL):
         self.path = Path(path)
         self.token_ttl = token_ttl
-        create_private(self.path)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                                   timeout=10)
+        self._db = open_database(self.path, SCHEMA, "foreign_keys=ON")
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sqlite3
 from pathlib import Path
 
 import platformdirs
@@ -68,6 +69,18 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
             self.stream = self._open()
         finally:
             self.release()
+
+
+def open_database(path: Path, schema: str, *pragmas: str) -> sqlite3.Connection:
+    """An owner-only SQLite file in WAL mode, usable from any thread (the
+    caller serialises access with a lock of its own), with ``schema`` applied."""
+    create_private(path)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+    db.execute("PRAGMA journal_mode=WAL")
+    for pragma in pragmas:
+        db.execute(f"PRAGMA {pragma}")
+    db.executescript(schema)
+    return db
 
 
 def log_path(data_dir: Path) -> Path:

@@ -8,11 +8,10 @@ never appear in a public page. A retention cap bounds the file.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from pathlib import Path
 
-from net.datadir import create_private
+from net.datadir import open_database
 
 log = logging.getLogger("netdesk.history")
 
@@ -33,17 +32,11 @@ class HistoryStore:
     def __init__(self, path: Path, retention: int = DEFAULT_RETENTION):
         self.path = Path(path)
         self.retention = max(1, retention)
-        create_private(self.path)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                                   timeout=10)
+        # WAL with synchronous=NORMAL: a crash may lose the last commits,
+        # never corrupt the file; an fsync per chat line would cap the rate.
+        self._db = open_database(self.path, SCHEMA, "synchronous=NORMAL")
         self._lock = threading.Lock()
         self._since_trim = 0
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL with synchronous=NORMAL: a crash may lose the last commits,
-            # never corrupt the file; an fsync per chat line would cap the rate.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
 
     def last_id(self) -> int:
         with self._lock:
