@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import selectors
 import statistics
 import subprocess
@@ -148,8 +149,10 @@ def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2) -> d
         for w in workers:
             w.start()
         logged = sum(ready.get(timeout=300) for _ in workers)
+        cpu_before = cpu_seconds(server.pid)
         go.set()
         results = [out.get(timeout=seconds + 120) for _ in workers]
+        server_cpu = cpu_seconds(server.pid) - cpu_before
         for w in workers:
             w.join(30)
     finally:
@@ -168,7 +171,20 @@ def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2) -> d
         "deliveries_per_s": received / max(r["elapsed"] for r in results),
         "p50": statistics.median(lat) if lat else float("nan"),
         "p99": lat[int(len(lat) * 0.99)] if lat else float("nan"),
+        # How busy the server was: near 1.0 means one core's worth, i.e. the
+        # server (not the benchmark's own clients) set the pace.
+        "server_cores": server_cpu / max(r["elapsed"] for r in results),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
 
 
 def main() -> None:
@@ -184,13 +200,14 @@ def main() -> None:
         print(f"{n} clients, {n // 10} sending, offered {args.deliveries:,.0f} deliveries/s: "
               f"{fixed['deliveries_per_s']:,.0f} deliveries/s, p50 {fixed['p50']:.1f} ms, "
               f"p99 {fixed['p99']:.1f} ms, lost {fixed['lost']}, "
-              f"reordered {fixed['reordered']}, errors {fixed['errors']} "
-              f"(goal p99 <= 50 ms)", flush=True)
+              f"reordered {fixed['reordered']}, errors {fixed['errors']}, "
+              f"server busy {fixed['server_cores']:.2f} cores (goal p99 <= 50 ms)", flush=True)
         sat = run(n, 0, args.inflight, args.seconds)
         print(f"{n} clients, {n // 10} sending, saturation: "
               f"{sat['deliveries_per_s']:,.0f} deliveries/s, p50 {sat['p50']:.1f} ms, "
               f"p99 {sat['p99']:.1f} ms, lost {sat['lost']}, reordered {sat['reordered']}, "
-              f"errors {sat['errors']} (goal >= 100,000/s)", flush=True)
+              f"errors {sat['errors']}, server busy {sat['server_cores']:.2f} cores "
+              f"(goal >= 100,000/s)", flush=True)
 
 
 if __name__ == "__main__":
