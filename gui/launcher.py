@@ -70,6 +70,7 @@ class Launcher:
             button = ttk.Button(frame, text=label, command=opener, image=image or "",
                                 compound="left", padding=(10, 4), style="Tool.TButton")
             button.grid(row=2 + i, column=0, sticky="ew", pady=3)
+            button.bind("<Return>", lambda e, b=button: b.invoke())  # Tab, then Enter
             self.buttons[key] = button
         frame.columnconfigure(0, weight=1)
         first = next(iter(self.buttons.values()))

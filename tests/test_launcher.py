@@ -53,6 +53,17 @@ def test_each_button_opens_its_window(launcher):
     assert kinds.count(ChatWindow) == 2 and kinds.count(ControlPanel) == 1
 
 
+def test_enter_on_a_focused_button_opens_its_tool(launcher):
+    root = launcher.root
+    root.update()
+    button = launcher.buttons["scanner"]
+    button.focus_force()
+    root.update()
+    button.event_generate("<Return>")
+    root.update()
+    assert isinstance(launcher.windows[-1], ScannerWindow)
+
+
 def test_two_chats_through_a_server_from_the_panel_then_quit(launcher):
     root = launcher.root
     launcher.buttons["server"].invoke()

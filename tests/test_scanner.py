@@ -325,3 +325,35 @@ def test_progress_bar_line():
     line = progress_line(Progress(500, 1000, 3, 2500.0, 0.2), 80)
     assert "50.0%" in line and "2500 ports/s" in line and "ETA 00:00" in line
     assert len(line) < 80
+
+
+def test_scan_cli_draws_a_progress_bar_on_a_terminal(listeners):
+    """stderr on a terminal: a live bar with percent, rate and ETA; stdout stays clean."""
+    import pty
+
+    controller_fd, terminal_fd = pty.openpty()
+    proc = subprocess.Popen(netdesk_cmd("scan", "127.0.0.1", "-p", "1-20000", "--strategy",
+                                        "sequential"),
+                            stdout=subprocess.PIPE, stderr=terminal_fd, text=True,
+                            env=run_env())
+    os.close(terminal_fd)
+    seen = b""
+    try:
+        out, _ = proc.communicate(timeout=120)
+        while True:
+            try:
+                chunk = os.read(controller_fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        proc.kill()
+        os.close(controller_fd)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0
+    assert "scanning 127.0.0.1 (127.0.0.1): 20000 ports" in text
+    assert "\r[" in text and "100.0%" in text and "ports/s" in text and "ETA" in text
+    assert "[" not in out  # the bar never reaches stdout
+    assert " closed, " in out.strip().splitlines()[-1]  # the summary, after the ports
