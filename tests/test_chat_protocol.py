@@ -549,3 +549,24 @@ def test_passwords_and_tokens_never_stored_or_logged_in_clear(tmp_path, caplog):
     assert password not in caplog.text and token not in caplog.text
     assert "failed login for 'private'" in caplog.text
     assert b"$argon2id$" in (tmp_path / "users.db").read_bytes()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_stop_leaves_no_thread_socket_or_file_behind(tmp_path, settle_threads):
+    def fds() -> set[str]:
+        return {os.readlink(f"/proc/self/fd/{n}") for n in os.listdir("/proc/self/fd")
+                if os.path.exists(f"/proc/self/fd/{n}")}
+
+    before = fds()
+    server = ChatServer(tmp_path, "127.0.0.1", 0)
+    server.start()
+    clients = [logged_in(server, f"fd{i}") for i in range(3)]
+    clients[0].send({"type": "say", "text": "x"})
+    clients[0].recv_until("message")
+    server.stop()
+    for c in clients:
+        c.recv_until("bye")
+        c.close()
+    settle_threads()
+    left = fds() - before
+    assert not [f for f in left if "socket" in f or f.endswith(".db") or ".db-" in f], left
