@@ -48,7 +48,9 @@ class ControlPanel(ToolWindow):
         super().__init__(master, "netdesk — Server control", settings, icon="server",
                          min_size=(640, 520))
         self.confirm = confirm
-        self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
+        # All interfaces, as `netdesk serve`: a chat server is for the others
+        # on the network; 127.0.0.1 keeps it to this machine.
+        self.host = tk.StringVar(self, self.remembered("host", "0.0.0.0"))
         self.echo_port = tk.StringVar(self, str(self.remembered("echo_port", ECHO_PORT)))
         self.chat_port = tk.StringVar(self, str(self.remembered("chat_port", CHAT_PORT)))
         self.state = tk.StringVar(self, "Stopped")
