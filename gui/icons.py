@@ -11,7 +11,7 @@ import sys
 import tkinter as tk
 from pathlib import Path
 
-SIZES = (16, 32, 48, 64, 128, 256)
+TITLE_BAR_SIZES = (16, 32, 48, 64, 128)  # 256 px adds nothing in a title bar
 
 
 def icons_dir() -> Path:
@@ -42,7 +42,7 @@ def photo(master: tk.Misc, name: str, size: int) -> tk.PhotoImage | None:
 
 def set_window_icon(window: tk.Wm, name: str) -> None:
     """Title-bar icon at several sizes (Linux ignores the EXE's icon)."""
-    images = [img for size in (16, 32, 48, 64, 128) if (img := photo(window, name, size))]
+    images = [img for size in TITLE_BAR_SIZES if (img := photo(window, name, size))]
     if images:
         window.iconphoto(False, *images)
         window._netdesk_icons = images  # Tk does not keep a reference itself

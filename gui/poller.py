@@ -39,15 +39,6 @@ class QueuePoller:
                 pass
             self._after_id = None
 
-    def drain(self) -> None:
-        """Handle everything waiting now (used just before a window closes)."""
-        while True:
-            try:
-                event = self.events.get_nowait()
-            except queue.Empty:
-                return
-            self.handle(event)
-
     def _tick(self) -> None:
         self._after_id = None
         more = False

@@ -196,10 +196,6 @@ class Accounts:
             self._db.execute("COMMIT")
         return count
 
-    def user_count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
-
 
 class AttemptLimiter:
     """Failed logins per name and per address in a sliding window (in memory)."""

@@ -41,7 +41,6 @@ class Reply:
     """What a command answers: text for the user, and whether to exit."""
 
     text: str
-    ok: bool = True
     stop: bool = False
 
 
@@ -188,11 +187,11 @@ class ServerController:
         name, rest = words[0].lower(), words[1:]
         handler = _COMMANDS.get(name)
         if handler is None:
-            return Reply(f"unknown command {name!r}; type 'help' for the list", ok=False)
+            return Reply(f"unknown command {name!r}; type 'help' for the list")
         try:
             return handler(self, rest)
         except (OSError, ValueError) as e:
-            return Reply(f"{name}: {e}", ok=False)
+            return Reply(f"{name}: {e}")
 
     def _cmd_shutdown(self, rest: list[str]) -> Reply:
         self.shutdown()
@@ -250,10 +249,10 @@ class ServerController:
 
     def _cmd_kick(self, rest: list[str]) -> Reply:
         if len(rest) != 1:
-            return Reply("usage: kick NAME", ok=False)
+            return Reply("usage: kick NAME")
         if self.kick(rest[0]):
             return Reply(f"{rest[0]} disconnected")
-        return Reply(f"{rest[0]} is not online", ok=False)
+        return Reply(f"{rest[0]} is not online")
 
     def _cmd_help(self, rest: list[str]) -> Reply:
         return Reply(HELP)
