@@ -205,6 +205,16 @@ def test_expired_token_is_refused(make_server):
         again.expect_error("bad_token")
 
 
+def test_bad_tokens_count_as_failed_attempts_per_address(server):
+    with Client(server) as c:
+        for _ in range(4):
+            c.send({"type": "resume", "token": "guess"})
+            c.expect_error("bad_token")
+        c.send({"type": "resume", "token": "guess"})
+        c.expect_error("too_many_attempts")
+        c.expect_closed()
+
+
 def test_already_logged_in(server):
     with logged_in(server, "hank") as c:
         c.send({"type": "login", "name": "hank", "password": "pw"})
@@ -303,9 +313,9 @@ def test_flood_limit(make_server):
     with logged_in(server, "loud") as c:
         for i in range(7):
             c.send({"type": "say", "text": f"{i}"})
-        kinds = [c.recv()["type"] for _ in range(7)]
-        assert kinds.count("message") == 5
-        assert kinds.count("error") == 2
+        replies = [c.recv() for _ in range(7)]
+        assert [r["type"] for r in replies].count("message") == 5
+        assert [r.get("code") for r in replies if r["type"] == "error"] == ["rate_limited"] * 2
         c.send({"type": "history"})
         assert len(c.recv_until("history")["messages"]) == 5  # nothing stored
 
