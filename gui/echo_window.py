@@ -37,12 +37,16 @@ class EchoWindow(ToolWindow):
         ttk.Label(top, text="Port").grid(row=0, column=2, padx=(10, 4))
         self.port_entry = ttk.Entry(top, textvariable=self.port, width=7)
         self.port_entry.grid(row=0, column=3)
-        self.connect_button = ttk.Button(top, text="Connect", command=self.connect)
-        self.connect_button.grid(row=0, column=4, padx=(10, 4))
-        self.disconnect_button = ttk.Button(top, text="Disconnect", command=self.disconnect)
-        self.disconnect_button.grid(row=0, column=5)
-        self.field_error = ttk.Label(top, foreground="#b00020")
-        self.field_error.grid(row=1, column=1, columnspan=5, sticky="w")
+        # Buttons on a row of their own, so the host field keeps its room
+        # when the window is narrow.
+        buttons = ttk.Frame(top)
+        buttons.grid(row=1, column=0, columnspan=4, sticky="ew", pady=(6, 0))
+        self.connect_button = ttk.Button(buttons, text="Connect", command=self.connect)
+        self.connect_button.pack(side="left")
+        self.disconnect_button = ttk.Button(buttons, text="Disconnect", command=self.disconnect)
+        self.disconnect_button.pack(side="left", padx=(6, 0))
+        self.field_error = ttk.Label(buttons, foreground="#b00020")
+        self.field_error.pack(side="left", padx=(10, 0))
         top.columnconfigure(1, weight=1)
 
         frame, self.transcript = transcript(self)
