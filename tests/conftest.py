@@ -94,6 +94,19 @@ def run_env() -> dict:
     return env
 
 
+def reap(proc: subprocess.Popen) -> None:
+    """End a test's subprocess if it still runs, and close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            try:
+                pipe.close()
+            except (OSError, ValueError):
+                pass
+
+
 def start_serve(tmp_path, *extra: str) -> tuple[subprocess.Popen, dict[str, tuple[str, int]]]:
     """Start ``netdesk serve`` on loopback with port 0; wait for its lines."""
     proc = subprocess.Popen(
@@ -114,6 +127,6 @@ def start_serve(tmp_path, *extra: str) -> tuple[subprocess.Popen, dict[str, tupl
             services[parts[0]] = (host, int(port))
     if set(services) != want:
         proc.kill()
-        out, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=10)
         raise AssertionError(f"netdesk serve did not start: {err}")
     return proc, services

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import netdesk_cmd, run_env, start_serve
+from tests.conftest import netdesk_cmd, reap, run_env, start_serve
 
 
 def test_echo_cli_driven_through_stdin(echo_server):
@@ -58,9 +58,7 @@ def test_serve_prints_its_port_echoes_and_stops_on_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
+        reap(proc)
     log = (tmp_path / "netdesk.log").read_text()
     for event in ("echo server starting", "echo listening on 127.0.0.1:",
                   "connected", "disconnected", "echo server stopped"):
@@ -75,8 +73,7 @@ def test_serve_stops_on_ctrl_c(tmp_path):
     try:
         assert proc.wait(timeout=15) == 0
     finally:
-        proc.kill()
-        proc.communicate(timeout=10)
+        reap(proc)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(services["echo"], timeout=5)
 

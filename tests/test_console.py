@@ -9,7 +9,7 @@ import time
 import pytest
 
 from net.chat_client import ChatConnection
-from tests.conftest import start_serve, wait_until
+from tests.conftest import reap, start_serve, wait_until
 
 
 class Console:
@@ -96,8 +96,7 @@ def test_every_console_command(tmp_path):
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(chat, timeout=5)
     finally:
-        proc.kill()
-        proc.communicate(timeout=10)
+        reap(proc)
 
 
 def test_end_of_input_stops_reading_not_serving(tmp_path):
@@ -115,10 +114,7 @@ def test_end_of_input_stops_reading_not_serving(tmp_path):
         c.close()
         assert proc.wait(timeout=15) == 0
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        proc.stdout.close()
-        proc.stderr.close()
+        reap(proc)
 
 
 def test_prompt_on_a_terminal(tmp_path):
@@ -150,6 +146,5 @@ def test_prompt_on_a_terminal(tmp_path):
         os.write(controller_fd, b"shutdown\n")
         assert proc.wait(timeout=15) == 0
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        reap(proc)
         os.close(controller_fd)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import reap
+
 ROOT = Path(__file__).resolve().parents[1]
 EXE = "netdesk.exe" if sys.platform == "win32" else "netdesk"
 
@@ -84,7 +86,4 @@ def test_frozen_serve_answers_an_echo_and_the_frozen_client(frozen, tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        proc.stdout.close()
-        proc.stderr.close()
+        reap(proc)
