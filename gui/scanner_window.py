@@ -44,7 +44,6 @@ class ScannerWindow(ToolWindow):
         self.strategy = tk.StringVar(self, self.remembered("strategy", "fast"))
         self.progress_text = tk.StringVar(self, "")
         self.summary = tk.StringVar(self, "")
-        self.scanner: Scanner | None = None
         self.cancel_event = threading.Event()
         self.worker: threading.Thread | None = None
         self.rows: list[tuple[int, str, str]] = []
@@ -191,7 +190,6 @@ class ScannerWindow(ToolWindow):
             scanner = Scanner(params["host"], params["ports"], strategy=params["strategy"],
                               threads=params["threads"], timeout=params["timeout"],
                               cancel=self.cancel_event)
-            self.scanner = scanner
             scanner.run(self.events.put)
         except ScanError as e:
             self.events.put(("error", str(e)))
@@ -231,7 +229,7 @@ class ScannerWindow(ToolWindow):
         elif event[0] == "done":
             if self.worker is not None:
                 self.worker.join()  # it has put its last event: returns at once
-            self.worker = self.scanner = None
+            self.worker = None
             self._set_running(False)
 
     def _sort_key(self, row: tuple[int, str, str]):

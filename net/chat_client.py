@@ -280,7 +280,9 @@ class ChatSession:
             return False
         return True
 
-    def _wait_bye(self, seconds: float = 1.0) -> None:
+    def _wait_bye(self, seconds: float = 0.3) -> None:
+        # Short: a window's close() joins this thread on the Tk thread. The
+        # server ends the session whether or not we stay for its bye.
         deadline = time.monotonic() + seconds
         try:
             while (left := deadline - time.monotonic()) > 0:
