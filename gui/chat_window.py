@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from tkinter import ttk
 
 from gui.settings import Settings
-from gui.toolwindow import ToolWindow, append, port_or_error, transcript
+from gui.toolwindow import ToolWindow, address_or_error, append, port_or_error, transcript
 from net.accounts import valid_name
 from net.chat_client import ChatSession
 from net.chat_server import DEFAULT_PORT
@@ -159,12 +159,9 @@ class ChatWindow(ToolWindow):
 
     # -- login ---------------------------------------------------------------------------
     def _connect(self) -> bool:
-        host = self.host.get().strip()
-        port, problem = port_or_error(self.port.get())
-        if not host:
-            problem = "Enter the server's host name or address."
+        host, port, problem = address_or_error(self.host.get(), self.port.get())
         if problem:
-            self.login_error.set(problem)
+            self.login_error.set(problem[0].upper() + problem[1:] + ".")
             return False
         self.connected_to = (host, port)
         self.status.set(f"Connecting to {host}:{port}…")

@@ -8,7 +8,7 @@ import tkinter as tk
 from tkinter import ttk
 
 from gui.settings import Settings
-from gui.toolwindow import ToolWindow, append, port_or_error, transcript
+from gui.toolwindow import ToolWindow, address_or_error, append, transcript
 from net.echo_client import EchoSession
 from net.echo_server import DEFAULT_PORT
 
@@ -71,10 +71,7 @@ class EchoWindow(ToolWindow):
 
     # -- user actions -----------------------------------------------------
     def connect(self) -> None:
-        host = self.host.get().strip()
-        port, problem = port_or_error(self.port.get())
-        if not host:
-            problem = "enter a host name or address"
+        host, port, problem = address_or_error(self.host.get(), self.port.get())
         self.field_error.configure(text=problem)
         if problem:
             return

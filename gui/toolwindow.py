@@ -120,6 +120,15 @@ def append(text: tk.Text, *chunks: tuple[str, str | tuple]) -> None:
         text.see("end")
 
 
+def address_or_error(host_text: str, port_text: str) -> tuple[str, int | None, str]:
+    """Parse host and port fields: (host, port, "") or (..., message for the user)."""
+    host = host_text.strip()
+    port, problem = port_or_error(port_text)
+    if not host:
+        problem = "enter a host name or address"
+    return host, port, problem
+
+
 def port_or_error(text: str, allow_zero: bool = False) -> tuple[int | None, str]:
     """Parse a port field: (port, "") or (None, message for the user)."""
     text = text.strip()
