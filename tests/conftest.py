@@ -8,6 +8,7 @@ would otherwise only print the traceback).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -82,6 +83,26 @@ def echo_server():
     server.start()
     yield server
     server.stop()
+
+
+def listen_on(ports: list[int] | None = None, count: int = 0,
+              most: int | None = None) -> list[socket.socket]:
+    """Listening sockets on 127.0.0.1: ``count`` on ports the system picks,
+    plus one on each free port of ``ports``, ``most`` of them at the most.
+    The caller closes them."""
+    socks = []
+    for port in [0] * count + list(ports or []):
+        if most is not None and len(socks) >= count + most:
+            break
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            continue
+        s.listen(64)
+        socks.append(s)
+    return socks
 
 
 def netdesk_cmd(*args: str) -> list[str]:

@@ -22,7 +22,7 @@ from net.scanner import (
     classify,
     is_self_connect,
 )
-from tests.conftest import netdesk_cmd, run_env
+from tests.conftest import listen_on, netdesk_cmd, run_env
 
 STRATEGIES = ["fast", "threads", "sequential"]
 
@@ -38,25 +38,10 @@ def ephemeral_range() -> tuple[int, int]:
 
 @pytest.fixture
 def listeners():
-    """Listening sockets on 127.0.0.1: some on any port, some in the ephemeral range."""
-    socks = []
-    for _ in range(4):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        s.listen(64)
-        socks.append(s)
+    """Listening sockets on 127.0.0.1: some on any port, two in the ephemeral range."""
     low, high = ephemeral_range()
-    for port in range(high - 200, high - 180):
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            s.close()
-            continue
-        s.listen(64)
-        socks.append(s)
-        if len(socks) == 6:
-            break
+    socks = listen_on(count=4)
+    socks += listen_on(list(range(high - 200, high - 180)), most=2)
     yield sorted(s.getsockname()[1] for s in socks)
     for s in socks:
         s.close()

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import socket
 
 import pytest
 
 from gui.scanner_window import ScannerWindow
-from tests.conftest import wait_until
+from tests.conftest import listen_on, wait_until
 
 
 @pytest.fixture
 def three_listeners():
-    socks = []
-    for _ in range(3):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        socks.append(s)
+    socks = listen_on(count=3)
     yield sorted(s.getsockname()[1] for s in socks)
     for s in socks:
         s.close()
