@@ -14,15 +14,14 @@ from tkinter import ttk
 
 from gui.settings import Settings
 from gui.toolwindow import ToolWindow, address_or_error, append, port_or_error, transcript
-from net.accounts import valid_name
-from net.chat_client import ChatSession
-from net.chat_server import DEFAULT_PORT
+from net.chat.client import ChatSession
+from net.chat.protocol import DEFAULT_PORT, NAME_MAX, TEXT_MAX, valid_name
 
 EVERYONE = "everyone"
 LOGIN_ERRORS = {
     "bad_password": "Wrong password for {name}.",
     "name_in_use": "{name} is already online somewhere else.",
-    "bad_name": "A nickname is 1 to 32 letters, digits, '_', '-' or '.'.",
+    "bad_name": f"A nickname is 1 to {NAME_MAX} letters, digits, '_', '-' or '.'.",
     "too_many_attempts": "Too many failed attempts. Wait a minute, then try again.",
     "bad_token": "Your session expired. Log in with your password.",
 }
@@ -354,8 +353,8 @@ class ChatWindow(ToolWindow):
         text = self.line.get()
         if not self.logged_in or not text.strip():
             return
-        if len(text) > 4000:
-            self.status.set(f"Too long: {len(text)} characters (at most 4000)")
+        if len(text) > TEXT_MAX:
+            self.status.set(f"Too long: {len(text)} characters (at most {TEXT_MAX})")
             return
         to = self.recipient.get()
         self.session.say(text, None if to == EVERYONE else to)

@@ -18,7 +18,7 @@ from tkinter import messagebox, ttk
 from gui.settings import Settings
 from gui.toolwindow import ToolWindow, port_or_error
 from net import datadir
-from net.chat_server import DEFAULT_PORT as CHAT_PORT
+from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.control import (
     ControlThread,
     QueueLogHandler,
@@ -27,7 +27,7 @@ from net.control import (
     Status,
     format_duration,
 )
-from net.echo_server import DEFAULT_PORT as ECHO_PORT
+from net.echo.server import DEFAULT_PORT as ECHO_PORT
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
           "ERROR": logging.ERROR}

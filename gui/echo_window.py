@@ -9,8 +9,8 @@ from tkinter import ttk
 
 from gui.settings import Settings
 from gui.toolwindow import ToolWindow, address_or_error, append, transcript
-from net.echo_client import EchoSession
-from net.echo_server import DEFAULT_PORT
+from net.echo.client import EchoSession
+from net.echo.server import DEFAULT_PORT
 
 
 class EchoWindow(ToolWindow):

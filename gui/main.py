@@ -7,14 +7,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from net import cli, datadir
+from net import datadir
+from net.cli import main as cli
+from net.cli.common import EXIT_INTERRUPTED
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         return cli.main(argv, open_gui=run_gui)
     except KeyboardInterrupt:
-        return cli.EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -14,9 +14,8 @@ from tkinter import filedialog, ttk
 
 from gui.settings import Settings
 from gui.toolwindow import ToolWindow
-from net.ports import ALL_PORTS, PortSpecError, parse_ports
-from net.scan_cli import format_eta
-from net.scanner import (
+from net.progress import format_eta
+from net.scan.engine import (
     DEFAULT_TIMEOUT,
     STRATEGIES,
     PortOpen,
@@ -26,6 +25,7 @@ from net.scanner import (
     Scanner,
     ScanStarted,
 )
+from net.scan.ports import ALL_PORTS, PortSpecError, parse_ports
 
 COLUMNS = ("port", "service", "state")
 

@@ -19,11 +19,11 @@ from datetime import datetime
 from pathlib import Path
 
 from net import datadir
-from net.accounts import Accounts
-from net.chat_server import DEFAULT_PORT as CHAT_PORT
-from net.chat_server import USERS_FILE, ChatOptions, ChatServer
-from net.echo_server import DEFAULT_PORT as ECHO_PORT
-from net.echo_server import EchoServer
+from net.chat.accounts import Accounts
+from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
+from net.chat.server import USERS_FILE, ChatOptions, ChatServer
+from net.echo.server import DEFAULT_PORT as ECHO_PORT
+from net.echo.server import EchoServer
 
 log = logging.getLogger("netdesk.control")
 

@@ -68,3 +68,16 @@ def wait_readable(sock: socket.socket, timeout: float | None) -> bool:
 
 def wait_writable(sock: socket.socket, timeout: float | None) -> bool:
     return bool(ready([sock], True, timeout))
+
+
+def describe_error(e: BaseException) -> str:
+    """One line a user can act on, from a network exception."""
+    if isinstance(e, socket.gaierror):
+        return f"unknown host ({e.strerror})"
+    if isinstance(e, ConnectionRefusedError):
+        return "connection refused: is the server running on that port?"
+    if isinstance(e, TimeoutError):
+        return str(e) if str(e) and str(e) != "timed out" else "timed out"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return str(e) or type(e).__name__

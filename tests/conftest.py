@@ -17,7 +17,7 @@ import tkinter as tk
 
 import pytest
 
-from net.echo_server import EchoServer
+from net.echo.server import EchoServer
 
 
 def wait_until(condition, timeout: float = 10.0, root: tk.Misc | None = None,

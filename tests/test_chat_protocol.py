@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from net.chat_client import ChatConnection, ChatError
-from net.chat_server import ChatOptions, ChatServer
-from net.framing import encode
+from net.chat.client import ChatConnection, ChatError
+from net.chat.framing import encode
+from net.chat.server import ChatOptions, ChatServer
 from tests.conftest import wait_until
 
 FAST = dict(welcome_history=100)

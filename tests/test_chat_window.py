@@ -6,8 +6,8 @@ import pytest
 
 from gui.chat_window import ChatWindow
 from gui.settings import Settings
-from net.chat_client import ChatSession
-from net.chat_server import ChatServer
+from net.chat.client import ChatSession
+from net.chat.server import ChatServer
 from tests.conftest import wait_until
 
 
@@ -175,7 +175,7 @@ def test_reconnects_with_the_token_and_shows_nothing_twice(tk_root, tmp_path):
 
 
 def test_load_older_messages(tk_root, chat_server):
-    from net.chat_client import ChatConnection
+    from net.chat.client import ChatConnection
     c = ChatConnection()
     c.connect(*chat_server.address)
     c.login("writer", "pw")

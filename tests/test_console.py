@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from net.chat_client import ChatConnection
+from net.chat.client import ChatConnection
 from tests.conftest import reap, start_serve, wait_until
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from gui.control_panel import ControlPanel
 from net import datadir
-from net.chat_client import ChatConnection
+from net.chat.client import ChatConnection
 from tests.conftest import wait_until
 
 

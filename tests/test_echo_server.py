@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from net.echo_server import EchoServer
+from net.echo.server import EchoServer
 from net.listener import ListenError, bind_listener
 from tests.conftest import wait_until
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net.framing import FrameDecoder, FrameError, encode
+from net.chat.framing import FrameDecoder, FrameError, encode
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text(max_size=50)

@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from net.ports import PortSpecError, parse_ports
-from net.scanner import (
+from net.scan.engine import (
     PortOpen,
     Progress,
     ScanError,
@@ -22,6 +21,7 @@ from net.scanner import (
     classify,
     is_self_connect,
 )
+from net.scan.ports import PortSpecError, parse_ports
 from tests.conftest import listen_on, netdesk_cmd, run_env
 
 STRATEGIES = ["fast", "threads", "sequential"]
@@ -202,7 +202,7 @@ def test_starved_scanner_does_not_turn_closed_ports_filtered():
     meanwhile must be collected, not expired as 'filtered'. SIGSTOP freezes
     the whole scanning process while the kernel answers its connects."""
     import signal
-    code = ("import json; from net.scanner import Scanner;"
+    code = ("import json; from net.scan.engine import Scanner;"
             "r = Scanner('127.0.0.1', '1-65535', timeout=0.2).run();"
             "print(json.dumps(r.as_json()))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
@@ -230,7 +230,7 @@ def test_too_many_in_flight_is_capped_by_the_fd_limit():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     code = (
         "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256));"
-        "from net.scanner import Scanner;"
+        "from net.scan.engine import Scanner;"
         "r = Scanner('127.0.0.1', '1-20000', in_flight=5000).run();"
         "print(r.closed + len(r.open), r.filtered)"
     )
@@ -306,7 +306,7 @@ def test_scan_cli_interrupted_exits_130():
 
 
 def test_progress_bar_line():
-    from net.scan_cli import progress_line
+    from net.cli.scan import progress_line
     line = progress_line(Progress(500, 1000, 3, 2500.0, 0.2), 80)
     assert "50.0%" in line and "2500 ports/s" in line and "ETA 00:00" in line
     assert len(line) < 80

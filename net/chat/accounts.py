@@ -23,12 +23,12 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from net.chat.protocol import name_key
 from net.datadir import open_database
 
 log = logging.getLogger("netdesk.accounts")
 
 TOKEN_TTL = 7 * 24 * 3600
-NAME_MAX, PASSWORD_MAX = 32, 256
 MAX_FAILURES, FAILURE_WINDOW = 5, 60.0
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _HASH_SLOTS = threading.BoundedSemaphore(2)
@@ -54,20 +54,6 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires REAL NOT NULL
 );
 """
-
-
-def name_key(name: str) -> str:
-    return name.casefold()
-
-
-def valid_name(name: object) -> bool:
-    """1-32 characters: letters, digits, ``_``, ``-`` and ``.``."""
-    return (isinstance(name, str) and 1 <= len(name) <= NAME_MAX
-            and all(c.isalpha() or c.isdigit() or c in "_-." for c in name))
-
-
-def valid_password(password: object) -> bool:
-    return isinstance(password, str) and 1 <= len(password) <= PASSWORD_MAX
 
 
 def hash_password(password: str) -> str:

@@ -16,9 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from net.echo_client import describe_error
-from net.framing import FrameError, FrameReader, send_frame
-from net.sockutil import ready, shutdown, wait_readable
+from net.chat.framing import FrameError, FrameReader, send_frame
+from net.sockutil import describe_error, ready, shutdown, wait_readable
 
 log = logging.getLogger("netdesk.chatclient")
 

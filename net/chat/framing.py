@@ -15,10 +15,10 @@ import socket
 import struct
 import time
 
+from net.chat.protocol import MAX_PAYLOAD
 from net.sockutil import wait_readable, wait_writable
 
 HEADER = struct.Struct(">I")
-MAX_PAYLOAD = 65536
 READ_SIZE = 65536
 
 

@@ -22,22 +22,28 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from net import SERVER_NAME
-from net.accounts import (
-    Accounts,
-    AttemptLimiter,
-    BadPassword,
+from net.chat.accounts import Accounts, AttemptLimiter, BadPassword
+from net.chat.framing import FrameError, FrameReader, encode
+from net.chat.history import HistoryStore
+from net.chat.protocol import (
+    DEFAULT_PORT,
+    HISTORY_DEFAULT,
+    HISTORY_MAX,
+    MAX_PAYLOAD,
+    NAME_RULE,
+    PASSWORD_MAX,
+    PROTO_VERSION,
+    TEXT_MAX,
+    TOKEN_MAX,
     name_key,
     valid_name,
     valid_password,
 )
-from net.framing import MAX_PAYLOAD, FrameError, FrameReader, encode
-from net.history import HistoryStore
 from net.listener import Listener, format_address
 from net.sockutil import ready, shutdown, wait_readable
 
 log = logging.getLogger("netdesk.chat")
 
-DEFAULT_PORT = 9091
 USERS_FILE = "users.db"
 HISTORY_FILE = "history.db"
 PING = encode({"type": "ping"})
@@ -310,7 +316,7 @@ class ChatServer:
             if self._stopping.is_set():
                 peer.send(encode({"type": "bye", "reason": "shutdown"}))
                 return
-            peer.send(encode({"type": "hello", "proto": 1, "server": SERVER_NAME,
+            peer.send(encode({"type": "hello", "proto": PROTO_VERSION, "server": SERVER_NAME,
                               "known_name": self.accounts.known_name(peer.ip)}))
             self._read_loop(peer, FrameReader(sock, self.options.max_payload))
         except sqlite3.Error as e:
@@ -376,10 +382,10 @@ class ChatServer:
         if self.limiter.blocked(*keys):
             return self._too_many(peer, name)
         if not valid_name(name):
-            self._error(peer, "bad_name", "a name is 1 to 32 letters, digits, '_', '-' or '.'")
+            self._error(peer, "bad_name", NAME_RULE)
             return True
         if not valid_password(password):
-            self._error(peer, "bad_request", "a password is 1 to 256 characters")
+            self._error(peer, "bad_request", f"a password is 1 to {PASSWORD_MAX} characters")
             return True
         if self._is_online(name):
             self._error(peer, "name_in_use", f"{name} is online on another connection")
@@ -407,7 +413,7 @@ class ChatServer:
         key = f"addr:{peer.ip}"
         if self.limiter.blocked(key):
             return self._too_many(peer, None)
-        name = self.accounts.resume(token, peer.ip) if len(token) <= 256 else None
+        name = self.accounts.resume(token, peer.ip) if len(token) <= TOKEN_MAX else None
         if name is None:
             log.warning("chat: failed resume from %s (bad or expired token)", peer.where)
             if self.limiter.fail(key):
@@ -474,8 +480,8 @@ class ChatServer:
         if not peer.take_token():
             self._error(peer, "rate_limited", "too many messages; slow down")
             return True
-        if not 1 <= len(text) <= 4000 or not _utf8_ok(text):
-            self._error(peer, "bad_text", "a message is 1 to 4000 characters")
+        if not 1 <= len(text) <= TEXT_MAX or not _utf8_ok(text):
+            self._error(peer, "bad_text", f"a message is 1 to {TEXT_MAX} characters")
             return True
         with self._hub:
             target = None
@@ -509,11 +515,11 @@ class ChatServer:
         if peer.name is None:
             self._error(peer, "not_logged_in", "log in first")
             return True
-        before, limit = msg.get("before"), msg.get("limit", 50)
+        before, limit = msg.get("before"), msg.get("limit", HISTORY_DEFAULT)
         if (before is not None and not _is_int(before)) or not _is_int(limit) or limit < 1:
             self._error(peer, "bad_request", "history takes an integer 'before' and 'limit' >= 1")
             return True
-        page = self.history.page(min(limit, 500), before)
+        page = self.history.page(min(limit, HISTORY_MAX), before)
         peer.send(encode({"type": "history", "messages": page}), reply=True)
         return True
 

@@ -13,7 +13,7 @@ import signal
 import sys
 
 from net import datadir
-from net.chat_server import ChatOptions
+from net.chat.server import ChatOptions
 from net.control import ServerConfig, ServerController
 from net.listener import ListenError
 

@@ -7,26 +7,12 @@ parser; each subcommand renders an engine from ``net`` for a terminal.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
-from typing import TextIO
 
 from net import __version__
-from net.chat_server import DEFAULT_PORT as CHAT_PORT
-from net.echo_server import DEFAULT_PORT as ECHO_PORT
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def port_number(text: str) -> int:
-    """argparse type: a TCP port, 0 to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port {port} is out of range (0-65535)")
-    return port
+from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
+from net.cli.common import EXIT_USAGE, port_number
+from net.echo.server import DEFAULT_PORT as ECHO_PORT
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("port", nargs="?", type=port_number, help="server port")
     echo.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a reply")
 
-    from net.scanner import DEFAULT_TIMEOUT, STRATEGIES
+    from net.scan.engine import DEFAULT_TIMEOUT, STRATEGIES
     scan = sub.add_parser("scan", help="scan a host's TCP ports")
     scan.add_argument("host", nargs="?",
                       help="host name, IPv4 or IPv6 address (asked for when missing)")
@@ -89,91 +75,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def ask(prompt: str, default: str, stdin: TextIO, stdout: TextIO) -> str | None:
-    """Prompt with a default; None at end of input."""
-    stdout.write(f"{prompt} [{default}]: ")
-    stdout.flush()
-    line = stdin.readline()
-    if not line:
-        return None
-    return line.strip() or default
-
-
-def ask_valid(prompt: str, default: str, check: Callable[[str], object],
-              stdin: TextIO, stdout: TextIO, tries: int = 3):
-    """Ask until ``check`` accepts the answer (it raises ValueError otherwise)."""
-    for _ in range(tries):
-        answer = ask(prompt, default, stdin, stdout)
-        if answer is None:
-            return None
-        try:
-            return check(answer)
-        except (ValueError, argparse.ArgumentTypeError) as e:
-            stdout.write(f"  {e}\n")
-    return None
-
-
-def run_echo(args: argparse.Namespace, stdin: TextIO = sys.stdin,
-             stdout: TextIO = sys.stdout) -> int:
-    from net.echo_client import EchoClient, describe_error
-
-    host = args.host or ask("Host", "127.0.0.1", stdin, stdout)
-    if host is None:
-        return EXIT_USAGE
-    port = args.port
-    if port is None:
-        port = ask_valid("Port", str(ECHO_PORT), _port_1_65535, stdin, stdout)
-        if port is None:
-            return EXIT_USAGE
-    client = EchoClient(timeout=args.timeout)
-    try:
-        peer = client.connect(host, port)
-    except OSError as e:
-        print(f"netdesk echo: cannot connect to {host}:{port}: {describe_error(e)}",
-              file=sys.stderr)
-        return EXIT_ERROR
-    stdout.write(f"connected to {peer[0]}:{peer[1]} (type lines; 'exit' quits)\n")
-    stdout.flush()
-    try:
-        for line in stdin:
-            text = line.rstrip("\r\n")
-            if text == "exit":
-                break
-            data = (text + "\n").encode("utf-8")
-            stdout.write(f"sent {len(data)} bytes\n")
-            reply, rtt = client.roundtrip(data)
-            stdout.write(f"received {len(reply)} bytes in {rtt * 1000:.2f} ms: "
-                         f"{reply.decode('utf-8', 'replace').rstrip()}\n")
-            stdout.flush()
-    except OSError as e:
-        stdout.write(f"connection lost: {describe_error(e)}\n")
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        stdout.write("\n")
-    finally:
-        client.close()
-    stdout.write("disconnected\n")
-    return EXIT_OK
-
-
-def _port_1_65535(text: str) -> int:
-    port = port_number(text)
-    if port == 0:
-        raise ValueError("port 0 is for servers; give the port a server listens on")
-    return port
-
-
 def main(argv: list[str] | None = None, open_gui: Callable[[argparse.Namespace], int] | None = None
          ) -> int:
     """Run a subcommand; with none, hand over to ``open_gui``."""
     args = parse(argv)
     if args.command == "echo":
+        from net.cli.echo import run_echo
         return run_echo(args)
     if args.command == "serve":
-        from net.console import run_serve
+        from net.cli.console import run_serve
         return run_serve(args)
     if args.command == "scan":
-        from net.scan_cli import run_scan
+        from net.cli.scan import run_scan
         return run_scan(args)
     if open_gui is None:
         build_parser().print_help()

@@ -13,15 +13,9 @@ import shutil
 import sys
 from typing import TextIO
 
-from net.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ask
-from net.scanner import DEFAULT_IN_FLIGHT, Progress, ScanError, Scanner, ScanStarted
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds + 0.5)
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+from net.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ask
+from net.progress import format_eta
+from net.scan.engine import DEFAULT_IN_FLIGHT, Progress, ScanError, Scanner, ScanStarted
 
 
 def progress_line(p: Progress, width: int) -> str:

@@ -13,8 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from net.echo_server import CHUNK
-from net.sockutil import shutdown
+from net.echo.server import CHUNK
+from net.sockutil import describe_error, shutdown
 
 Event = tuple
 Emit = Callable[[Event], None]
@@ -123,16 +123,3 @@ class EchoSession:
         elif kind == "disconnect" and self._client.sock is not None:
             self._client.close()
             self._emit(("disconnected", "you disconnected"))
-
-
-def describe_error(e: BaseException) -> str:
-    """One line a user can act on, from a network exception."""
-    if isinstance(e, socket.gaierror):
-        return f"unknown host ({e.strerror})"
-    if isinstance(e, ConnectionRefusedError):
-        return "connection refused: is the server running on that port?"
-    if isinstance(e, TimeoutError):
-        return str(e) if str(e) and str(e) != "timed out" else "timed out"
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror
-    return str(e) or type(e).__name__

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from net.ports import PortSpecError, parse_ports
+from net.scan.ports import PortSpecError, parse_ports
 
 STRATEGIES = ("fast", "threads", "sequential")
 DEFAULT_TIMEOUT = 1.0

@@ -34,7 +34,7 @@ import time
 SERVER = """
 import sys
 from pathlib import Path
-from net.chat_server import ChatOptions, ChatServer
+from net.chat.server import ChatOptions, ChatServer
 s = ChatServer(Path(sys.argv[1]), "127.0.0.1", 0,
                ChatOptions(flood_burst=1000, flood_rate=10_000, welcome_history=0))
 h, p = s.start(); print(p, flush=True)
@@ -45,8 +45,8 @@ sys.stdin.read(); s.stop()
 def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflight: int,
                 seconds: float, ready, go, barrier, out) -> None:
     sys.path.insert(0, ".")
-    from net.chat_client import ChatConnection
-    from net.framing import FrameDecoder, encode
+    from net.chat.client import ChatConnection
+    from net.chat.framing import FrameDecoder, encode
 
     conns = []
     for name in names:

@@ -24,7 +24,7 @@ import time
 SERVERS = {
     "netdesk": """
 import signal, sys
-from net.echo_server import EchoServer
+from net.echo.server import EchoServer
 s = EchoServer("127.0.0.1", 0); h, p = s.start(); print(p, flush=True)
 sys.stdin.read(); s.stop()
 """,

@@ -1,0 +1,53 @@
+"""``netdesk echo``: an interactive echo client on a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from net.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, ask, ask_valid, client_port
+from net.echo.client import EchoClient
+from net.echo.server import DEFAULT_PORT as ECHO_PORT
+from net.sockutil import describe_error
+
+
+def run_echo(args: argparse.Namespace, stdin: TextIO = sys.stdin,
+             stdout: TextIO = sys.stdout) -> int:
+    host = args.host or ask("Host", "127.0.0.1", stdin, stdout)
+    if host is None:
+        return EXIT_USAGE
+    port = args.port
+    if port is None:
+        port = ask_valid("Port", str(ECHO_PORT), client_port, stdin, stdout)
+        if port is None:
+            return EXIT_USAGE
+    client = EchoClient(timeout=args.timeout)
+    try:
+        peer = client.connect(host, port)
+    except OSError as e:
+        print(f"netdesk echo: cannot connect to {host}:{port}: {describe_error(e)}",
+              file=sys.stderr)
+        return EXIT_ERROR
+    stdout.write(f"connected to {peer[0]}:{peer[1]} (type lines; 'exit' quits)\n")
+    stdout.flush()
+    try:
+        for line in stdin:
+            text = line.rstrip("\r\n")
+            if text == "exit":
+                break
+            data = (text + "\n").encode("utf-8")
+            stdout.write(f"sent {len(data)} bytes\n")
+            reply, rtt = client.roundtrip(data)
+            stdout.write(f"received {len(reply)} bytes in {rtt * 1000:.2f} ms: "
+                         f"{reply.decode('utf-8', 'replace').rstrip()}\n")
+            stdout.flush()
+    except OSError as e:
+        stdout.write(f"connection lost: {describe_error(e)}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        stdout.write("\n")
+    finally:
+        client.close()
+    stdout.write("disconnected\n")
+    return EXIT_OK

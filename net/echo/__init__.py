@@ -1,0 +1,1 @@
+"""The echo service and its client (PROTOCOL.md section 1)."""
