@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from net import datadir
+from net.budgets import Budgets
 from net.chat.accounts import Accounts
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.chat.server import USERS_FILE, ChatOptions, ChatServer
@@ -34,6 +37,7 @@ class ServerConfig:
     echo_port: int = ECHO_PORT
     chat_port: int | None = CHAT_PORT  # None: the chat service is not run
     chat_options: ChatOptions = field(default_factory=ChatOptions)
+    budgets: Budgets = field(default_factory=Budgets)  # for every service
 
 
 @dataclass
@@ -47,8 +51,9 @@ class Reply:
 @dataclass(frozen=True)
 class Status:
     running: bool
-    paused: bool
+    paused: bool  # some service is not listening
     ports: dict[str, int]
+    listening: dict[str, bool]
     connections: int
     online: int
     messages: int
@@ -68,18 +73,23 @@ class ServerController:
         self.stopped = threading.Event()
 
     # -- life cycle ---------------------------------------------------------------
-    def start(self) -> list[tuple[str, str, int]]:
-        """Start every configured service; returns (service, host, port) rows."""
+    def start(self, config: ServerConfig | None = None) -> list[tuple[str, str, int]]:
+        """Start every configured service (with ``config``, if given, from now
+        on); returns (service, host, port) rows. Raises OSError or ValueError
+        with a message for people."""
         with self._lock:
             if self.running:
                 raise ValueError("already running")
+            if config is not None:
+                self.config = config
+            cfg = self.config
             started = []
             try:
-                self.echo = EchoServer(self.config.host, self.config.echo_port)
+                self.echo = EchoServer(cfg.host, cfg.echo_port, budgets=cfg.budgets)
                 started.append(("echo", *self.echo.start()))
-                if self.config.chat_port is not None:
-                    self.chat = ChatServer(self.data_dir, self.config.host,
-                                           self.config.chat_port, self.config.chat_options)
+                if cfg.chat_port is not None:
+                    self.chat = ChatServer(self.data_dir, cfg.host, cfg.chat_port,
+                                           replace(cfg.chat_options, budgets=cfg.budgets))
                     started.append(("chat", *self.chat.start()))
             except BaseException:
                 self._stop_services()
@@ -118,10 +128,18 @@ class ServerController:
                 service.listener.pause()
 
     def resume(self) -> None:
+        """Listen again on every paused service. If one cannot (another
+        program took its port), the others still resume and the error names it."""
         with self._lock:
             self._require_running()
+            failed = []
             for service in self.services():
-                service.listener.resume()
+                try:
+                    service.listener.resume()
+                except OSError as e:
+                    failed.append(f"{service.listener.name}: {e}")
+            if failed:
+                raise OSError("; ".join(failed) + " (still paused; try again later)")
 
     def _require_running(self) -> None:
         if not self.running:
@@ -129,7 +147,7 @@ class ServerController:
 
     @property
     def paused(self) -> bool:
-        return self.running and not any(s.listener.listening for s in self.services())
+        return self.running and not all(s.listener.listening for s in self.services())
 
     def status(self) -> Status:
         with self._lock:
@@ -137,6 +155,7 @@ class ServerController:
             return Status(
                 running=self.running, paused=self.paused,
                 ports={s.listener.name: s.listener.port for s in self.services()},
+                listening={s.listener.name: s.listener.listening for s in self.services()},
                 connections=sum(s.listener.connection_count() for s in self.services()),
                 online=len(chat.online_names()) if chat else 0,
                 messages=chat.accepted if chat else 0,
@@ -144,12 +163,17 @@ class ServerController:
 
     def clients(self) -> list[dict]:
         """Chat connections: name (None before login), address, since, messages."""
-        chat = self.chat
-        return chat.clients() if chat else []
+        with self._lock:
+            return self.chat.clients() if self.chat else []
 
     def kick(self, name: str) -> bool:
-        chat = self.chat
-        return bool(chat and chat.kick(name))
+        with self._lock:
+            return bool(self.chat and self.chat.kick(name))
+
+    def budgets(self) -> list[tuple[str, str]]:
+        """The budgets in force (or that the next start will use), for people."""
+        with self._lock:
+            return self.config.budgets.describe()
 
     def clear_users(self) -> int:
         """Clear the identification file; sessions online now go on."""
@@ -166,17 +190,19 @@ class ServerController:
 
     def log_lines(self, n: int = 20) -> list[str]:
         path = datadir.log_path(self.data_dir)
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                return f.read().splitlines()[-n:] if n > 0 else []
-        except FileNotFoundError:
-            return []
+        with self._lock:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    return [line.rstrip("\n") for line in deque(f, maxlen=n)] if n > 0 else []
+            except FileNotFoundError:
+                return []
 
     def clear_logs(self) -> None:
-        if self.log_handler is not None:
-            self.log_handler.clear()
-        else:
-            datadir.open_private(datadir.log_path(self.data_dir), "w").close()
+        with self._lock:
+            if self.log_handler is not None:
+                self.log_handler.clear()
+            else:
+                datadir.open_private(datadir.log_path(self.data_dir), "w").close()
 
     # -- the console's words ------------------------------------------------------------
     def execute(self, line: str) -> Reply:
@@ -190,8 +216,11 @@ class ServerController:
             return Reply(f"unknown command {name!r}; type 'help' for the list")
         try:
             return handler(self, rest)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, sqlite3.Error) as e:
             return Reply(f"{name}: {e}")
+        except Exception as e:  # a bug: logged in full, one line for the user
+            log.exception("command %s failed", name)
+            return Reply(f"{name} failed: {type(e).__name__}: {e} (details in the log)")
 
     def _cmd_shutdown(self, rest: list[str]) -> Reply:
         self.shutdown()
@@ -231,8 +260,9 @@ class ServerController:
         s = self.status()
         if not s.running:
             return Reply("stopped")
-        ports = ", ".join(f"{name} port {port}" for name, port in s.ports.items())
-        return Reply(f"{'paused' if s.paused else 'listening'}: {ports}; "
+        ports = "; ".join(f"{'listening' if s.listening[name] else 'paused'}: {name} port {port}"
+                          for name, port in s.ports.items())
+        return Reply(f"{ports}; "
                      f"{s.connections} connection(s), {s.online} user(s) online, "
                      f"{s.messages} message(s) since start; up {format_duration(s.uptime)}")
 
@@ -254,6 +284,11 @@ class ServerController:
             return Reply(f"{rest[0]} disconnected")
         return Reply(f"{rest[0]} is not online")
 
+    def _cmd_budgets(self, rest: list[str]) -> Reply:
+        rows = self.budgets()
+        width = max(len(name) for name, _ in rows)
+        return Reply("\n".join(f"{name:{width}s}  {value}" for name, value in rows))
+
     def _cmd_help(self, rest: list[str]) -> Reply:
         return Reply(HELP)
 
@@ -274,6 +309,7 @@ HELP = """commands:
   logs [N]          the last N log lines (default 20)
   clear-logs        empty the log file
   clear-users       clear the identification file (all accounts and tokens)
+  budgets           what one client or address may use (see --help of serve)
   help              this list
   shutdown          stop every service and exit"""
 
@@ -289,6 +325,7 @@ _COMMANDS = {
     "status": ServerController._cmd_status,
     "clients": ServerController._cmd_clients,
     "kick": ServerController._cmd_kick,
+    "budgets": ServerController._cmd_budgets,
     "help": ServerController._cmd_help,
     "?": ServerController._cmd_help,
 }
@@ -339,7 +376,7 @@ class ControlThread:
                 continue
             try:
                 result = getattr(self.controller, name)(*args)
-            except (OSError, ValueError) as e:
+            except (OSError, ValueError, sqlite3.Error) as e:
                 self._emit(("failed", name, str(e)))
             except Exception as e:  # shown to the user, never swallowed
                 log.exception("control: %s failed", name)

@@ -7,10 +7,13 @@ window settings. It defaults to the platform's user data directory and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
 import sqlite3
+import sys
+import threading
 from pathlib import Path
 
 import platformdirs
@@ -18,6 +21,7 @@ import platformdirs
 LOG_NAME = "netdesk.log"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOGGER = "netdesk"
+_log = logging.getLogger("netdesk.datadir")
 
 
 def default_data_dir() -> Path:
@@ -55,6 +59,13 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     def _open(self):  # noqa: ANN202 - logging's own hook
         return open_private(Path(self.baseFilename), self.mode, self.encoding or "utf-8")
 
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        # The file cannot be written (a full disk, a deleted folder): the
+        # operator must still see the line, so it goes to stderr instead.
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"netdesk (log file not writable): {self.format(record)}\n")
+            sys.stderr.flush()
+
     def clear(self) -> None:
         """Empty the log file; the handler keeps writing to it.
 
@@ -71,16 +82,137 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
             self.release()
 
 
+class StoreError(OSError):
+    """A data file cannot be opened or used; the message says which and why."""
+
+
 def open_database(path: Path, schema: str, *pragmas: str) -> sqlite3.Connection:
     """An owner-only SQLite file in WAL mode, usable from any thread (the
-    caller serialises access with a lock of its own), with ``schema`` applied."""
-    create_private(path)
+    caller serialises access with a lock of its own), with ``schema`` applied.
+
+    Raises ``StoreError`` (an OSError) naming the file when it cannot be
+    opened, e.g. when it is not a database at all.
+    """
+    try:
+        create_private(path)
+    except OSError as e:
+        raise StoreError(f"cannot create {path}: {e.strerror or e}") from None
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-    db.execute("PRAGMA journal_mode=WAL")
-    for pragma in pragmas:
-        db.execute(f"PRAGMA {pragma}")
-    db.executescript(schema)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        for pragma in pragmas:
+            db.execute(f"PRAGMA {pragma}")
+        db.executescript(schema)
+    except sqlite3.Error as e:
+        db.close()
+        raise StoreError(f"cannot use {path}: {e} (if it is damaged, move it away "
+                         f"and netdesk starts a new one)") from None
     return db
+
+
+class Store:
+    """One SQLite data file, and what keeps it there while netdesk runs.
+
+    A file deleted or replaced under a running server would otherwise take
+    every later write with it: SQLite goes on writing to the unlinked
+    inode. Before each write ``write()`` checks that the path still names
+    the file it opened; if not, it writes the open database back to its
+    path (``VACUUM INTO``, then an atomic rename) and goes on there, and
+    the log says so. Reads and writes are serialised by ``lock``.
+    """
+
+    def __init__(self, path: Path, schema: str, *pragmas: str):
+        self.path = Path(path)
+        self._schema, self._pragmas = schema, pragmas
+        self.lock = threading.RLock()
+        self.db = open_database(self.path, schema, *pragmas)
+        self._inode = self._stat()
+        self._restore_failed = False
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def read(self):
+        """``with store.read() as db``: the connection, under the lock."""
+        return _Locked(self)
+
+    @contextlib.contextmanager
+    def write(self):
+        """``with store.write() as db``: one transaction, rolled back on error."""
+        with self.lock:
+            self.check()
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+                raise
+            try:
+                self.db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+                raise
+
+    def check(self) -> bool:
+        """Put the file back if it was deleted or replaced; True if it is in place."""
+        with self.lock:
+            if self._stat() == self._inode and self._inode is not None:
+                return True
+            return self._restore()
+
+    def _restore(self) -> bool:
+        tmp = self.path.with_name(self.path.name + ".restore")
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            create_private(tmp)
+            os.unlink(tmp)  # VACUUM INTO wants no file there; the name was checked writable
+            self.db.execute("VACUUM INTO ?", (str(tmp),))
+            os.chmod(tmp, 0o600)
+        except (OSError, sqlite3.Error) as e:
+            if not self._restore_failed:
+                _log.error("%s was deleted or replaced while in use, and cannot be written "
+                           "back (%s); going on with the open copy until it can",
+                           self.path, e)
+            self._restore_failed = True
+            return False
+        # Close first: closing removes the old file's -wal, which must never
+        # be read as the journal of the new file.
+        self.db.close()
+        try:
+            os.replace(tmp, self.path)
+            self.db = open_database(self.path, self._schema, *self._pragmas)
+        except OSError as e:  # the copy is complete: keep using it where it is
+            _log.error("cannot put %s back (%s); using %s", self.path, e, tmp)
+            self.path = tmp
+            self.db = open_database(tmp, self._schema, *self._pragmas)
+        self._inode = self._stat()
+        self._restore_failed = False
+        _log.error("%s was deleted or replaced while in use; its contents were written "
+                   "back to it", self.path)
+        return True
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+
+class _Locked:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store.lock.acquire()
+        return self.store.db
+
+    def __exit__(self, *exc) -> None:
+        self.store.lock.release()
 
 
 def log_path(data_dir: Path) -> Path:

@@ -4,20 +4,30 @@ The accept loop runs on its own thread and can be paused (the listening
 socket is closed, so new connections are refused, while the sessions already
 open go on) and resumed on the same port. Stopping it wakes and joins every
 thread it started and closes every socket it owns.
+
+It enforces the connection budgets of ``net.budgets`` for every service
+on it: so many connections in all, and so many from one address unless
+that address is in the trusted networks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
 
+from net.budgets import Budgets
 from net.sockutil import shutdown
 
 Handler = Callable[[socket.socket, tuple], None]
+# Told about a connection refused by a budget (the socket is closed after):
+# the chat service says why in its own protocol.
+Refusal = Callable[[socket.socket, str], None]
 
 _ADDR_IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
 
@@ -72,16 +82,20 @@ class Listener:
     """Accept loop on its own thread; one thread per connection."""
 
     def __init__(self, name: str, host: str, port: int, handler: Handler, *,
-                 logger: logging.Logger, port_tries: int = 20, max_connections: int = 1000):
+                 logger: logging.Logger, port_tries: int = 20, budgets: Budgets | None = None,
+                 on_refused: Refusal | None = None):
         self.name = name
         self.host = host
         self.requested_port = validate_port(port)
         self._handler = handler
         self._log = logger
         self._port_tries = port_tries
-        self._max_connections = max_connections
+        self.budgets = budgets or Budgets()
+        self._on_refused = on_refused
         self._lock = threading.Lock()
         self._conns: dict[int, tuple[socket.socket, threading.Thread]] = {}
+        self._per_address: dict[str, int] = {}
+        self.refused = 0
         self._sock: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._wake_r: socket.socket | None = None
@@ -127,19 +141,29 @@ class Listener:
         self._run_acceptor(sock)
         self._log.info("%s resumed: listening on %s:%d again", self.name, *self.address)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop listening, end every connection and join every thread."""
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop listening, end every connection and join every thread.
+
+        True when every connection thread ended within ``timeout``; a caller
+        must not close what those threads use otherwise.
+        """
         if self.stopped:
-            return
+            return True
         self.stopped = True
         self._stop_acceptor()
         with self._lock:
             conns = list(self._conns.values())
         for sock, _ in conns:
             shutdown(sock)  # wakes a thread blocked in recv
+        deadline = time.monotonic() + timeout
         for _, thread in conns:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        left = [t.name for _, t in conns if t.is_alive()]
+        if left:
+            self._log.error("%s: %d connection thread(s) did not end in %g s: %s", self.name,
+                            len(left), timeout, ", ".join(left[:5]))
         self._log.info("%s server stopped", self.name)
+        return not left
 
     def connection_count(self) -> int:
         with self._lock:
@@ -188,19 +212,34 @@ class Listener:
             self._log.error("%s: accept failed: %s", self.name, e)
             return
         conn.setblocking(True)
+        ip, budgets = addr[0], self.budgets
         with self._lock:
-            if len(self._conns) >= self._max_connections or self.stopped:
-                full = True
+            if self.stopped:
+                why = "stopping"
+            elif len(self._conns) >= budgets.max_connections:
+                why = f"{budgets.max_connections} connections already"
+            elif (self._per_address.get(ip, 0) >= budgets.per_address_connections
+                  and not budgets.is_trusted(ip)):
+                why = f"{budgets.per_address_connections} connections from that address already"
             else:
-                full = False
+                why = None
                 self._next_id += 1
                 cid = self._next_id
                 thread = threading.Thread(target=self._serve, args=(cid, conn, addr),
                                           name=f"{self.name}-client-{cid}", daemon=True)
                 self._conns[cid] = (conn, thread)
-        if full:
-            self._log.warning("%s: refused %s: %d connections already", self.name,
-                              format_address(addr), self._max_connections)
+                self._per_address[ip] = self._per_address.get(ip, 0) + 1
+            if why:
+                self.refused += 1
+                # One line per refusal would let a flood of connects flood the log too.
+                quiet = self.refused > 10 and self.refused % 1000
+        if why:
+            if not quiet:
+                self._log.warning("%s: refused %s: %s (%d refused in all)", self.name,
+                                  format_address(addr), why, self.refused)
+            if self._on_refused is not None:
+                with contextlib.suppress(OSError):
+                    self._on_refused(conn, why)
             conn.close()
             return
         self._log.info("%s: client %s connected", self.name, format_address(addr))
@@ -215,6 +254,9 @@ class Listener:
             conn.close()
             with self._lock:
                 self._conns.pop(cid, None)
+                left = self._per_address.pop(addr[0]) - 1
+                if left:
+                    self._per_address[addr[0]] = left
             self._log.info("%s: client %s disconnected", self.name, format_address(addr))
 
 

@@ -17,7 +17,17 @@ import tkinter as tk
 
 import pytest
 
+from net.budgets import Budgets
+from net.chat.server import ChatOptions
 from net.echo.server import EchoServer
+
+
+def chat_options(**options) -> ChatOptions:
+    """ChatOptions from keyword arguments, budgets among them (say_burst=5, ...)."""
+    budget_names = set(Budgets.__dataclass_fields__)
+    budgets = Budgets(**{k: v for k, v in options.items() if k in budget_names})
+    return ChatOptions(budgets=budgets,
+                       **{k: v for k, v in options.items() if k not in budget_names})
 
 
 def wait_until(condition, timeout: float = 10.0, root: tk.Misc | None = None,

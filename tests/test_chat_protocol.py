@@ -15,8 +15,8 @@ import pytest
 
 from net.chat.client import ChatConnection, ChatError
 from net.chat.framing import encode
-from net.chat.server import ChatOptions, ChatServer
-from tests.conftest import wait_until
+from net.chat.server import ChatServer
+from tests.conftest import chat_options, wait_until
 
 FAST = dict(welcome_history=100)
 
@@ -26,7 +26,7 @@ def make_server(tmp_path):
     servers = []
 
     def make(**options) -> ChatServer:
-        server = ChatServer(tmp_path, "127.0.0.1", 0, ChatOptions(**{**FAST, **options}))
+        server = ChatServer(tmp_path, "127.0.0.1", 0, chat_options(**{**FAST, **options}))
         server.start()
         servers.append(server)
         return server
@@ -180,17 +180,27 @@ def test_five_failures_give_too_many_attempts_and_close(server):
 def test_resume_with_token(server):
     c = logged_in(server, "frank")
     token = c.welcome["token"]
-    c.send({"type": "logout"})
-    c.expect("bye")
-    c.close()
+    c.close()  # a dropped connection: the token stays good
+    wait_until(lambda: server.online_names() == [], message="frank to leave")
     with Client(server) as again:
-        w = again.resume(token)  # logout does not revoke it
+        w = again.resume(token)
         assert w["name"] == "frank" and w["new_account"] is False
         with Client(server) as twin:
             twin.send({"type": "resume", "token": token})
             twin.expect_error("name_in_use")
             twin.send({"type": "resume", "token": "nonsense"})
             twin.expect_error("bad_token")
+
+
+def test_logout_revokes_the_token(server):
+    c = logged_in(server, "franz")
+    token = c.welcome["token"]
+    c.send({"type": "logout"})
+    c.expect("bye")
+    c.close()
+    with Client(server) as again:
+        again.send({"type": "resume", "token": token})
+        again.expect_error("bad_token")
 
 
 def test_expired_token_is_refused(make_server):
@@ -282,9 +292,12 @@ def test_private_message(server):
     while (m := a.recv())["type"] != "error":
         pass
     assert m["code"] == "no_such_user"
-    a.send({"type": "history"})
-    page = a.recv_until("history")["messages"]
-    assert [m["text"] for m in page] == ["public"]
+    # v1.1: a private message is in the history of its two participants only.
+    for x, seen in ((a, ["psst", "public"]), (b, ["psst", "public"]), (c, ["public"])):
+        x.send({"type": "history"})
+        assert [m["text"] for m in x.recv_until("history")["messages"]] == seen
+    with logged_in(server, "pd") as d:
+        assert [m["text"] for m in d.welcome["history"]] == ["public"]
     for x in (a, b, c):
         x.close()
 
@@ -309,7 +322,7 @@ def test_history_paging(server):
 
 
 def test_flood_limit(make_server):
-    server = make_server(flood_burst=5, flood_rate=0.001)
+    server = make_server(say_burst=5, say_rate=0.001)
     with logged_in(server, "loud") as c:
         for i in range(7):
             c.send({"type": "say", "text": f"{i}"})
@@ -425,7 +438,7 @@ def test_lone_surrogates_are_refused_not_crashing(server):
 
 # -- slow clients ------------------------------------------------------------------
 def test_a_client_that_never_reads_does_not_hold_back_the_others(make_server):
-    server = make_server(backlog_limit=64 * 1024, flood_burst=100_000, flood_rate=100_000)
+    server = make_server(backlog_limit=64 * 1024, say_burst=100_000, say_rate=100_000)
     stuck = socket.socket()
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect, to count
     stuck.connect(server.address)
@@ -471,7 +484,7 @@ def test_a_client_that_never_reads_does_not_hold_back_the_others(make_server):
 
 # -- ordering ------------------------------------------------------------------------
 def test_every_client_receives_the_same_order(make_server):
-    server = make_server(flood_burst=10_000)
+    server = make_server(say_burst=10_000)
     clients = [logged_in(server, f"o{i}") for i in range(6)]
     for c in clients:  # drain the joins
         c.sock.settimeout(None)

@@ -3,8 +3,10 @@ salted slow password hashes, and session tokens.
 
 A SQLite database in the data directory, owner-only. Passwords are stored
 only as argon2id hashes (OWASP's parameters: 19 MiB, t=2, p=1), tokens
-only as SHA-256 digests. Neither ever reaches a log. At most two hashes run
-at once, so a burst of logins cannot eat the machine's memory.
+only as SHA-256 digests. Neither ever reaches a log. Hashes run on the
+server's ``HashQueue`` (a few at once, fair between addresses), never
+under the database lock. What one account can make the file keep is
+bounded: its newest sessions and addresses only.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ import hashlib
 import logging
 import secrets
 import sqlite3
-import threading
 import time
-from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,15 +24,15 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from net.chat.hashing import HashQueue
+from net.chat.names import skeleton
 from net.chat.protocol import name_key
-from net.datadir import open_database
+from net.datadir import Store
 
 log = logging.getLogger("netdesk.accounts")
 
 TOKEN_TTL = 7 * 24 * 3600
-MAX_FAILURES, FAILURE_WINDOW = 5, 60.0
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-_HASH_SLOTS = threading.BoundedSemaphore(2)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -53,12 +54,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     expires REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, expires);
+CREATE INDEX IF NOT EXISTS addresses_by_user ON addresses (user_id, last_seen);
 """
-
-
-def hash_password(password: str) -> str:
-    with _HASH_SLOTS:
-        return HASHER.hash(password)
 
 
 def _token_hash(token: str) -> str:
@@ -73,6 +71,14 @@ class BadPassword(Exception):
     pass
 
 
+class Refused(Exception):
+    """A new account was not made; ``code`` is the protocol's error code."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass(frozen=True)
 class Login:
     name: str  # as registered
@@ -80,142 +86,177 @@ class Login:
 
 
 class Accounts:
-    """The identification file. Safe to call from any thread."""
+    """The identification file. Safe to call from any thread.
 
-    def __init__(self, path: Path, token_ttl: float = TOKEN_TTL):
+    Database errors (a full disk, a read-only folder) come out as
+    ``sqlite3.Error``; the server answers them with ``server_error``.
+    """
+
+    def __init__(self, path: Path, token_ttl: float = TOKEN_TTL,
+                 hashes: HashQueue | None = None, sessions_per_account: int = 20,
+                 addresses_per_account: int = 50):
         self.path = Path(path)
         self.token_ttl = token_ttl
-        self._db = open_database(self.path, SCHEMA, "foreign_keys=ON")
-        self._lock = threading.Lock()
+        self.hashes = hashes
+        self.sessions_per_account = sessions_per_account
+        self.addresses_per_account = addresses_per_account
+        self._store = Store(self.path, SCHEMA, "foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Files from before v1.1 lack the skeleton column: add and fill it."""
+        with self._store.read() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+        if "skeleton" in columns:
+            return
+        with self._store.write() as db:
+            db.execute("ALTER TABLE users ADD COLUMN skeleton TEXT")
+            for user_id, name in db.execute("SELECT id, name FROM users").fetchall():
+                db.execute("UPDATE users SET skeleton = ? WHERE id = ?", (skeleton(name), user_id))
+            db.execute("CREATE INDEX IF NOT EXISTS users_by_skeleton ON users (skeleton)")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._store.close()
+
+    def check_file(self) -> bool:
+        """Write the file back if it was deleted; False if that failed."""
+        return self._store.check()
+
+    def _hash(self, ip: str, fn: Callable[[], object]):
+        return self.hashes.run(ip, fn) if self.hashes is not None else fn()
 
     # -- identification ------------------------------------------------------
     def known_name(self, ip: str) -> str | None:
         """The name last logged in from ``ip``, if any."""
-        with self._lock:
-            row = self._db.execute(
+        with self._store.read() as db:
+            row = db.execute(
                 "SELECT u.name FROM addresses a JOIN users u ON u.id = a.user_id "
                 "WHERE a.ip = ? ORDER BY a.last_seen DESC LIMIT 1", (ip,)).fetchone()
         return row[0] if row else None
 
-    def login(self, name: str, password: str, ip: str) -> Login:
+    def has_logged_in_from(self, name: str, ip: str) -> bool:
+        """Has ``name`` logged in from ``ip`` before? (its owner's address)"""
+        with self._store.read() as db:
+            row = db.execute(
+                "SELECT 1 FROM addresses a JOIN users u ON u.id = a.user_id "
+                "WHERE u.name_key = ? AND a.ip = ?", (name_key(name), ip)).fetchone()
+        return row is not None
+
+    def exists(self, name: str) -> bool:
+        with self._store.read() as db:
+            return db.execute("SELECT 1 FROM users WHERE name_key = ?",
+                              (name_key(name),)).fetchone() is not None
+
+    def login(self, name: str, password: str, ip: str,
+              may_register: Callable[[str], str | None] = lambda name: None) -> Login:
         """Check a known name's password, or register an unknown name.
 
-        Raises ``BadPassword``. The slow hash runs outside the database lock.
+        ``name`` is already canonical (NFKC) and valid. ``may_register(name)``
+        is asked before a new account is made and returns an error code to
+        refuse it. Raises ``BadPassword`` or ``Refused``.
         """
         key = name_key(name)
         for _ in range(2):  # a second round only if someone registered meanwhile
-            with self._lock:
-                row = self._db.execute("SELECT id, name, password_hash FROM users "
-                                       "WHERE name_key = ?", (key,)).fetchone()
+            with self._store.read() as db:
+                row = db.execute("SELECT id, name, password_hash FROM users "
+                                 "WHERE name_key = ?", (key,)).fetchone()
             if row is None:
-                new_hash = hash_password(password)
+                self._may_create(name, may_register)
+                new_hash = self._hash(ip, lambda: HASHER.hash(password))
                 try:
-                    with self._lock:
-                        cur = self._db.execute(
-                            "INSERT INTO users (name, name_key, password_hash, created) "
-                            "VALUES (?, ?, ?, ?)", (name, key, new_hash, _now_iso()))
-                        user_id = cur.lastrowid
+                    with self._store.write() as db:
+                        cur = db.execute(
+                            "INSERT INTO users (name, name_key, password_hash, created, skeleton) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (name, key, new_hash, _now_iso(), skeleton(name)))
+                        self._seen(db, cur.lastrowid, ip)
                 except sqlite3.IntegrityError:
                     continue
-                self._seen(user_id, ip)
                 return Login(name, True)
             user_id, stored_name, stored_hash = row
-            try:
-                with _HASH_SLOTS:
-                    HASHER.verify(stored_hash, password)
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                raise BadPassword from None
-            if HASHER.check_needs_rehash(stored_hash):
-                new_hash = hash_password(password)
-                with self._lock:
-                    self._db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                                     (new_hash, user_id))
-            self._seen(user_id, ip)
+            if not self._hash(ip, lambda h=stored_hash: _verify(h, password)):
+                raise BadPassword
+            rehash = HASHER.check_needs_rehash(stored_hash)
+            new_hash = self._hash(ip, lambda: HASHER.hash(password)) if rehash else None
+            with self._store.write() as db:
+                if new_hash is not None:
+                    db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                               (new_hash, user_id))
+                self._seen(db, user_id, ip)
             return Login(stored_name, False)
         raise BadPassword  # pragma: no cover - two races in a row
 
-    def _seen(self, user_id: int, ip: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE users SET last_login = ? WHERE id = ?",
-                             (_now_iso(), user_id))
-            self._db.execute("INSERT INTO addresses (ip, user_id, last_seen) VALUES (?, ?, ?) "
-                             "ON CONFLICT (ip, user_id) "
-                             "DO UPDATE SET last_seen = excluded.last_seen",
-                             (ip, user_id, time.time()))
+    def _may_create(self, name: str, may_register: Callable[[str], str | None]) -> None:
+        with self._store.read() as db:
+            similar = db.execute("SELECT name FROM users WHERE skeleton = ? LIMIT 1",
+                                 (skeleton(name),)).fetchone()
+        if similar is not None:
+            raise Refused("name_too_similar")
+        code = may_register(name)
+        if code:
+            raise Refused(code)
+
+    def _seen(self, db: sqlite3.Connection, user_id: int, ip: str) -> None:
+        db.execute("UPDATE users SET last_login = ? WHERE id = ?", (_now_iso(), user_id))
+        db.execute("INSERT INTO addresses (ip, user_id, last_seen) VALUES (?, ?, ?) "
+                   "ON CONFLICT (ip, user_id) DO UPDATE SET last_seen = excluded.last_seen",
+                   (ip, user_id, time.time()))
+        db.execute("DELETE FROM addresses WHERE user_id = ? AND ip NOT IN (SELECT ip FROM "
+                   "addresses WHERE user_id = ? ORDER BY last_seen DESC LIMIT ?)",
+                   (user_id, user_id, self.addresses_per_account))
 
     # -- sessions ------------------------------------------------------------------
     def new_token(self, name: str) -> str:
         token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO sessions (token_hash, user_id, expires) "
-                "SELECT ?, id, ? FROM users WHERE name_key = ?",
-                (_token_hash(token), time.time() + self.token_ttl, name_key(name)))
-            self._db.execute("DELETE FROM sessions WHERE expires < ?", (time.time(),))
+        now = time.time()
+        with self._store.write() as db:
+            row = db.execute("SELECT id FROM users WHERE name_key = ?",
+                             (name_key(name),)).fetchone()
+            if row is None:  # cleared meanwhile: a token for nobody is no token
+                return token
+            db.execute("INSERT INTO sessions (token_hash, user_id, expires) VALUES (?, ?, ?)",
+                       (_token_hash(token), row[0], now + self.token_ttl))
+            db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+            db.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash NOT IN (SELECT "
+                       "token_hash FROM sessions WHERE user_id = ? ORDER BY expires DESC "
+                       "LIMIT ?)", (row[0], row[0], self.sessions_per_account))
         return token
 
     def resume(self, token: str, ip: str) -> str | None:
         """The user a valid token belongs to, or None. No password hash."""
-        with self._lock:
-            row = self._db.execute(
+        with self._store.read() as db:
+            row = db.execute(
                 "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id "
                 "WHERE s.token_hash = ? AND s.expires > ?",
                 (_token_hash(token), time.time())).fetchone()
         if row is None:
             return None
-        self._seen(row[0], ip)
+        with self._store.write() as db:
+            self._seen(db, row[0], ip)
         return row[1]
+
+    def revoke(self, token: str) -> None:
+        """``logout``: the token is no longer valid."""
+        with self._store.write() as db:
+            db.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
 
     # -- administration -------------------------------------------------------------
     def clear(self) -> int:
         """Forget every account, address and token. Returns how many users went."""
-        with self._lock:
-            count = self._db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM sessions")
-            self._db.execute("DELETE FROM addresses")
-            self._db.execute("DELETE FROM users")
-            self._db.execute("COMMIT")
+        with self._store.write() as db:
+            count = db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+            db.execute("DELETE FROM sessions")
+            db.execute("DELETE FROM addresses")
+            db.execute("DELETE FROM users")
         return count
 
+    def count(self) -> int:
+        with self._store.read() as db:
+            return db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
 
-class AttemptLimiter:
-    """Failed logins per name and per address in a sliding window (in memory)."""
 
-    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW):
-        self.limit, self.window = limit, window
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.limit for k in keys)
-
-    def fail(self, *keys: str) -> bool:
-        """Count a failure; True if that reaches the limit."""
-        now = time.monotonic()
-        with self._lock:
-            hit = False
-            for k in keys:
-                q = self._recent(k, now)
-                q.append(now)
-                hit |= len(q) >= self.limit
-            if len(self._failures) > 10_000:  # forget stale keys
-                for k in [k for k, q in self._failures.items() if not self._recent(k, now)]:
-                    del self._failures[k]
-            return hit
-
-    def succeed(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+def _verify(stored_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

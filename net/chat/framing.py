@@ -31,8 +31,31 @@ def encode(obj: dict) -> bytes:
     return HEADER.pack(len(payload)) + payload
 
 
+# Integers past this many digits are outside -2^53..2^53 anyway; they are
+# decoded as infinity (not an int, so every field check refuses them with
+# bad_request) instead of spending CPU on a 60,000-digit int().
+_INT_DIGITS = 17
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+def _parse_int(text: str) -> int | float:
+    if len(text.lstrip("-")) > _INT_DIGITS:
+        return float("-inf") if text.startswith("-") else float("inf")
+    return int(text)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey("an object has the same key twice")
+    return obj
 
 
 def decode_payload(payload: bytes) -> dict:
@@ -41,7 +64,10 @@ def decode_payload(payload: bytes) -> dict:
     except UnicodeDecodeError:
         raise FrameError("payload is not valid UTF-8") from None
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
+                         object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        raise FrameError(f"payload is not valid: {e}") from None
     except (ValueError, RecursionError):
         raise FrameError("payload is not valid JSON") from None
     if not isinstance(obj, dict):
@@ -55,17 +81,34 @@ class FrameDecoder:
     def __init__(self, max_payload: int = MAX_PAYLOAD):
         self.max_payload = max_payload
         self._buf = bytearray()
+        self.error: FrameError | None = None
 
     def feed(self, data: bytes) -> list[dict]:
+        """The objects completed by ``data``.
+
+        A broken frame raises ``FrameError``, but only once the objects
+        before it were returned: frames are handled in the order they
+        arrived, so a valid frame sent in the same write as a bad one is
+        carried out first, and the next call raises.
+        """
+        if self.error is not None:
+            raise self.error
         self._buf += data
         out = []
-        while True:
-            length = self.pending_length()
-            if length is None or len(self._buf) < HEADER.size + length:
-                return out
-            payload = bytes(self._buf[HEADER.size:HEADER.size + length])
-            del self._buf[:HEADER.size + length]
-            out.append(decode_payload(payload))
+        try:
+            while True:
+                length = self.pending_length()
+                if length is None or len(self._buf) < HEADER.size + length:
+                    return out
+                payload = bytes(self._buf[HEADER.size:HEADER.size + length])
+                del self._buf[:HEADER.size + length]
+                out.append(decode_payload(payload))
+        except FrameError as e:
+            self.error = e
+            self._buf.clear()
+            if not out:
+                raise
+            return out
 
     def pending_length(self) -> int | None:
         """The announced length of the next frame, checked; None if unknown yet."""
@@ -101,6 +144,8 @@ class FrameReader:
     def read(self, timeout: float | None) -> dict | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ready:
+            if self.decoder.error is not None:
+                raise self.decoder.error
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not wait_readable(self.sock, left):
                 raise TimeoutError("no complete frame in time")

@@ -1,13 +1,19 @@
 """The chat service (PROTOCOL.md section 2) on the identification server.
 
-One reading thread per client, as the lab asks. One lock, the hub, gives
-every message its id, stores it and hands it to every recipient in one
-step, so ids follow the order messages were accepted and every client
-receives them in that order. Handing over never blocks: a send that the
-kernel can't take at once is queued on that client, a single flusher
-thread drains the queues, and a client whose queue passes the backlog
-limit or stops moving for ``stall_timeout`` is disconnected. So a slow or
-stalled client never delays the others.
+One reading thread per client, as the lab asks. What a client may make
+the server keep is bounded by the budgets of ``net.budgets``, each
+enforced here or in the listener.
+
+Order and storage: the hub lock guards the online set and hands each
+delivery to the clients; it never waits on the disk. Accepted ``say``s go
+to the writer thread (``net.chat.writer``), which numbers them, commits
+them, and only then delivers them through the hub, so every client sees
+one order and nothing is delivered that was not stored.
+
+Sending never blocks: what the kernel can't take at once is queued on that
+client, a single flusher thread drains the queues, and a client whose
+unsent output passes its budget or stops moving for ``stall_timeout`` is
+disconnected. So a slow or stalled client never delays the others.
 """
 
 from __future__ import annotations
@@ -17,28 +23,30 @@ import socket
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from net import SERVER_NAME
-from net.chat.accounts import Accounts, AttemptLimiter, BadPassword
+from net.budgets import Budgets
+from net.chat.accounts import Accounts, BadPassword, Refused
 from net.chat.framing import FrameError, FrameReader, encode
+from net.chat.hashing import HashQueue, HashQueueClosed
 from net.chat.history import HistoryStore
+from net.chat.limits import SlidingWindow, TokenBuckets
+from net.chat.names import canonical, name_problem
 from net.chat.protocol import (
     DEFAULT_PORT,
     HISTORY_DEFAULT,
     HISTORY_MAX,
-    MAX_PAYLOAD,
     NAME_RULE,
     PASSWORD_MAX,
     PROTO_VERSION,
     TEXT_MAX,
     TOKEN_MAX,
     name_key,
-    valid_name,
     valid_password,
 )
+from net.chat.writer import MessageWriter, Pending
 from net.listener import Listener, format_address
 from net.sockutil import ready, shutdown, wait_readable
 
@@ -48,21 +56,22 @@ USERS_FILE = "users.db"
 HISTORY_FILE = "history.db"
 PING = encode({"type": "ping"})
 PONG = encode({"type": "pong"})
+MAX_SAFE_INT = 2**53
+CHECK_FILES_EVERY = 5.0  # seconds between checks that the data files are still there
+__all__ = ["DEFAULT_PORT", "ChatOptions", "ChatServer"]
 
 
 @dataclass
 class ChatOptions:
-    max_payload: int = MAX_PAYLOAD
     welcome_history: int = 100
     retention: int = 100_000
-    flood_burst: int = 200
-    flood_rate: float = 20.0  # says a second, refilling the burst
-    backlog_limit: int = 1 << 20
-    stall_timeout: float = 10.0
-    ping_after: float = 90.0
-    idle_close: float = 150.0
     token_ttl: float = 7 * 24 * 3600
     port_tries: int = 20
+    budgets: Budgets = field(default_factory=Budgets)
+
+
+class BadRequest(ValueError):
+    """A known message type with fields of the wrong kind: ``bad_request``."""
 
 
 def _utf8_ok(value: str) -> bool:
@@ -74,62 +83,98 @@ def _utf8_ok(value: str) -> bool:
         return False
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def text_field(msg: dict, key: str, required: bool = True) -> str | None:
+    value = msg.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not _utf8_ok(value):
+        raise BadRequest(f"'{key}' must be a string of Unicode characters")
+    return value
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def int_field(msg: dict, key: str, default: int | None) -> int | None:
+    value = msg.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+        raise BadRequest(f"'{key}' must be an integer from -2^53 to 2^53")
+    return value
 
 
 class Peer:
-    """One client connection: its identity, its send queue, its flood bucket."""
+    """One client connection: its identity and its send queue."""
 
     def __init__(self, server: ChatServer, sock: socket.socket, addr: tuple):
         self.server = server
         self.sock = sock
         self.ip = addr[0]
+        self.trusted = server.budgets.is_trusted(self.ip)
         self.where = format_address(addr)
         self.name: str | None = None
         self.key: str | None = None
+        self.token: str | None = None
         self.since = time.time()
+        self.connected = time.monotonic()
         self.messages = 0
         self.lock = threading.Lock()  # the send queue and the socket's life
         self.backlog = bytearray()
-        self.allowance = 0  # a big direct reply (welcome, history) may exceed the limit
+        # Between joining the online set and sending welcome, deliveries
+        # wait here, so that welcome comes first and nothing comes twice.
+        self.held: list[bytes] | None = None
         self.last_progress = time.monotonic()
         self.closed = False
         self.killed = False
-        self.tokens = float(server.options.flood_burst)
-        self.refilled = time.monotonic()
 
-    def send(self, data: bytes, reply: bool = False) -> None:
-        """Queue ``data`` without ever blocking; the kernel takes what it can now."""
+    def send(self, data: bytes) -> None:
+        """Queue ``data`` without ever blocking; the kernel takes what it can now.
+
+        Every frame counts against the output budget, replies included: a
+        client already that far behind is disconnected instead.
+        """
         with self.lock:
-            if self.closed:
+            if self.closed or self.killed:
                 return
-            if not self.backlog:
-                try:
-                    sent = self.sock.send(data)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                except OSError:
-                    self._kill_locked(None)
-                    return
-                if sent == len(data):
-                    return
-                self.backlog += data[sent:]
-                self.last_progress = time.monotonic()
-                if reply:
-                    self.allowance = max(self.allowance, len(self.backlog))
-                self.server._want_flush(self)
-            else:
-                self.backlog += data
-                if reply:
-                    self.allowance = max(self.allowance, len(self.backlog))
-            if len(self.backlog) > self.server.options.backlog_limit + self.allowance:
-                self._kill_locked("its unsent backlog passed "
-                                  f"{self.server.options.backlog_limit} bytes")
+            limit = self.server.budgets.backlog_limit
+            if self.held is not None:
+                if sum(map(len, self.held)) > limit:
+                    self._kill_locked(f"its unsent output passed {limit} bytes")
+                else:
+                    self.held.append(data)
+                return
+            if len(self.backlog) > limit:
+                self._kill_locked(f"its unsent output passed {limit} bytes")
+                return
+            self._send_locked(data)
+
+    def _send_locked(self, data: bytes) -> None:
+        if self.backlog:
+            self.backlog += data
+            return
+        try:
+            sent = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._kill_locked(None)
+            return
+        if sent < len(data):
+            self.backlog += data[sent:]
+            self.last_progress = time.monotonic()
+            self.server._want_flush(self)
+
+    def hold(self) -> None:
+        with self.lock:
+            self.held = []
+
+    def release(self, first: bytes) -> None:
+        """Send ``first`` (the welcome), then what was held meanwhile."""
+        with self.lock:
+            held, self.held = self.held or [], None
+            if self.closed or self.killed:
+                return
+            for data in [first, *held]:
+                self._send_locked(data)
 
     def flush(self) -> bool:
         """Send what the kernel takes now; True when nothing is left."""
@@ -147,8 +192,6 @@ class Peer:
             if sent:
                 del self.backlog[:sent]
                 self.last_progress = time.monotonic()
-            if not self.backlog:
-                self.allowance = 0
             return not self.backlog
 
     def stalled(self, limit: float) -> bool:
@@ -167,6 +210,7 @@ class Peer:
         if reason:
             log.warning("chat: disconnecting %s (%s): %s", self.name or "-", self.where, reason)
         self.backlog.clear()
+        self.held = None
         shutdown(self.sock)
 
     def close(self) -> None:
@@ -175,52 +219,61 @@ class Peer:
             self.backlog.clear()
             self.sock.close()
 
-    def take_token(self) -> bool:
-        opts = self.server.options
-        now = time.monotonic()
-        self.tokens = min(float(opts.flood_burst),
-                          self.tokens + (now - self.refilled) * opts.flood_rate)
-        self.refilled = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
-
 
 class ChatServer:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  options: ChatOptions | None = None):
         self.options = options or ChatOptions()
+        self.budgets = b = self.options.budgets
         self.data_dir = Path(data_dir)
         self.listener = Listener("chat", host, port, self._serve, logger=log,
-                                 port_tries=self.options.port_tries)
+                                 port_tries=self.options.port_tries, budgets=b,
+                                 on_refused=_refuse_connection)
         self.accounts: Accounts | None = None
         self.history: HistoryStore | None = None
-        self.limiter = AttemptLimiter()
-        self._hub = threading.Lock()  # ids, history, the online set and fan-out
+        self.writer: MessageWriter | None = None
+        self.hashes: HashQueue | None = None
+        self.failures = SlidingWindow(b.max_failures, b.failure_window, b.table_entries)
+        self.registrations = SlidingWindow(b.registrations_per_hour, 3600.0, b.table_entries)
+        self.says = TokenBuckets(b.say_burst, b.say_rate, b.table_entries)
+        self.history_requests = TokenBuckets(b.history_burst, b.history_rate, b.table_entries)
+        self._hub = threading.Lock()  # the online set, and deliveries in id order
         self._online: dict[str, Peer] = {}
         self._peers: set[Peer] = set()
-        self._next_id = 1
+        self._delivered = 0  # the newest id handed to the online clients
         self.accepted = 0
         self._flush_lock = threading.Lock()
         self._backlogged: set[Peer] = set()
         self._flush_wake = threading.Event()
         self._stopping = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._next_check = 0.0
 
     # -- life cycle ---------------------------------------------------------------
     def start(self) -> tuple[str, int]:
-        self.accounts = Accounts(self.data_dir / USERS_FILE, self.options.token_ttl)
-        self.history = HistoryStore(self.data_dir / HISTORY_FILE, self.options.retention)
-        self._next_id = self.history.last_id() + 1
-        self._flusher = threading.Thread(target=self._flush_loop, name="chat-flusher",
-                                         daemon=True)
-        self._flusher.start()
+        """Open the stores and listen. Raises OSError (``StoreError`` for a data
+        file that cannot be used, ``ListenError`` for the port)."""
+        started = []
         try:
+            self.hashes = HashQueue(self.budgets.hash_workers)
+            started.append(self.hashes.close)
+            self.accounts = Accounts(self.data_dir / USERS_FILE, self.options.token_ttl,
+                                     self.hashes, self.budgets.sessions_per_account,
+                                     self.budgets.addresses_per_account)
+            started.append(self.accounts.close)
+            self.history = HistoryStore(self.data_dir / HISTORY_FILE, self.options.retention)
+            started.append(self.history.close)
+            self.writer = MessageWriter(self.history, self._deliver, self._refuse)
+            self._delivered = self.writer.next_id - 1
+            started.append(self.writer.stop)
+            self._flusher = threading.Thread(target=self._flush_loop, name="chat-flusher",
+                                             daemon=True)
+            self._flusher.start()
+            started.append(self._stop_flusher)
             return self.listener.start()
         except BaseException:
-            self._stop_flusher()
-            self._close_stores()
+            for undo in reversed(started):
+                undo()
             raise
 
     @property
@@ -237,10 +290,17 @@ class ChatServer:
         with self._hub:
             peers = list(self._peers)
         for peer in peers:
-            peer.send(bye, reply=True)
-        self.listener.stop()
+            peer.send(bye)
+        all_ended = self.listener.stop()
+        if self.writer is not None:
+            self.writer.stop()  # what was accepted is stored before the files close
+        if self.hashes is not None:
+            self.hashes.close()
         self._stop_flusher()
-        self._close_stores()
+        if all_ended:
+            for store in (self.accounts, self.history):
+                if store is not None:
+                    store.close()
 
     def _stop_flusher(self) -> None:
         self._stopping.set()
@@ -248,11 +308,6 @@ class ChatServer:
         if self._flusher is not None:
             self._flusher.join()
             self._flusher = None
-
-    def _close_stores(self) -> None:
-        for store in (self.accounts, self.history):
-            if store is not None:
-                store.close()
 
     # -- queries for the controller --------------------------------------------------------
     def clients(self) -> list[dict]:
@@ -267,10 +322,10 @@ class ChatServer:
 
     def kick(self, name: str) -> bool:
         with self._hub:
-            peer = self._online.get(name_key(name))
+            peer = self._online.get(name_key(canonical(name)))
         if peer is None:
             return False
-        peer.send(encode({"type": "bye", "reason": "kicked"}), reply=True)
+        peer.send(encode({"type": "bye", "reason": "kicked"}))
         peer.kill(f"kicked by the operator ({name})")
         return True
 
@@ -289,6 +344,7 @@ class ChatServer:
     def _flush_loop(self) -> None:
         while not self._stopping.is_set():
             self._flush_wake.clear()
+            self._check_files()
             with self._flush_lock:
                 peers = list(self._backlogged)
             if not peers:
@@ -299,10 +355,22 @@ class ChatServer:
                     with self._flush_lock:
                         self._backlogged.discard(peer)
             for peer in peers:
-                if peer.stalled(self.options.stall_timeout):
-                    peer.kill(f"its writes stalled for {self.options.stall_timeout:g} s")
+                if peer.stalled(self.budgets.stall_timeout):
+                    peer.kill(f"its writes stalled for {self.budgets.stall_timeout:g} s")
                     with self._flush_lock:
                         self._backlogged.discard(peer)
+
+    def _check_files(self) -> None:
+        """Now and then, put back a data file someone deleted (see ``Store``)."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + CHECK_FILES_EVERY
+        for store in (self.accounts, self.history):
+            try:
+                store.check_file()
+            except sqlite3.Error as e:
+                log.error("chat: checking %s failed: %s", store.path, e)
 
     # -- one connection --------------------------------------------------------------------
     def _serve(self, sock: socket.socket, addr: tuple) -> None:
@@ -316,36 +384,48 @@ class ChatServer:
             if self._stopping.is_set():
                 peer.send(encode({"type": "bye", "reason": "shutdown"}))
                 return
+            try:
+                known = self.accounts.known_name(peer.ip)
+            except sqlite3.Error as e:
+                log.error("chat: identification file error serving %s: %s", peer.where, e)
+                known = None
             peer.send(encode({"type": "hello", "proto": PROTO_VERSION, "server": SERVER_NAME,
-                              "known_name": self.accounts.known_name(peer.ip)}))
-            self._read_loop(peer, FrameReader(sock, self.options.max_payload))
-        except sqlite3.Error as e:
-            log.error("chat: identification file error serving %s: %s", peer.where, e)
+                              "known_name": known}))
+            self._read_loop(peer, FrameReader(sock, self.budgets.max_payload))
         finally:
             self._leave(peer)
             _drain_and_close(peer)
 
     def _read_loop(self, peer: Peer, reader: FrameReader) -> None:
-        opts = self.options
+        b = self.budgets
         last_heard = time.monotonic()
         pinged = False
         while True:
-            idle = time.monotonic() - last_heard
-            if idle >= opts.idle_close:
+            now = time.monotonic()
+            if peer.name is None and now - peer.connected >= b.login_deadline:
+                log.info("chat: %s did not log in within %g s, closing", peer.where,
+                         b.login_deadline)
+                self._error(peer, "login_timeout",
+                            f"log in within {b.login_deadline:g} s of connecting")
+                return
+            idle = now - last_heard
+            if idle >= b.idle_close:
                 log.info("chat: %s (%s) silent for %.0f s, closing", peer.name or "-",
                          peer.where, idle)
                 return
-            if idle >= opts.ping_after and not pinged:
+            if idle >= b.ping_after and not pinged:
                 peer.send(PING)
                 pinged = True
-            wait = (opts.idle_close if pinged else opts.ping_after) - idle
+            wait = (b.idle_close if pinged else b.ping_after) - idle
+            if peer.name is None:
+                wait = min(wait, peer.connected + b.login_deadline - now)
             try:
                 msg = reader.read(max(wait, 0.01))
             except TimeoutError:
                 continue
             except FrameError as e:
                 log.warning("chat: bad frame from %s: %s", peer.where, e)
-                peer.send(encode({"type": "error", "code": "bad_frame", "message": str(e)}))
+                self._error(peer, "bad_frame", str(e))
                 return
             except OSError:
                 return
@@ -363,67 +443,89 @@ class ChatServer:
         kind = msg.get("type")
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            self._error(peer, "unknown_type", f"unknown message type {kind!r}"
+            shown = repr(kind[:40]) if isinstance(kind, str) and _utf8_ok(kind) else "that"
+            self._error(peer, "unknown_type", f"unknown message type {shown}"
                         if isinstance(kind, str) else "every message needs a string 'type'")
             return True
-        return handler(self, peer, msg)
+        try:
+            return handler(self, peer, msg)
+        except BadRequest as e:
+            self._error(peer, "bad_request", str(e))
+            return True
+        except sqlite3.Error as e:
+            log.error("chat: data file error serving %s (%s): %s", peer.name or "-",
+                      peer.where, e)
+            self._error(peer, "server_error", "the server could not store that; try later")
+            return True
+        except HashQueueClosed:
+            return False
 
     # -- login ----------------------------------------------------------------------------
     def _on_login(self, peer: Peer, msg: dict) -> bool:
         if peer.name is not None:
             self._error(peer, "already_logged_in", f"already logged in as {peer.name}")
             return True
-        name, password = msg.get("name"), msg.get("password")
-        if not isinstance(name, str) or not isinstance(password, str) \
-                or not _utf8_ok(name) or not _utf8_ok(password):
-            self._error(peer, "bad_request", "login needs a string 'name' and 'password'")
-            return True
-        keys = (f"name:{name_key(name)}", f"addr:{peer.ip}")
-        if self.limiter.blocked(*keys):
-            return self._too_many(peer, name)
-        if not valid_name(name):
+        raw, password = text_field(msg, "name"), text_field(msg, "password")
+        if name_problem(raw):
             self._error(peer, "bad_name", NAME_RULE)
             return True
         if not valid_password(password):
             self._error(peer, "bad_request", f"a password is 1 to {PASSWORD_MAX} characters")
             return True
-        if self._is_online(name):
-            self._error(peer, "name_in_use", f"{name} is online on another connection")
-            return True
+        name = canonical(raw)
+        key = name_key(name)
+        name_k, addr_k = f"name:{key}", f"addr:{peer.ip}"
+        # An address that has logged in as this name before is its owner's:
+        # only its own failures count there, so strangers cannot lock it out.
+        owner = self.accounts.has_logged_in_from(name, peer.ip)
+        judged_by = (addr_k,) if owner else (name_k, addr_k)
+        if self.failures.reached(*judged_by):
+            return self._too_many(peer, name)
         try:
-            login = self.accounts.login(name, password, peer.ip)
+            login = self.accounts.login(name, password, peer.ip,
+                                        lambda _: self._may_register(peer))
         except BadPassword:
             log.warning("chat: failed login for %r from %s (bad password)", name, peer.where)
-            if self.limiter.fail(*keys):
+            self.failures.add(name_k, addr_k)
+            if self.failures.reached(*judged_by):
                 return self._too_many(peer, name)
             self._error(peer, "bad_password", "wrong password for that name")
             return True
-        self.limiter.succeed(keys[0])
-        token = self.accounts.new_token(login.name)
-        return self._enter(peer, login.name, token, login.new_account)
+        except Refused as e:
+            self._error(peer, e.code, _REFUSALS[e.code])
+            return True
+        self.failures.forget(name_k)
+        if login.new_account:
+            log.info("chat: new account %s from %s", login.name, peer.where)
+        return self._enter(peer, login.name, login.new_account)
+
+    def _may_register(self, peer: Peer) -> str | None:
+        if peer.trusted:
+            return None
+        key = f"addr:{peer.ip}"
+        if self.registrations.reached(key):
+            log.warning("chat: %s made %d accounts this hour; refusing more", peer.where,
+                        self.budgets.registrations_per_hour)
+            return "registration_limited"
+        self.registrations.add(key)
+        return None
 
     def _on_resume(self, peer: Peer, msg: dict) -> bool:
         if peer.name is not None:
             self._error(peer, "already_logged_in", f"already logged in as {peer.name}")
             return True
-        token = msg.get("token")
-        if not isinstance(token, str) or not _utf8_ok(token):
-            self._error(peer, "bad_request", "resume needs a string 'token'")
-            return True
+        token = text_field(msg, "token")
         key = f"addr:{peer.ip}"
-        if self.limiter.blocked(key):
+        if self.failures.reached(key):
             return self._too_many(peer, None)
         name = self.accounts.resume(token, peer.ip) if len(token) <= TOKEN_MAX else None
         if name is None:
             log.warning("chat: failed resume from %s (bad or expired token)", peer.where)
-            if self.limiter.fail(key):
+            if self.failures.add(key):
                 return self._too_many(peer, None)
             self._error(peer, "bad_token", "that session token is unknown or expired")
             return True
-        if self._is_online(name):
-            self._error(peer, "name_in_use", f"{name} is online on another connection")
-            return True
-        return self._enter(peer, name, token, False)
+        return self._enter(peer, name, False, token)
 
     def _too_many(self, peer: Peer, name: str | None) -> bool:
         log.warning("chat: too many failed logins (%s from %s); closing", name or "token",
@@ -431,27 +533,38 @@ class ChatServer:
         self._error(peer, "too_many_attempts", "too many failed attempts; wait a minute")
         return False
 
-    def _is_online(self, name: str) -> bool:
-        with self._hub:
-            return name_key(name) in self._online
-
-    def _enter(self, peer: Peer, name: str, token: str, new_account: bool) -> bool:
+    def _enter(self, peer: Peer, name: str, new_account: bool, token: str | None = None
+               ) -> bool:
         key = name_key(name)
         with self._hub:
-            if key in self._online:  # lost a race with another connection
+            if key in self._online:
                 self._error(peer, "name_in_use", f"{name} is online on another connection")
                 return True
             peer.name, peer.key = name, key
+            peer.hold()
             self._online[key] = peer
+            upto = self._delivered
             online = sorted((p.name for p in self._online.values()), key=str.casefold)
-            history = self.history.page(self.options.welcome_history)
-            peer.send(encode({"type": "welcome", "name": name, "token": token,
-                              "new_account": new_account, "online": online,
-                              "history": history}), reply=True)
             joined = encode({"type": "joined", "name": name})
             for other in self._online.values():
                 if other is not peer:
                     other.send(joined)
+        # Outside the hub: the disk may be slow. Deliveries after ``upto``
+        # wait in ``held`` and follow the welcome.
+        try:
+            token = token or self.accounts.new_token(name)
+            history = self.history.page(self.options.welcome_history, upto + 1, name)
+        except sqlite3.Error as e:
+            log.error("chat: cannot log %s in: %s", name, e)
+            self._go_offline(peer)
+            peer.name = peer.key = None
+            peer.release(encode({"type": "error", "code": "server_error",
+                                 "message": "the server could not store the session"}))
+            return True
+        peer.token = token
+        peer.release(encode({"type": "welcome", "name": name, "token": token,
+                             "new_account": new_account, "online": online,
+                             "history": history}))
         log.info("chat: %s logged in from %s%s", name, peer.where,
                  " (new account)" if new_account else "")
         return True
@@ -459,68 +572,85 @@ class ChatServer:
     def _leave(self, peer: Peer) -> None:
         with self._hub:
             self._peers.discard(peer)
+        self._go_offline(peer)
+        with self._flush_lock:
+            self._backlogged.discard(peer)
+
+    def _go_offline(self, peer: Peer) -> None:
+        with self._hub:
             if peer.key is not None and self._online.get(peer.key) is peer:
                 del self._online[peer.key]
                 left = encode({"type": "left", "name": peer.name})
                 for other in self._online.values():
                     other.send(left)
                 log.info("chat: %s left (%s)", peer.name, peer.where)
-        with self._flush_lock:
-            self._backlogged.discard(peer)
 
     # -- after welcome ------------------------------------------------------------------
     def _on_say(self, peer: Peer, msg: dict) -> bool:
         if peer.name is None:
             self._error(peer, "not_logged_in", "log in first")
             return True
-        text, to = msg.get("text"), msg.get("to")
-        if not isinstance(text, str) or (to is not None and not isinstance(to, str)):
-            self._error(peer, "bad_request", "say needs a string 'text' (and 'to', if any)")
-            return True
-        if not peer.take_token():
+        text, to = text_field(msg, "text"), text_field(msg, "to", required=False)
+        if not self.says.take(*self._bucket_keys(peer)):
             self._error(peer, "rate_limited", "too many messages; slow down")
             return True
-        if not 1 <= len(text) <= TEXT_MAX or not _utf8_ok(text):
+        if not 1 <= len(text) <= TEXT_MAX:
             self._error(peer, "bad_text", f"a message is 1 to {TEXT_MAX} characters")
             return True
-        with self._hub:
-            target = None
-            if to is not None:
-                target = self._online.get(name_key(to))
-                if target is None:
-                    self._error(peer, "no_such_user", f"{to} is not online")
-                    return True
-            message = {"type": "message", "id": self._next_id, "from": peer.name,
-                       "text": text, "ts": now_iso()}
-            if target is not None:
-                message["to"] = target.name
-            self._next_id += 1
-            try:
-                self.history.append(message)
-            except sqlite3.Error as e:  # a full disk: deliver anyway, say so in the log
-                log.error("chat: message %d not saved to history: %s", message["id"], e)
-            data = encode(message)
-            if target is not None:
-                peer.send(data)
-                if target is not peer:
-                    target.send(data)
-            else:
-                for other in self._online.values():
-                    other.send(data)
-            self.accepted += 1
-            peer.messages += 1
+        target = None
+        if to is not None:
+            with self._hub:
+                target = self._online.get(name_key(canonical(to)))
+            if target is None:
+                self._error(peer, "no_such_user", f"{to[:40]} is not online")
+                return True
+        self.writer.submit(Pending(peer, peer.name, text, target.name if target else None))
         return True
+
+    def _bucket_keys(self, peer: Peer) -> tuple[str, ...]:
+        """The account's bucket, and the address's unless it is trusted."""
+        return (f"acct:{peer.key}",) if peer.trusted else (f"acct:{peer.key}",
+                                                          f"addr:{peer.ip}")
+
+    def _deliver(self, batch: list[tuple[Pending, dict]]) -> None:
+        """The writer stored ``batch``: hand each message to its recipients."""
+        with self._hub:
+            for pending, message in batch:
+                data = encode(message)
+                sender = pending.sender
+                to = message.get("to")
+                if to is None:
+                    for other in self._online.values():
+                        other.send(data)
+                else:
+                    sender.send(data)
+                    target = self._online.get(name_key(to))
+                    if target is not None and target is not sender:
+                        target.send(data)
+                sender.messages += 1
+            self._delivered = batch[-1][1]["id"]
+            self.accepted += len(batch)
+
+    def _refuse(self, batch: list[Pending], reason: str) -> None:
+        """The writer could not store ``batch``: nobody gets it; the senders hear why."""
+        data = encode({"type": "error", "code": "server_error",
+                       "message": "the server could not store that message; it was not sent"})
+        for pending in batch:
+            pending.sender.send(data)
 
     def _on_history(self, peer: Peer, msg: dict) -> bool:
         if peer.name is None:
             self._error(peer, "not_logged_in", "log in first")
             return True
-        before, limit = msg.get("before"), msg.get("limit", HISTORY_DEFAULT)
-        if (before is not None and not _is_int(before)) or not _is_int(limit) or limit < 1:
-            self._error(peer, "bad_request", "history takes an integer 'before' and 'limit' >= 1")
+        before = int_field(msg, "before", None)
+        limit = int_field(msg, "limit", HISTORY_DEFAULT)
+        if limit < 1:
+            raise BadRequest("'limit' must be at least 1")
+        if not self.history_requests.take(*self._bucket_keys(peer)):
+            self._error(peer, "rate_limited", "too many history requests; slow down")
             return True
-        page = self.history.page(min(limit, HISTORY_MAX), before)
-        peer.send(encode({"type": "history", "messages": page}), reply=True)
+        page = self.history.page(min(limit, HISTORY_MAX), before, peer.name)
+        peer.send(encode({"type": "history", "messages": page}))
         return True
 
     def _on_ping(self, peer: Peer, msg: dict) -> bool:
@@ -531,6 +661,8 @@ class ChatServer:
         return True
 
     def _on_logout(self, peer: Peer, msg: dict) -> bool:
+        if peer.token is not None:
+            self.accounts.revoke(peer.token)
         peer.send(encode({"type": "bye"}))
         return False
 
@@ -544,6 +676,17 @@ _HANDLERS = {
     "pong": ChatServer._on_pong,
     "logout": ChatServer._on_logout,
 }
+
+_REFUSALS = {
+    "name_too_similar": "that name looks too much like an existing one; choose another",
+    "registration_limited": "too many new accounts from your address lately; try later",
+}
+
+
+def _refuse_connection(sock: socket.socket, why: str) -> None:
+    """The listener refused this connection: say so in the protocol, then it closes."""
+    sock.setblocking(False)
+    sock.send(encode({"type": "error", "code": "too_many_connections", "message": why}))
 
 
 def _writable(peers: list[Peer], timeout: float) -> list[Peer]:

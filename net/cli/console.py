@@ -14,6 +14,8 @@ import sys
 
 from net import datadir
 from net.chat.server import ChatOptions
+from net.cli.budget_flags import budgets_from
+from net.cli.common import EXIT_USAGE
 from net.control import ServerConfig, ServerController
 from net.listener import ListenError
 
@@ -36,9 +38,15 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
     except OSError as e:
         print(f"netdesk serve: cannot use data directory: {e}", file=sys.stderr)
         return 1
+    try:
+        budgets = budgets_from(args)
+    except ValueError as e:
+        print(f"netdesk serve: --trusted: {e}", file=sys.stderr)
+        return EXIT_USAGE
     handler = datadir.setup_logging(data_dir, args.log_level.upper())
     config = ServerConfig(host=args.host, echo_port=args.echo_port, chat_port=args.chat_port,
-                          chat_options=ChatOptions(retention=max(1, args.history_retention)))
+                          chat_options=ChatOptions(retention=max(1, args.history_retention)),
+                          budgets=budgets)
     controller = ServerController(data_dir, config, handler)
     previous = {sig: signal.signal(sig, _raise_stop)
                 for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from net import __version__
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
+from net.cli.budget_flags import add_budget_flags
 from net.cli.common import EXIT_USAGE, port_number
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--chat-port", type=port_number, default=CHAT_PORT,
                        help=f"chat service port (default {CHAT_PORT}; busy: the next free one)")
     serve.add_argument("--data-dir", dest="sub_data_dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_budget_flags(serve)
 
     echo = sub.add_parser("echo", help="an interactive echo client")
     echo.add_argument("host", nargs="?", help="server host (asked for when missing)")

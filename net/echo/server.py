@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 
+from net.budgets import Budgets
 from net.listener import Listener, format_address
 from net.sockutil import set_io_timeout
 
@@ -24,10 +25,12 @@ class EchoServer:
     """Threaded echo server. ``start()`` returns the (host, port) it got."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
-                 idle_timeout: float = IDLE_TIMEOUT, port_tries: int = 20):
+                 idle_timeout: float = IDLE_TIMEOUT, port_tries: int = 20,
+                 budgets: Budgets | None = None):
         self.idle_timeout = idle_timeout
+        # The listener enforces the connection budgets (per service, per address).
         self.listener = Listener("echo", host, port, self._serve, logger=log,
-                                 port_tries=port_tries)
+                                 port_tries=port_tries, budgets=budgets)
 
     def start(self) -> tuple[str, int]:
         return self.listener.start()

@@ -34,9 +34,10 @@ import time
 SERVER = """
 import sys
 from pathlib import Path
+from net.budgets import Budgets
 from net.chat.server import ChatOptions, ChatServer
 s = ChatServer(Path(sys.argv[1]), "127.0.0.1", 0,
-               ChatOptions(flood_burst=1000, flood_rate=10_000, welcome_history=0))
+               ChatOptions(budgets=Budgets(say_burst=1000, say_rate=10_000), welcome_history=0))
 h, p = s.start(); print(p, flush=True)
 sys.stdin.read(); s.stop()
 """

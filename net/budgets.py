@@ -1,0 +1,107 @@
+"""Every budget a client draws on, in one place (PROTOCOL.md 2.6 and 2.7).
+
+Whatever a client can make the server keep (threads, sockets, memory,
+rows, CPU for password hashes) is bounded by one of the budgets below.
+Each has a default and a ``netdesk serve`` flag, and the control panel
+shows them. Addresses in the trusted networks (by default loopback only,
+as Ergo exempts localhost) skip the per-address budgets, never the
+per-account ones nor those that protect the server as a whole.
+
+| budget                       | default      | who is exempt        |
+| ---------------------------- | ------------ | -------------------- |
+| connections per service      | 1000         | nobody               |
+| connections per address      | 32           | trusted networks     |
+| login deadline               | 30 s         | nobody               |
+| unsent output per connection | 1 MiB        | nobody               |
+| writes that stall            | 10 s         | nobody               |
+| silence: ping, then close    | 90 s, 150 s  | nobody               |
+| frame payload                | 64 KiB       | nobody               |
+| says per account             | 200, 20/s    | nobody               |
+| says per address             | 200, 20/s    | trusted networks     |
+| history requests per account | 20, 2/s      | nobody               |
+| history requests per address | 20, 2/s      | trusted networks     |
+| new accounts per address     | 20 an hour   | trusted networks     |
+| failed logins per name/addr  | 5 a minute   | nobody (*)           |
+| password hashes at once      | 2, fair per address | nobody        |
+| sessions kept per account    | 20 newest    | nobody               |
+| addresses kept per account   | 50 newest    | nobody               |
+| limiter and bucket entries   | 10000 each   | nobody               |
+
+(*) Failures by others never lock a name's owner out: a login from an
+address that has logged in as that name before is judged by that
+address's own failures only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, fields
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+
+
+def parse_networks(specs: list[str] | tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """CIDR strings to networks; ``none`` alone means no network at all.
+
+    Raises ValueError with a message that names the bad entry.
+    """
+    if list(specs) == ["none"]:
+        return ()
+    networks = []
+    for spec in specs:
+        try:
+            networks.append(ipaddress.ip_network(spec.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"not a network: {spec[:60]!r} (expected e.g. 10.0.0.0/8, "
+                             f"::1/128 or 'none')") from None
+    return tuple(networks)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The numbers; see the module's table for who is exempt."""
+
+    max_connections: int = 1000
+    per_address_connections: int = 32
+    login_deadline: float = 30.0
+    backlog_limit: int = 1 << 20
+    stall_timeout: float = 10.0
+    ping_after: float = 90.0
+    idle_close: float = 150.0
+    max_payload: int = 65536
+    say_burst: int = 200
+    say_rate: float = 20.0
+    history_burst: int = 20
+    history_rate: float = 2.0
+    registrations_per_hour: int = 20
+    max_failures: int = 5
+    failure_window: float = 60.0
+    hash_workers: int = 2
+    sessions_per_account: int = 20
+    addresses_per_account: int = 50
+    table_entries: int = 10_000
+    trusted: tuple[IPNetwork, ...] = field(default_factory=lambda: parse_networks(LOOPBACK))
+
+    def is_trusted(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+        return any(address.version == net.version and address in net for net in self.trusted)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(name, value) rows for people: the control panel and ``budgets``."""
+        rows = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "trusted":
+                text = ", ".join(str(n) for n in value) or "none"
+            elif isinstance(value, float):
+                text = f"{value:g}"
+            else:
+                text = str(value)
+            rows.append((f.name.replace("_", " "), text))
+        return rows
