@@ -42,8 +42,10 @@ class ChatConnection:
         self.reader: FrameReader | None = None
         self.hello: dict | None = None
 
-    def connect(self, host: str, port: int) -> dict:
-        self.sock = socket.create_connection((host, port), timeout=self.timeout)
+    def connect(self, host: str, port: int, source: str | None = None) -> dict:
+        """Connect (from the local address ``source``, if given) and read ``hello``."""
+        self.sock = socket.create_connection((host, port), timeout=self.timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.reader = FrameReader(self.sock, CLIENT_MAX_PAYLOAD)

@@ -5,13 +5,14 @@ logins would spend the server on. A few worker threads run the hashes;
 jobs wait in a queue per address, and a free worker serves the next
 address in turn that has no hash running yet. So one address flooding
 logins holds at most one worker while anyone else waits, and another
-address's login waits for at most the hash already running.
+address's login waits for at most the hashes already running: among the
+addresses waiting, the one served longest ago goes next.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -35,8 +36,12 @@ class HashQueue:
 
     def __init__(self, workers: int = 2, name: str = "hash"):
         self._cond = threading.Condition()
-        self._queues: OrderedDict[str, deque[_Job]] = OrderedDict()  # in turn order
+        self._queues: dict[str, deque[_Job]] = {}
         self._running: dict[str, int] = {}
+        # When each address was last served; kept only while it has jobs
+        # waiting or running, so the table is as small as the queue.
+        self._served: dict[str, int] = {}
+        self._turn = 0
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
                          for i in range(max(1, workers))]
@@ -72,16 +77,17 @@ class HashQueue:
         for thread in self._threads:
             thread.join()
 
-    def _next(self) -> tuple[str, _Job] | None:
-        """The oldest waiting address with no hash running; else the oldest at all."""
-        if not self._queues:
-            return None
-        chosen = next((a for a in self._queues if not self._running.get(a)),
-                      next(iter(self._queues)))
-        q = self._queues.pop(chosen)
+    def _next(self) -> tuple[str, _Job]:
+        """A job of the waiting address served longest ago, preferring one with
+        no hash running (a newcomer has never been served: it goes first)."""
+        idle = [a for a in self._queues if not self._running.get(a)] or list(self._queues)
+        chosen = min(idle, key=lambda a: self._served.get(a, -1))
+        q = self._queues[chosen]
         job = q.popleft()
-        if q:
-            self._queues[chosen] = q  # back of the line
+        if not q:
+            del self._queues[chosen]
+        self._turn += 1
+        self._served[chosen] = self._turn
         return chosen, job
 
     def _work(self) -> None:
@@ -102,4 +108,6 @@ class HashQueue:
                     self._running[address] -= 1
                     if not self._running[address]:
                         del self._running[address]
+                        if address not in self._queues:
+                            del self._served[address]
                 job.done.set()
