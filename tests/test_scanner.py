@@ -131,6 +131,7 @@ def test_unknown_host_is_a_clear_error():
 @pytest.mark.parametrize("spec,message", [
     ("0-10", "out of range"), ("1-65536", "out of range"), ("80,,81", "empty item"),
     ("abc", "not a port"), ("100-1", "backwards"), ("", "no ports"), ("1-2-3", "not a port"),
+    ("-5", "not a port"), ("1-", "not a port"), ("5-3", "backwards"), (",,", "empty item"),
 ])
 def test_bad_port_specs(spec, message):
     with pytest.raises(PortSpecError, match=message):
@@ -142,6 +143,25 @@ def test_bad_port_specs(spec, message):
 def test_port_spec_parsing():
     assert parse_ports("22, 80,1-3,80") == [1, 2, 3, 22, 80]
     assert len(parse_ports("1-65535")) == 65535
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("9" * 5000, "out of range"), ("1-" + "9" * 5000, "out of range"),
+    ("\u00b2", "not a port"), ("\uff11\uff12\uff13", "not a port"),  # '²', full-width 123
+    ("\u0663", "not a port"), ("80,\u0663", "not a port"),  # an Arabic-Indic 3
+])
+def test_port_specs_take_ascii_digits_only_and_never_crash(spec, message):
+    with pytest.raises(PortSpecError, match=message) as caught:
+        parse_ports(spec)
+    assert len(str(caught.value)) < 80  # a long spec is not echoed back whole
+
+
+def test_port_spec_ranges_merge_and_bounds():
+    assert parse_ports("5-10,1-6,8,100,0080") == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 80, 100]
+    assert parse_ports(",".join(["1-65535"] * 20_000)) == list(range(1, 65536))
+    assert len(parse_ports(",".join(str(p) for p in range(1, 65536)))) == 65535
+    with pytest.raises(PortSpecError, match="too long"):
+        parse_ports("1," * 300_000 + "1")
 
 
 def test_timed_out_connect_ex_returns_eagain_and_counts_as_filtered():
@@ -273,6 +293,9 @@ def test_scan_cli_json(listeners):
 @pytest.mark.parametrize("args,message", [
     (["no-such-host.invalid"], "unknown host"),
     (["127.0.0.1", "-p", "70000"], "out of range"),
+    (["127.0.0.1", "-p", "9" * 5000], "out of range"),
+    (["127.0.0.1", "-p", "\u00b2"], "not a port"),
+    (["127.0.0.1", "-p", "\uff11\uff12\uff13"], "not a port"),
     (["127.0.0.1", "--timeout", "0"], "timeout"),
 ])
 def test_scan_cli_bad_input_exits_2_with_one_line(args, message):
