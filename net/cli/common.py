@@ -3,21 +3,69 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from collections.abc import Callable
 from typing import TextIO
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+_NUMBER_MAX = 32  # characters of a number's text looked at; longer is refused unread
+_SHOWN_MAX = 20  # characters of bad input quoted back in a message
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
+def shown(text: str, limit: int = _SHOWN_MAX) -> str:
+    """``text`` quoted for a message, cut short when long."""
+    return repr(text[:limit] + "...") if len(text) > limit else repr(text)
+
+
+def whole_number(text: str, low: int, high: int, what: str = "value") -> int:
+    """``text`` as an int from ``low`` to ``high``, written in ASCII digits.
+
+    ``int()`` alone also takes ``'１２３'``, ``'٣'``, ``'1_000'`` and
+    whitespace, and raises an error of its own past 4,300 digits.
+    """
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"not a whole number: {shown(text)}")
+    if len(text.lstrip("0")) > len(str(high)):
+        raise argparse.ArgumentTypeError(
+            f"{what} {shown(text)} is out of range ({low}-{high})")
+    number = int(text)
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{what} {number} is out of range ({low}-{high})")
+    return number
+
+
+def whole_number_type(low: int, high: int, what: str = "value") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def convert(text: str) -> int:
+        return whole_number(text, low, high, what)
+    convert.__name__ = what
+    return convert
+
+
+def seconds_type(low: float = 0.0, high: float = math.inf) -> Callable[[str], float]:
+    """An argparse type: a finite decimal number of seconds, like ``1.5``,
+    from ``low`` to ``high``. Not nan, inf, exponents or non-ASCII digits."""
+    def seconds(text: str) -> float:
+        if len(text) > _NUMBER_MAX or not _DECIMAL.fullmatch(text):
+            raise argparse.ArgumentTypeError(
+                f"not a number of seconds: {shown(text)} (write e.g. 1.5)")
+        value = float(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text} seconds is out of range ({low:g}-{high:g})")
+        return value
+    return seconds
+
+
 def port_number(text: str) -> int:
     """argparse type: a TCP port, 0 to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port {port} is out of range (0-65535)")
-    return port
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"not a port number: {shown(text)}")
+    return whole_number(text, 0, 65535, "port")
 
 
 def ask(prompt: str, default: str, stdin: TextIO, stdout: TextIO) -> str | None:

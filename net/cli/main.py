@@ -12,7 +12,7 @@ from collections.abc import Callable
 from net import __version__
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.cli.budget_flags import add_budget_flags
-from net.cli.common import EXIT_USAGE, port_number
+from net.cli.common import EXIT_USAGE, port_number, seconds_type, whole_number_type
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 
 
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the echo and chat servers with a command console")
-    serve.add_argument("--history-retention", type=int, default=100_000, metavar="N",
+    serve.add_argument("--history-retention", type=whole_number_type(1, 10**9, "retention"),
+                       default=100_000, metavar="N",
                        help="chat messages kept in the history (default 100000)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
     serve.add_argument("--echo-port", type=port_number, default=ECHO_PORT,
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     echo = sub.add_parser("echo", help="an interactive echo client")
     echo.add_argument("host", nargs="?", help="server host (asked for when missing)")
     echo.add_argument("port", nargs="?", type=port_number, help="server port")
-    echo.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a reply")
+    echo.add_argument("--timeout", type=seconds_type(0.001, 86400), default=5.0,
+                      help="seconds to wait for a reply")
 
     from net.scan.engine import DEFAULT_TIMEOUT, STRATEGIES
     scan = sub.add_parser("scan", help="scan a host's TCP ports")
@@ -55,15 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="host name, IPv4 or IPv6 address (asked for when missing)")
     scan.add_argument("-p", "--ports", default="1-65535",
                       help="ports, e.g. 1-1024,3306,8000-8100 (default: all, 1-65535)")
-    scan.add_argument("--threads", type=int, default=None,
+    scan.add_argument("--threads", type=whole_number_type(1, 2048, "threads"), default=None,
                       help="worker threads (default: 1 for fast, 256 for threads)")
-    scan.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+    # The range (0.01-60) is the engine's to check, in one line.
+    scan.add_argument("--timeout", type=seconds_type(), default=DEFAULT_TIMEOUT,
                       help=f"seconds before an unanswered port is 'filtered' "
                            f"(default {DEFAULT_TIMEOUT:g})")
     scan.add_argument("--strategy", choices=STRATEGIES, default="fast",
                       help="fast: many non-blocking connects per thread (default); "
                            "threads: a pool of blocking connects; sequential: one at a time")
-    scan.add_argument("--in-flight", type=int, default=None, help=argparse.SUPPRESS)
+    scan.add_argument("--in-flight", type=whole_number_type(1, 1_000_000, "in-flight"),
+                      default=None, help=argparse.SUPPRESS)
     scan.add_argument("--json", action="store_true",
                       help="print one JSON object and nothing else on stdout")
     return parser
