@@ -213,7 +213,8 @@ class ServerController:
         name, rest = words[0].lower(), words[1:]
         handler = _COMMANDS.get(name)
         if handler is None:
-            return Reply(f"unknown command {name!r}; type 'help' for the list")
+            shown = name if len(name) <= 20 else name[:20] + "..."
+            return Reply(f"unknown command {shown!r}; type 'help' for the list")
         try:
             return handler(self, rest)
         except (OSError, ValueError, sqlite3.Error) as e:
@@ -223,16 +224,22 @@ class ServerController:
             return Reply(f"{name} failed: {type(e).__name__}: {e} (details in the log)")
 
     def _cmd_shutdown(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: shutdown (no arguments)")
         self.shutdown()
         return Reply("server stopped", stop=True)
 
     def _cmd_pause(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: pause (no arguments)")
         if self.paused:
             return Reply("already paused")
         self.pause()
         return Reply("paused: new connections are refused; current sessions go on")
 
     def _cmd_resume(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: resume (no arguments)")
         if not self.paused:
             return Reply("not paused" if self.running else "the server is not running")
         self.resume()
@@ -240,23 +247,38 @@ class ServerController:
             f"{s.listener.name} on port {s.listener.port}" for s in self.services()))
 
     def _cmd_logs(self, rest: list[str]) -> Reply:
-        try:
-            n = int(rest[0]) if rest else 20
-        except ValueError:
-            raise ValueError("usage: logs [N], N a number of lines") from None
+        most = 10_000
+        usage = Reply(f"usage: logs [N], N a number of lines from 1 to {most}")
+        if len(rest) > 1:
+            return usage
+        n = 20
+        if rest:
+            # ASCII digits only (int() also reads '٣' and '1_0'), bounded first.
+            text = rest[0]
+            if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
+                return usage
+            n = int(text)
+            if not 1 <= n <= most:
+                return usage
         lines = self.log_lines(n)
         return Reply("\n".join(lines) if lines else "(the log is empty)")
 
     def _cmd_clear_logs(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: clear-logs (no arguments)")
         self.clear_logs()
         return Reply("log cleared")
 
     def _cmd_clear_users(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: clear-users (no arguments)")
         count = self.clear_users()
         return Reply(f"identification file cleared: {count} account(s) forgotten; "
                      f"users online now stay until they leave")
 
     def _cmd_status(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: status (no arguments)")
         s = self.status()
         if not s.running:
             return Reply("stopped")
@@ -267,6 +289,8 @@ class ServerController:
                      f"{s.messages} message(s) since start; up {format_duration(s.uptime)}")
 
     def _cmd_clients(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: clients (no arguments)")
         rows = self.clients()
         if not rows:
             return Reply("no chat clients connected")
@@ -280,9 +304,12 @@ class ServerController:
     def _cmd_kick(self, rest: list[str]) -> Reply:
         if len(rest) != 1:
             return Reply("usage: kick NAME")
-        if self.kick(rest[0]):
-            return Reply(f"{rest[0]} disconnected")
-        return Reply(f"{rest[0]} is not online")
+        name = rest[0]
+        if len(name) > 32:  # longer than any chat name (net/chat/protocol.NAME_MAX)
+            return Reply(f"{name[:32]}... is not online")
+        if self.kick(name):
+            return Reply(f"{name} disconnected")
+        return Reply(f"{name} is not online")
 
     def _cmd_budgets(self, rest: list[str]) -> Reply:
         rows = self.budgets()
@@ -290,6 +317,8 @@ class ServerController:
         return Reply("\n".join(f"{name:{width}s}  {value}" for name, value in rows))
 
     def _cmd_help(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: help (no arguments)")
         return Reply(HELP)
 
 
@@ -306,7 +335,7 @@ HELP = """commands:
   kick NAME         disconnect a chat user
   pause             stop listening (current sessions go on)
   resume            listen again on the same ports
-  logs [N]          the last N log lines (default 20)
+  logs [N]          the last N log lines (default 20, at most 10000)
   clear-logs        empty the log file
   clear-users       clear the identification file (all accounts and tokens)
   budgets           what one client or address may use (see --help of serve)
