@@ -182,3 +182,26 @@ def test_long_words_are_not_echoed_back(controller):
     reply = controller.execute("kick " + "a" * 1_000_000)
     assert reply.text == "a" * 32 + "... is not online"
 
+
+def test_console_drops_an_over_long_line_and_goes_on(tmp_path):
+    import argparse
+    import io
+
+    from net.cli.console import run_serve
+
+    args = argparse.Namespace(data_dir=str(tmp_path), log_level="info", host="127.0.0.1",
+                              echo_port=0, chat_port=0, history_retention=100)
+    stdin = io.StringIO("status " + "x" * 1_000_000 + "\n"  # a 1 MB line
+                        + "x" * 4097 + "\n"  # one character too many
+                        + "status" + " " * 4090 + "\n"  # 4096 characters: read whole
+                        + "shutdown\n")
+    stdout = io.StringIO()
+    assert run_serve(args, stdin, stdout) == 0
+    lines = stdout.getvalue().splitlines()
+    assert [line for line in lines if "listening on" not in line] == [
+        "line too long (at most 4096 characters)",
+        "line too long (at most 4096 characters)",
+        lines[-2],
+        "server stopped",
+    ]
+    assert lines[-2].startswith("listening: echo port")

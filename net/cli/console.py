@@ -21,6 +21,8 @@ from net.listener import ListenError
 
 log = logging.getLogger("netdesk.control")
 
+LINE_MAX = 4096  # characters of one command line; the rest of a longer one is dropped
+
 
 class _Stop(Exception):
     """Raised in the main thread by SIGINT/SIGTERM to end the console."""
@@ -83,11 +85,23 @@ def _read_commands(controller: ServerController, stdin, stdout) -> None:
         if interactive:
             stdout.write("netdesk> ")
             stdout.flush()
-        line = stdin.readline()
+        line = stdin.readline(LINE_MAX + 1)
         if not line:
             return
+        if len(line) > LINE_MAX and not line.endswith("\n"):
+            _skip_rest_of_line(stdin)
+            print(f"line too long (at most {LINE_MAX} characters)", file=stdout, flush=True)
+            continue
         reply = controller.execute(line)
         if reply.text:
             print(reply.text, file=stdout, flush=True)
         if reply.stop:
+            return
+
+
+def _skip_rest_of_line(stdin) -> None:
+    """Read and drop what is left of an over-long line, a bounded chunk at a time."""
+    while True:
+        chunk = stdin.readline(LINE_MAX)
+        if not chunk or chunk.endswith("\n"):
             return
