@@ -312,6 +312,8 @@ class ServerController:
         return Reply(f"{name} is not online")
 
     def _cmd_budgets(self, rest: list[str]) -> Reply:
+        if rest:
+            return Reply("usage: budgets (no arguments)")
         rows = self.budgets()
         width = max(len(name) for name, _ in rows)
         return Reply("\n".join(f"{name:{width}s}  {value}" for name, value in rows))

@@ -1,20 +1,20 @@
 """``netdesk serve`` flags for every budget of ``net.budgets``.
 
 Made from the ``Budgets`` dataclass itself, so no budget lacks its flag:
-``say_rate`` becomes ``--say-rate``. Numbers are ASCII digits only (Python's
-int() also takes '１２３' and '²'-like digits) and bounded in length.
+``say_rate`` becomes ``--say-rate``. Numbers are ASCII digits only and
+bounded (see ``net.cli.common``).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import fields
 
 from net.budgets import Budgets, parse_networks
+from net.cli.common import seconds_type, whole_number_type
 
-_INT = re.compile(r"[0-9]{1,9}")
-_REAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
+_COUNT = whole_number_type(1, 10**9, "count")
+_AMOUNT = seconds_type(0.001, 10**9)  # seconds, or a rate a second
 
 HELP = {
     "max_connections": "connections at once per service",
@@ -39,20 +39,6 @@ HELP = {
 }
 
 
-def positive_int(text: str) -> int:
-    if not _INT.fullmatch(text) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 999999999, "
-                                         f"not {text[:20]!r}")
-    return int(text)
-
-
-def positive_real(text: str) -> float:
-    if not _REAL.fullmatch(text) or float(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0 such as 2 or 0.5, "
-                                         f"not {text[:20]!r}")
-    return float(text)
-
-
 def add_budget_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "budgets", "what one client or address may make the server keep (the console's "
@@ -63,7 +49,7 @@ def add_budget_flags(parser: argparse.ArgumentParser) -> None:
             continue
         default = getattr(defaults, f.name)
         group.add_argument("--" + f.name.replace("_", "-"), dest=f"budget_{f.name}",
-                           type=positive_int if isinstance(default, int) else positive_real,
+                           type=_COUNT if isinstance(default, int) else _AMOUNT,
                            default=default, metavar="N",
                            help=f"{HELP[f.name]} (default {default:g})")
     group.add_argument("--trusted", action="append", metavar="CIDR", dest="trusted",
@@ -73,8 +59,9 @@ def add_budget_flags(parser: argparse.ArgumentParser) -> None:
 
 def budgets_from(args: argparse.Namespace) -> Budgets:
     """The ``Budgets`` the flags ask for. Raises ValueError for a bad --trusted."""
-    values = {f.name: getattr(args, f"budget_{f.name}") for f in fields(Budgets)
-              if f.name != "trusted"}
-    if args.trusted:
+    defaults = Budgets()  # a flag missing from ``args`` keeps its default
+    values = {f.name: getattr(args, f"budget_{f.name}", getattr(defaults, f.name))
+              for f in fields(Budgets) if f.name != "trusted"}
+    if getattr(args, "trusted", None):
         values["trusted"] = parse_networks(args.trusted)
     return Budgets(**values)

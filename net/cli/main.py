@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exit-when-drawn", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the echo and chat servers with a command console")
+    serve = sub.add_parser("serve", help="run the echo and chat servers with a command console",
+                           usage="netdesk serve [--host H] [--echo-port P] [--chat-port P] "
+                                 "[budget options] (--help lists them)")
     serve.add_argument("--history-retention", type=whole_number_type(1, 10**9, "retention"),
                        default=100_000, metavar="N",
                        help="chat messages kept in the history (default 100000)")
