@@ -112,7 +112,9 @@ class Conn:
 
     def hello(self) -> dict:
         msg = self.recv()
-        if msg is None or msg.get("type") != "hello":
+        if msg is None:
+            raise ConnectionError("closed before hello")
+        if msg.get("type") != "hello":
             raise ConnectionError(f"expected hello, got {msg!r:.100}")
         return msg
 
@@ -360,7 +362,7 @@ def attack_login_flood(args, server, binds, tally: Tally, phase: Phase) -> str:
                         break
                     for msg in dec.feed(data):
                         tally.reply(msg)
-                        replies += 1
+                        replies += msg.get("type") != "hello"
             except (BlockingIOError, InterruptedError):
                 pass
             except (OSError, FrameError) as e:
@@ -980,6 +982,10 @@ def print_table(rows: list[dict]) -> None:
 def orchestrate(args) -> int:
     from tests.netns import NetnsUnavailable, TwoNamespaceBed
 
+    def _terminate(signum, frame):  # noqa: ANN001 - signal handler signature
+        raise SystemExit(f"bench_attack: stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, _terminate)  # so the namespaces are torn down
     rows = []
     try:
         with TwoNamespaceBed(client_addrs=8, replace=True) as bed:
