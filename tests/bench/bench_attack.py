@@ -959,7 +959,7 @@ def fmt_ms(p99, failures: int) -> str:
 def print_table(rows: list[dict]) -> None:
     print(f"\ngoals: victim login p99 <= {GOAL_LOGIN_P99:.0f} ms, say p99 <= {GOAL_SAY_P99:.0f} "
           f"ms, RSS growth <= {GOAL_RSS_MB:.0f} MB, lost 0 (no failed victim login/say)\n")
-    head = ["attack", "login p99 ms", "say p99 ms", "RSS growth MB", "lost",
+    head = ["attack", "login p99 ms", "say p99 ms", "RSS growth MB", "lost/acked",
             "attacker outcome", "verdict"]
     body = []
     for r in rows:
@@ -971,7 +971,8 @@ def print_table(rows: list[dict]) -> None:
                      fmt_ms(r.get("login_p99"), r.get("login_failures", 0)),
                      fmt_ms(r.get("say_p99"), r.get("say_failures", 0)),
                      "-" if growth is None else f"{growth:.0f}",
-                     "?" if r.get("lost") is None else str(r["lost"]),
+                     "?" if r.get("lost") is None
+                     else f"{r['lost']}/{(r.get('audit') or {}).get('checked', 0)}",
                      outcome,
                      r["verdict"] + (f" ({','.join(r['fails'])})" if r["fails"] else "")])
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
