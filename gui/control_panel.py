@@ -59,6 +59,9 @@ class ControlPanel(ToolWindow):
         self.search = tk.StringVar(self)
         self.log_records: list[tuple[int, str]] = []
         self.status_now: Status | None = None
+        # The panel's own view of the server, kept from the control thread's
+        # reports: the controller itself belongs to that thread.
+        self.running = False
         self.closing = False
         self.controller = ServerController(data_dir, ServerConfig(), log_handler)
         self.control = ControlThread(self.controller, self.events.put)
@@ -123,6 +126,8 @@ class ControlPanel(ToolWindow):
         self.clear_users_button = ttk.Button(side, text="Clear identification\nfile…",
                                              command=self.clear_users)
         self.clear_users_button.pack(fill="x", pady=(6, 0))
+        ttk.Button(side, text="Budgets…", command=lambda: self.control.submit("budgets")).pack(
+            fill="x", pady=(6, 0))
         clients.rowconfigure(0, weight=1)
         clients.columnconfigure(0, weight=1)
         panes.add(clients, weight=1)
@@ -170,9 +175,8 @@ class ControlPanel(ToolWindow):
         if problem:
             return
         self.remember(host=host, echo_port=echo, chat_port=chat)
-        self.controller.config = ServerConfig(host=host, echo_port=echo, chat_port=chat)
         self._busy("Starting…")
-        self.control.submit("start")
+        self.control.submit("start", ServerConfig(host=host, echo_port=echo, chat_port=chat))
 
     def stop(self) -> None:
         self._busy("Stopping…")
@@ -214,6 +218,7 @@ class ControlPanel(ToolWindow):
             self.add_log(event[1], event[2])
         elif kind == "snapshot":
             self.status_now = event[1]
+            self.running = event[1].running
             self._show_clients(event[2])
             self._show_state()
         elif kind == "done":
@@ -224,8 +229,12 @@ class ControlPanel(ToolWindow):
 
     def _done(self, name: str, result) -> None:
         if name == "start":
+            self.running = True
             self.status.set("Started: " + ", ".join(f"{s} on {h}:{p}" for s, h, p in result))
+        elif name == "budgets":
+            self.show_budgets(result)
         elif name == "shutdown":
+            self.running = False
             self.status_now = None
             self._show_clients([])
             self.status.set("Stopped: every service closed")
@@ -253,7 +262,7 @@ class ControlPanel(ToolWindow):
 
     def _show_state(self) -> None:
         s = self.status_now
-        running = self.controller.running
+        running = self.running
         if not running or s is None:
             text, colour = "Stopped", "#888888"
         elif s.paused:
@@ -287,6 +296,31 @@ class ControlPanel(ToolWindow):
                                                           row["messages"]))
             if name in selected:
                 self.clients.selection_add(item)
+
+    def show_budgets(self, rows: list[tuple[str, str]]) -> None:
+        """A small window listing what one client or address may use."""
+        top = tk.Toplevel(self)
+        top.title("netdesk — Budgets")
+        top.transient(self.winfo_toplevel())
+        ttk.Label(top, padding=(10, 8, 10, 4), wraplength=420, justify="left",
+                  text="What one client or address may make the server keep. Addresses in "
+                       "the trusted networks skip the per-address budgets. Set them with "
+                       "the flags of 'netdesk serve' (see --help).").pack(fill="x")
+        table = ttk.Treeview(top, columns=("budget", "value"), show="headings",
+                             height=min(len(rows), 20))
+        table.heading("budget", text="Budget")
+        table.heading("value", text="Value")
+        table.column("budget", width=220)
+        table.column("value", width=200, stretch=True)
+        for row in rows:
+            table.insert("", "end", values=row)
+        table.pack(fill="both", expand=True, padx=10)
+        close = ttk.Button(top, text="Close", command=top.destroy)
+        close.pack(pady=8)
+        top.bind("<Escape>", lambda e: top.destroy())
+        top.bind("<Return>", lambda e: top.destroy())
+        close.focus_set()
+        self.budgets_window = top
 
     # -- the log view --------------------------------------------------------------------------
     def add_log(self, level: int, line: str) -> None:
@@ -325,7 +359,7 @@ class ControlPanel(ToolWindow):
     def close(self) -> None:
         if self.closed or self.closing:
             return
-        if self.controller.running:
+        if self.running:
             if not self.confirm(self, "Stop the server?",
                                 "The services are running. Stop them and close the panel?"):
                 return
@@ -345,6 +379,7 @@ class ControlPanel(ToolWindow):
 
     def stop_workers(self) -> None:
         logging.getLogger(datadir.LOGGER).removeHandler(self.log_feed)
-        if self.controller.running:  # closed without the question (Quit, tests)
-            self.control.submit("shutdown")
+        # Closed without the question (Quit, tests): stopping a stopped
+        # server is harmless, and only the control thread knows for sure.
+        self.control.submit("shutdown")
         self.control.stop()
