@@ -11,6 +11,7 @@ per-account ones nor those that protect the server as a whole.
 | ---------------------------- | ------------ | -------------------- |
 | connections per service      | 1000         | nobody               |
 | connections per address      | 32           | trusted networks     |
+| new connections per address  | 20, 5/s      | trusted networks     |
 | login deadline               | 30 s         | nobody               |
 | unsent output per connection | 1 MiB        | nobody               |
 | writes that stall            | 10 s         | nobody               |
@@ -64,6 +65,8 @@ class Budgets:
 
     max_connections: int = 1000
     per_address_connections: int = 32
+    connect_burst: int = 20
+    connect_rate: float = 5.0
     login_deadline: float = 30.0
     backlog_limit: int = 1 << 20
     stall_timeout: float = 10.0

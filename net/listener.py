@@ -6,8 +6,9 @@ open go on) and resumed on the same port. Stopping it wakes and joins every
 thread it started and closes every socket it owns.
 
 It enforces the connection budgets of ``net.budgets`` for every service
-on it: so many connections in all, and so many from one address unless
-that address is in the trusted networks.
+on it: so many connections in all, and, unless the address is in the
+trusted networks, so many at once and so many new ones a second from
+one address. A refused connection costs no thread.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from net.budgets import Budgets
+from net.ratelimit import TokenBuckets
 from net.sockutil import shutdown
 
 Handler = Callable[[socket.socket, tuple], None]
@@ -95,6 +97,8 @@ class Listener:
         self._lock = threading.Lock()
         self._conns: dict[int, tuple[socket.socket, threading.Thread]] = {}
         self._per_address: dict[str, int] = {}
+        b = self.budgets
+        self._connects = TokenBuckets(b.connect_burst, b.connect_rate, b.table_entries)
         self.refused = 0
         self._sock: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
@@ -218,11 +222,15 @@ class Listener:
                 why = "stopping"
             elif len(self._conns) >= budgets.max_connections:
                 why = f"{budgets.max_connections} connections already"
-            elif (self._per_address.get(ip, 0) >= budgets.per_address_connections
-                  and not budgets.is_trusted(ip)):
+            elif budgets.is_trusted(ip):
+                why = None
+            elif self._per_address.get(ip, 0) >= budgets.per_address_connections:
                 why = f"{budgets.per_address_connections} connections from that address already"
+            elif not self._connects.take(ip):
+                why = f"more than {budgets.connect_rate:g} new connections a second from there"
             else:
                 why = None
+            if why is None:
                 self._next_id += 1
                 cid = self._next_id
                 thread = threading.Thread(target=self._serve, args=(cid, conn, addr),

@@ -151,6 +151,19 @@ def test_connections_per_address_are_capped_and_others_still_get_in(make_server)
             c.close()
 
 
+def test_new_connections_per_address_are_metered(make_server):
+    server = make_server(connect_burst=5, connect_rate=0.001, **UNTRUSTED)
+    codes = []
+    for _ in range(6):
+        with socket.create_connection(server.address, timeout=10,
+                                      source_address=("127.0.0.2", 0)) as s:
+            data = s.recv(4096)
+            codes.append("refused" if b"too_many_connections" in data else "hello")
+    assert codes == ["hello"] * 5 + ["refused"]
+    with Client(server, "127.0.0.3") as other:
+        assert other.hello_msg["type"] == "hello"
+
+
 def test_trusted_addresses_skip_the_per_address_cap(make_server):
     server = make_server(per_address_connections=2)  # loopback is trusted by default
     clients = [Client(server) for _ in range(5)]

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (layer, the module prefixes in it); a higher layer may import a lower one.
 LAYERS = [
-    (0, ("net", "net.datadir", "net.sockutil", "net.progress")),
+    (0, ("net", "net.datadir", "net.sockutil", "net.progress", "net.budgets", "net.ratelimit")),
     (1, ("net.listener",)),
     (2, ("net.chat", "net.echo")),
     (3, ("net.control",)),

@@ -32,7 +32,6 @@ from net.chat.accounts import Accounts, BadPassword, Refused
 from net.chat.framing import FrameError, FrameReader, encode
 from net.chat.hashing import HashQueue, HashQueueClosed
 from net.chat.history import HistoryStore
-from net.chat.limits import SlidingWindow, TokenBuckets
 from net.chat.names import canonical, name_problem
 from net.chat.protocol import (
     DEFAULT_PORT,
@@ -48,6 +47,7 @@ from net.chat.protocol import (
 )
 from net.chat.writer import MessageWriter, Pending
 from net.listener import Listener, format_address
+from net.ratelimit import SlidingWindow, TokenBuckets
 from net.sockutil import ready, shutdown, wait_readable
 
 log = logging.getLogger("netdesk.chat")

@@ -19,6 +19,8 @@ _AMOUNT = seconds_type(0.001, 10**9)  # seconds, or a rate a second
 HELP = {
     "max_connections": "connections at once per service",
     "per_address_connections": "connections at once from one address",
+    "connect_burst": "new connections in a burst from one address",
+    "connect_rate": "new connections a second from one address, refilling the burst",
     "login_deadline": "seconds a connection has to log in",
     "backlog_limit": "bytes of unsent output a connection may have",
     "stall_timeout": "seconds a connection's output may stall",
