@@ -470,3 +470,25 @@ def test_budgets_are_listed_whole():
     assert rows["login deadline"] == "30"
     assert rows["trusted"] == "127.0.0.0/8, ::1/128"
     assert Budgets().is_trusted("::ffff:127.0.0.1") and not Budgets().is_trusted("10.200.0.1")
+
+
+# -- 11. look-alike names ------------------------------------------------------------------
+def test_look_alike_names_are_not_new_accounts(make_server):
+    server = make_server()
+    login(server, "admin", "the-password").close()
+    login(server, "cop", "pw").close()
+    wait_until(lambda: server.online_names() == [], message="both to leave")
+    with Client(server) as c:
+        c.send({"type": "login", "name": "\u0430dmin", "password": "x"})  # Cyrillic а
+        assert c.error_code() == "bad_name"  # one script per name
+        c.send({"type": "login", "name": "\u0441\u043e\u0440", "password": "x"})  # Cyrillic сор
+        assert c.error_code() == "name_too_similar"
+        for look_alike in ("ａｄｍｉｎ", "𝐚𝐝𝐦𝐢𝐧"):  # NFKC: the same account
+            c.send({"type": "login", "name": look_alike, "password": "wrong"})
+            assert c.error_code() == "bad_password"
+        c.send({"type": "login", "name": "ａｄｍｉｎ", "password": "the-password"})
+        w = c.next_of("welcome")
+        assert w["name"] == "admin" and w["new_account"] is False
+    with Client(server) as c:
+        c.send({"type": "login", "name": "_.-", "password": "x"})
+        assert c.error_code() == "bad_name"
