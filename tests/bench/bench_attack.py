@@ -655,7 +655,7 @@ def attack_malformed(args, server, binds, tally: Tally, phase: Phase) -> str:
                 tally.add(f"connect_failed:{err_name(e)}")
                 time.sleep(0.05)
                 continue
-            got_bad_frame = closed = False
+            got_bad_frame = refused = closed = False
             try:
                 s.sendall(malformed_frame(kind))
                 s.setblocking(False)
@@ -673,9 +673,15 @@ def attack_malformed(args, server, binds, tally: Tally, phase: Phase) -> str:
                     for msg in dec.feed(data):
                         if msg.get("type") == "error" and msg.get("code") == "bad_frame":
                             got_bad_frame = True
+                        # The connection budget may refuse it before any frame is read.
+                        if msg.get("type") == "error" and msg.get("code") == "too_many_connections":
+                            refused = True
             except (OSError, FrameError):
                 closed = True
             s.close()
+            if refused and closed:
+                tally.add("refused_at_connect")
+                continue
             tally.add(f"{kind}:{'rejected' if got_bad_frame and closed else 'ACCEPTED'}")
 
     threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(4)]
@@ -685,9 +691,11 @@ def attack_malformed(args, server, binds, tally: Tally, phase: Phase) -> str:
         t.join(max(0.1, deadline + 5 - time.monotonic()))
     accepted = sorted({k.split(":")[0] for k in tally.c if k.endswith(":ACCEPTED")})
     total = sum(v for k, v in tally.c.items() if k.endswith(("rejected", "ACCEPTED")))
+    refused = tally.c["refused_at_connect"]
     if accepted:
         return f"not stopped: {total} frames, accepted: {', '.join(accepted)}"
-    return f"stopped: all {total} frames rejected (bad_frame + close)"
+    return (f"stopped: all {total} frames rejected (bad_frame + close), "
+            f"{refused} connections refused by the connection budget")
 
 
 class Phase:
