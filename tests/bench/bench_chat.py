@@ -1,6 +1,6 @@
 """Chat fan-out: N logged-in clients, a tenth of them sending.
 
-Prints, for N = 200 and 500:
+Prints, for N = 200, 500 and 2000:
 - at a fixed offered load (10k deliveries/s by default): deliveries per
   second, p50 and p99 fan-out latency (send to receipt, every recipient);
 - at saturation (each sender keeps a few messages in flight): deliveries per
@@ -37,7 +37,8 @@ from pathlib import Path
 from net.budgets import Budgets
 from net.chat.server import ChatOptions, ChatServer
 s = ChatServer(Path(sys.argv[1]), "127.0.0.1", 0,
-               ChatOptions(budgets=Budgets(say_burst=1000, say_rate=10_000), welcome_history=0))
+               ChatOptions(budgets=Budgets(say_burst=1000, say_rate=10_000, max_connections=5000),
+                           welcome_history=0))
 h, p = s.start(); print(p, flush=True)
 sys.stdin.read(); s.stop()
 """
@@ -190,7 +191,7 @@ def cpu_seconds(pid: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, nargs="+", default=[200, 500])
+    ap.add_argument("--clients", type=int, nargs="+", default=[200, 500, 2000])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--deliveries", type=float, default=10_000,
                     help="offered deliveries per second in the latency phase")
