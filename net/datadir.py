@@ -66,6 +66,14 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
             sys.stderr.write(f"netdesk (log file not writable): {self.format(record)}\n")
             sys.stderr.flush()
 
+    def close(self) -> None:
+        # Lines the disk refused are still buffered, and closing would try
+        # them again and raise: they were shown on stderr already.
+        try:
+            super().close()
+        except OSError:
+            self.stream = None
+
     def clear(self) -> None:
         """Empty the log file; the handler keeps writing to it.
 

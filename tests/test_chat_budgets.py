@@ -10,6 +10,7 @@ defaults from a real non-loopback address.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import sqlite3
 import struct
@@ -18,6 +19,7 @@ import time
 
 import pytest
 
+from net import datadir
 from net.budgets import Budgets
 from net.chat.client import ChatConnection, ChatError
 from net.chat.framing import encode
@@ -362,6 +364,21 @@ def test_a_genuinely_full_disk(make_server, tmp_path):
         server.stop()
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_log_file_that_cannot_be_written_goes_to_stderr(capfd):
+    handler = datadir.PrivateRotatingFileHandler("/dev/full", encoding="utf-8")  # always full
+    logger = logging.getLogger("netdesk.test-full-log")
+    logger.addHandler(handler)
+    try:
+        logger.error("history.db cannot be written")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    err = capfd.readouterr().err
+    assert "log file not writable" in err and "history.db cannot be written" in err
+    assert "Traceback" not in err
 
 
 # -- 8. a data file deleted while the server runs -----------------------------------------
