@@ -92,6 +92,9 @@ class ControlPanel(ToolWindow):
             b = ttk.Button(buttons, text=label, command=getattr(self, name), width=7)
             b.pack(side="left", padx=(0, 4))
             self.buttons[name] = b
+        self.budgets_button = ttk.Button(buttons, text="Budgets…",
+                                         command=lambda: self.control.submit("budgets"))
+        self.budgets_button.pack(side="left", padx=(12, 0))
         services.columnconfigure(6, weight=1)
         self.field_error = ttk.Label(services, foreground="#b00020")
         self.field_error.grid(row=1, column=3, columnspan=4, sticky="e")
@@ -126,8 +129,6 @@ class ControlPanel(ToolWindow):
         self.clear_users_button = ttk.Button(side, text="Clear identification\nfile…",
                                              command=self.clear_users)
         self.clear_users_button.pack(fill="x", pady=(6, 0))
-        ttk.Button(side, text="Budgets…", command=lambda: self.control.submit("budgets")).pack(
-            fill="x", pady=(6, 0))
         clients.rowconfigure(0, weight=1)
         clients.columnconfigure(0, weight=1)
         panes.add(clients, weight=1)
@@ -307,7 +308,7 @@ class ControlPanel(ToolWindow):
                        "the trusted networks skip the per-address budgets. Set them with "
                        "the flags of 'netdesk serve' (see --help).").pack(fill="x")
         table = ttk.Treeview(top, columns=("budget", "value"), show="headings",
-                             height=min(len(rows), 20))
+                             height=len(rows))
         table.heading("budget", text="Budget")
         table.heading("value", text="Value")
         table.column("budget", width=220)

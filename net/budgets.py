@@ -96,15 +96,21 @@ class Budgets:
         return any(address.version == net.version and address in net for net in self.trusted)
 
     def describe(self) -> list[tuple[str, str]]:
-        """(name, value) rows for people: the control panel and ``budgets``."""
+        """(budget, value with its unit) rows for people: the panel and ``budgets``."""
         rows = []
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "trusted":
                 text = ", ".join(str(n) for n in value) or "none"
-            elif isinstance(value, float):
-                text = f"{value:g}"
+            elif f.name in _BYTES:
+                text = f"{value / 1024:g} KiB" if value < 1 << 20 else f"{value / (1 << 20):g} MiB"
             else:
-                text = str(value)
+                text = f"{value:g}" + _UNITS.get(f.name, "")
             rows.append((f.name.replace("_", " "), text))
         return rows
+
+
+_BYTES = {"backlog_limit", "max_payload"}
+_UNITS = {"login_deadline": " s", "stall_timeout": " s", "ping_after": " s", "idle_close": " s",
+          "failure_window": " s", "connect_rate": " a second", "say_rate": " a second",
+          "history_rate": " a second"}

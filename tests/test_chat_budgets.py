@@ -484,7 +484,8 @@ def test_budgets_are_listed_whole():
     rows = dict(Budgets().describe())
     assert rows["per address connections"] == "32"
     assert rows["registrations per hour"] == "20"
-    assert rows["login deadline"] == "30"
+    assert rows["login deadline"] == "30 s"
+    assert rows["say rate"] == "20 a second" and rows["max payload"] == "64 KiB"
     assert rows["trusted"] == "127.0.0.0/8, ::1/128"
     assert Budgets().is_trusted("::ffff:127.0.0.1") and not Budgets().is_trusted("10.200.0.1")
 

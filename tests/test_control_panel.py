@@ -156,9 +156,7 @@ def test_closing_while_running_asks_and_stops_everything(panel, tk_root, settle_
 
 
 def test_the_panel_shows_the_budgets(panel, tk_root):
-    button = next(w for w in panel.clear_users_button.master.winfo_children()
-                  if str(w.cget("text")) == "Budgets…")
-    button.invoke()
+    panel.budgets_button.invoke()
     wait_until(lambda: getattr(panel, "budgets_window", None) is not None, 10, tk_root,
                "the budgets window")
     table = next(w for w in panel.budgets_window.winfo_children()
@@ -166,6 +164,7 @@ def test_the_panel_shows_the_budgets(panel, tk_root):
     rows = {table.item(i, "values")[0]: table.item(i, "values")[1]
             for i in table.get_children()}
     assert rows["per address connections"] == "32"
+    assert rows["login deadline"] == "30 s" and rows["backlog limit"] == "1 MiB"
     assert rows["trusted"] == "127.0.0.0/8, ::1/128"
     panel.budgets_window.event_generate("<Escape>")
     wait_until(lambda: not panel.budgets_window.winfo_exists(), 5, tk_root, "it to close")
