@@ -349,10 +349,10 @@ def test_ping_pong_and_idle_close(make_server):
 
 
 def test_logout(server):
-    c = logged_in(server, "leaver")
-    c.send({"type": "logout"})
-    c.expect("bye")
-    c.expect_closed()
+    with logged_in(server, "leaver") as c:
+        c.send({"type": "logout"})
+        c.expect("bye")
+        c.expect_closed()
 
 
 def test_shutdown_says_bye_to_everyone(make_server):
@@ -367,10 +367,10 @@ def test_shutdown_says_bye_to_everyone(make_server):
 
 
 def test_kick(server):
-    a = logged_in(server, "victim")
-    assert server.kick("VICTIM")
-    assert a.recv_until("bye")["reason"] == "kicked"
-    a.expect_closed()
+    with logged_in(server, "victim") as a:
+        assert server.kick("VICTIM")
+        assert a.recv_until("bye")["reason"] == "kicked"
+        a.expect_closed()
     assert not server.kick("nobody")
 
 
