@@ -417,23 +417,34 @@ def test_frame_over_the_configured_limit(make_server):
         c.expect_closed()
 
 
-def test_lone_surrogates_are_refused_not_crashing(server):
-    with logged_in(server, "surr") as c:
-        s = raw(server)
-        payload = b'{"type":"say","text":"\\ud800"}'
-        c.send({"type": "say", "text": "before"})
-        c.recv_until("message")
-        # Through a second logged-in raw connection.
-        s.close()
-        payload = b'{"type":"login","name":"\\ud800","password":"x"}'
-        s = raw(server)
-        s.sendall(struct.pack(">I", len(payload)) + payload)
-        s.shutdown(socket.SHUT_WR)
-        frames = read_frames(s)
-        s.close()
-        assert frames[-1]["code"] == "bad_request"
+def ascii_frame(obj: dict) -> bytes:
+    """A frame whose JSON escapes every non-ASCII character, lone surrogates
+    included ("\\udc80"): what a client's UTF-8 encoder could never send."""
+    payload = json.dumps(obj).encode("ascii")
+    return struct.pack(">I", len(payload)) + payload
+
+
+@pytest.mark.parametrize("field", ["text", "to"])
+def test_a_lone_surrogate_in_a_say_is_a_bad_request(server, field):
+    with logged_in(server, "surr") as c, logged_in(server, "other") as other:
+        assert c.expect("joined")["name"] == "other"
+        say = {"type": "say", "text": "fine", "to": "other", field: "a\udc80b"}
+        c.sock.sendall(ascii_frame(say))
+        c.expect_error("bad_request")
+        c.send({"type": "ping"})  # the connection stays usable
+        c.expect("pong")
         c.send({"type": "say", "text": "after"})
-        assert c.recv_until("message")["text"] == "after"
+        assert c.expect("message")["text"] == "after"
+        assert other.expect("message")["text"] == "after"  # nothing reached anyone before
+        c.send({"type": "history"})
+        assert [m["text"] for m in c.expect("history")["messages"]] == ["after"]
+
+
+def test_a_lone_surrogate_in_a_login_is_a_bad_request(server):
+    with Client(server) as c:
+        c.sock.sendall(ascii_frame({"type": "login", "name": "\ud800", "password": "x"}))
+        c.expect_error("bad_request")
+        assert c.login("unpaired", "pw")["name"] == "unpaired"
 
 
 # -- slow clients ------------------------------------------------------------------
