@@ -302,23 +302,27 @@ def test_private_message(server):
         x.close()
 
 
-def test_history_paging(server):
+def test_history_paging(make_server):
+    server = make_server(say_burst=10_000, say_rate=10_000)
+    count = 600  # past the cap of 500 on one page
     with logged_in(server, "hist") as c:
-        for i in range(120):
+        for i in range(count):
             c.send({"type": "say", "text": f"m{i}"})
-        ids = [c.expect("message")["id"] for _ in range(120)]
+        ids = [c.expect("message")["id"] for _ in range(count)]
         c.send({"type": "history"})
         page = c.recv_until("history")["messages"]
-        assert [m["text"] for m in page] == [f"m{i}" for i in range(70, 120)]  # default 50
+        assert [m["text"] for m in page] == [f"m{i}" for i in range(count - 50, count)]
         c.send({"type": "history", "before": ids[10], "limit": 5})
         assert [m["id"] for m in c.recv_until("history")["messages"]] == ids[5:10]
         c.send({"type": "history", "limit": 10_000})
-        assert len(c.recv_until("history")["messages"]) == 120  # capped at 500
+        page = c.recv_until("history")["messages"]
+        assert [m["id"] for m in page] == ids[-500:]  # capped at 500, the newest
         for bad in ({"limit": "5"}, {"before": "x"}, {"limit": 0}, {"before": True}):
             c.send({"type": "history", **bad})
             c.expect_error("bad_request")
     with logged_in(server, "late") as late:  # a late joiner sees the last 100
-        assert [m["text"] for m in late.welcome["history"]] == [f"m{i}" for i in range(20, 120)]
+        assert [m["text"] for m in late.welcome["history"]] == [
+            f"m{i}" for i in range(count - 100, count)]
 
 
 def test_flood_limit(make_server):
