@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from net.chat.client import ChatConnection, ChatError
-from net.chat.framing import encode
+from net.chat.client import CLIENT_MAX_PAYLOAD, ChatConnection, ChatError
+from net.chat.framing import FrameReader, encode
+from net.chat.protocol import name_key
 from net.chat.server import ChatServer
 from tests.conftest import chat_options, wait_until
 
@@ -452,49 +453,62 @@ def test_a_lone_surrogate_in_a_login_is_a_bad_request(server):
 
 
 # -- slow clients ------------------------------------------------------------------
-def test_a_client_that_never_reads_does_not_hold_back_the_others(make_server):
-    server = make_server(backlog_limit=64 * 1024, say_burst=100_000, say_rate=100_000)
-    stuck = socket.socket()
-    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect, to count
-    stuck.connect(server.address)
-    payload = encode({"type": "login", "name": "stuck", "password": "pw"})
-    stuck.sendall(payload)  # logs in, then never reads again
-    wait_until(lambda: "stuck" in server.online_names(), 10)
-    sender = logged_in(server, "sender")
-    reader = logged_in(server, "reader")
-    text = "z" * 4000
-    count = 2500  # 10 MB through the server: far past what the kernel buffers for one socket
-    start = time.monotonic()
-    got = 0
+def slow_reader(server: ChatServer, name: str) -> tuple[socket.socket, FrameReader]:
+    """A client logged in with a tiny receive buffer, read up to its welcome."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect, to count
+    sock.settimeout(10)
+    try:
+        sock.connect(server.address)
+        reader = FrameReader(sock, CLIENT_MAX_PAYLOAD)
+        assert reader.read(10)["type"] == "hello"
+        sock.sendall(encode({"type": "login", "name": name, "password": "pw"}))
+        assert reader.read(10)["type"] == "welcome"
+    except BaseException:
+        sock.close()
+        raise
+    return sock, reader
 
-    def send_all():
-        for _ in range(count):
+
+def backlog_of(server: ChatServer, name: str) -> int:
+    """Bytes the server has queued for ``name`` (0 when not online)."""
+    peer = server._online.get(name_key(name))
+    if peer is None:
+        return 0
+    with peer.lock:
+        return len(peer.backlog)
+
+
+def test_a_stalled_client_is_dropped_after_the_stall_timeout(make_server, caplog):
+    stall = 0.5
+    # A budget far above what this test queues: only the stall path can drop "stuck".
+    server = make_server(stall_timeout=stall, backlog_limit=64 << 20,
+                         say_burst=100_000, say_rate=100_000)
+    stuck, _ = slow_reader(server, "stuck")  # logged in, and never reads again
+    with stuck, logged_in(server, "sender") as sender, logged_in(server, "reader") as reader:
+        text = "z" * 4000
+
+        def one_round() -> float:
+            """One say through the server; how long the reader waited for it."""
+            t = time.monotonic()
             sender.send({"type": "say", "text": text})
+            assert reader.recv_until("message")["text"] == text
+            sender.recv_until("message")
+            return time.monotonic() - t
 
-    def drain_own_copies():  # the sender reads too: only "stuck" never does
-        n = 0
-        while n < count:
-            if sender.recv(10)["type"] == "message":
-                n += 1
-
-    pusher = threading.Thread(target=send_all)
-    drainer = threading.Thread(target=drain_own_copies)
-    pusher.start()
-    drainer.start()
-    while got < count:
-        m = reader.recv(10)
-        if m["type"] == "message":
-            got += 1
-    pusher.join(30)
-    drainer.join(30)
-    elapsed = time.monotonic() - start
-    assert got == count
-    wait_until(lambda: "stuck" not in server.online_names(), 15,
-               message="the stuck client to be dropped")
-    assert elapsed < 30  # the reader was never held up to the stall limit
-    stuck.close()
-    sender.close()
-    reader.close()
+        deadline = time.monotonic() + 20
+        while backlog_of(server, "stuck") == 0:  # until the kernel buffers are full
+            assert time.monotonic() < deadline, "no backlog ever formed for stuck"
+            one_round()
+        queued_at = time.monotonic()
+        while "stuck" in server.online_names():  # the others are served meanwhile
+            assert one_round() < 1.0
+            assert time.monotonic() - queued_at < stall + 2.5, "stuck was not dropped in time"
+        assert one_round() < 1.0
+        assert f"writes stalled for {stall:g} s" in caplog.text
+        assert "unsent output passed" not in caplog.text
+        wait_until(lambda: backlog_of(server, "stuck") == 0 and len(server.clients()) == 2, 5,
+                   message="the stalled connection to be gone")
 
 
 # -- ordering ------------------------------------------------------------------------
