@@ -511,6 +511,37 @@ def test_a_stalled_client_is_dropped_after_the_stall_timeout(make_server, caplog
                    message="the stalled connection to be gone")
 
 
+def test_queued_output_is_delivered_whole_and_in_order_once_the_client_reads(make_server):
+    server = make_server(backlog_limit=64 << 20, stall_timeout=30,
+                         say_burst=100_000, say_rate=100_000)
+    slow, slow_in = slow_reader(server, "slow")
+    with slow, logged_in(server, "talker") as talker:
+        # The server's socket may buffer megabytes in the kernel (send buffer
+        # autotuning), and the flusher is woken when much of that is free: so
+        # queue twice that, or the queue would leave in one send, never in parts.
+        peer = server._online[name_key("slow")]
+        sent: list[int] = []
+        while backlog_of(server, "slow") < 2 * peer.sock.getsockopt(socket.SOL_SOCKET,
+                                                                     socket.SO_SNDBUF):
+            assert len(sent) < 5000, "the backlog for slow stayed small after 20 MB"
+            for _ in range(50):
+                talker.send({"type": "say", "text": f"{len(sent):05d}" + "q" * 3995})
+                sent.append(talker.recv_until("message")["id"])
+        count = len(sent)
+        got = []
+        while len(got) < count:
+            m = slow_in.read(10)
+            assert m is not None, f"closed after {len(got)} messages"
+            if m["type"] == "message":
+                got.append(m)
+        assert [m["id"] for m in got] == sent
+        assert [m["text"][:5] for m in got] == [f"{i:05d}" for i in range(count)]
+        assert all(len(m["text"]) == 4000 for m in got)
+        wait_until(lambda: backlog_of(server, "slow") == 0, 5, message="the queue to empty")
+        talker.send({"type": "say", "text": "still here"})
+        assert slow_in.read(10)["text"] == "still here"
+
+
 # -- ordering ------------------------------------------------------------------------
 def test_every_client_receives_the_same_order(make_server):
     server = make_server(say_burst=10_000)
