@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import stat
 import struct
 import threading
@@ -17,6 +18,7 @@ from net.chat.client import CLIENT_MAX_PAYLOAD, ChatConnection, ChatError
 from net.chat.framing import FrameReader, encode
 from net.chat.protocol import name_key
 from net.chat.server import ChatServer
+from net.chat.writer import TRIM_EVERY
 from tests.conftest import chat_options, wait_until
 
 FAST = dict(welcome_history=100)
@@ -597,6 +599,38 @@ def test_restart_keeps_accounts_and_history(tmp_path):
             assert c.recv_until("message")["id"] == first + 1
     finally:
         s2.stop()
+
+
+def stored_ids(data_dir) -> list[int]:
+    """The ids in the history file, read beside the running server (WAL allows it)."""
+    db = sqlite3.connect(f"file:{data_dir / 'history.db'}?mode=ro", uri=True)
+    try:
+        return [i for (i,) in db.execute("SELECT id FROM messages ORDER BY id")]
+    finally:
+        db.close()
+
+
+def test_retention_trims_the_file_and_ids_go_on_after_a_restart(make_server, tmp_path):
+    retention = 10
+    server = make_server(retention=retention)
+    with logged_in(server, "keeper") as c:
+        ids = []
+        for i in range(TRIM_EVERY):  # one batch each: the writer trims after the last
+            c.send({"type": "say", "text": f"r{i}"})
+            ids.append(c.expect("message")["id"])
+        assert ids == sorted(ids)
+        wait_until(lambda: len(stored_ids(tmp_path)) <= retention, 5,
+                   message=f"the history to be trimmed to {retention}")
+        assert stored_ids(tmp_path) == ids[-retention:]
+        c.send({"type": "history", "limit": 100})
+        assert [m["id"] for m in c.expect("history")["messages"]] == ids[-retention:]
+    server.stop()
+    again = make_server(retention=retention)
+    with logged_in(again, "keeper") as c:
+        assert [m["id"] for m in c.welcome["history"]] == ids[-retention:]
+        c.send({"type": "say", "text": "after the restart"})
+        assert c.expect("message")["id"] == ids[-1] + 1
+    assert stored_ids(tmp_path) == [*ids[-retention:], ids[-1] + 1]
 
 
 def test_clear_users_lets_a_known_name_register_anew(server):
