@@ -510,3 +510,15 @@ def test_look_alike_names_are_not_new_accounts(make_server):
     with Client(server) as c:
         c.send({"type": "login", "name": "_.-", "password": "x"})
         assert c.error_code() == "bad_name"
+
+
+def test_a_lower_retention_is_applied_when_the_server_starts(make_server, tmp_path):
+    server = make_server()
+    with login(server, "ret") as r:
+        for i in range(15):
+            r.send({"type": "say", "text": f"m{i}"})
+        r.message_with("m14")
+    server.stop()
+    make_server(retention=5)  # restarted with less room: trimmed at once
+    with sqlite3.connect(tmp_path / "history.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 5

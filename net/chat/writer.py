@@ -49,6 +49,9 @@ class MessageWriter:
         self.history = history
         self._deliver, self._refuse = deliver, refuse
         self.next_id = history.next_id()
+        # Trimming otherwise waits for TRIM_EVERY batches, which a quiet
+        # server restarted often (or given a lower retention) might never see.
+        self._trim()
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._batches = 0
         self.failing = False
@@ -101,6 +104,10 @@ class MessageWriter:
             self.failing = True
             self._refuse(batch, str(e))
             return
+        except Exception as e:  # a bug must cost this batch, never the writer thread
+            log.exception("chat: storing %d message(s) failed", len(batch))
+            self._refuse(batch, str(e))
+            return
         if self.failing:
             log.warning("chat: the history can be written again; says are accepted")
             self.failing = False
@@ -108,7 +115,10 @@ class MessageWriter:
         self._deliver(list(zip(batch, messages, strict=True)))
         self._batches += 1
         if self._batches % TRIM_EVERY == 0:
-            try:
-                self.history.trim()
-            except sqlite3.Error as e:  # a trim can wait for the next round
-                log.warning("chat: history trim failed: %s", e)
+            self._trim()
+
+    def _trim(self) -> None:
+        try:
+            self.history.trim()
+        except sqlite3.Error as e:  # a trim can wait for the next round
+            log.warning("chat: history trim failed: %s", e)
