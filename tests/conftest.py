@@ -22,6 +22,24 @@ from net.chat.server import ChatOptions
 from net.echo.server import EchoServer
 
 
+@pytest.fixture
+def make_server(tmp_path):
+    """Starts chat servers on loopback port 0 (in ``tmp_path`` unless
+    ``data_dir`` says otherwise) and stops them after the test."""
+    from net.chat.server import ChatServer
+    servers = []
+
+    def make(data_dir=None, **options) -> ChatServer:
+        server = ChatServer(data_dir or tmp_path, "127.0.0.1", 0, chat_options(**options))
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
 def chat_options(**options) -> ChatOptions:
     """ChatOptions from keyword arguments, budgets among them (say_burst=5, ...)."""
     budget_names = set(Budgets.__dataclass_fields__)

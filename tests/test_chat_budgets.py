@@ -26,24 +26,9 @@ from net.chat.framing import encode
 from net.chat.hashing import HashQueue
 from net.chat.server import ChatServer
 from net.control import ServerConfig, ServerController
-from tests.conftest import chat_options, wait_until
+from tests.conftest import wait_until
 
 UNTRUSTED = dict(trusted=())
-
-
-@pytest.fixture
-def make_server(tmp_path):
-    servers = []
-
-    def make(data_dir=None, **options) -> ChatServer:
-        server = ChatServer(data_dir or tmp_path, "127.0.0.1", 0, chat_options(**options))
-        server.start()
-        servers.append(server)
-        return server
-
-    yield make
-    for s in servers:
-        s.stop()
 
 
 class Client(ChatConnection):

@@ -19,24 +19,7 @@ from net.chat.framing import FrameReader, encode
 from net.chat.protocol import name_key
 from net.chat.server import ChatServer
 from net.chat.writer import TRIM_EVERY
-from tests.conftest import chat_options, wait_until
-
-FAST = dict(welcome_history=100)
-
-
-@pytest.fixture
-def make_server(tmp_path):
-    servers = []
-
-    def make(**options) -> ChatServer:
-        server = ChatServer(tmp_path, "127.0.0.1", 0, chat_options(**{**FAST, **options}))
-        server.start()
-        servers.append(server)
-        return server
-
-    yield make
-    for s in servers:
-        s.stop()
+from tests.conftest import wait_until
 
 
 @pytest.fixture
