@@ -14,6 +14,8 @@ per-account ones nor those that protect the server as a whole.
 | new connections per address  | 20, 5/s      | trusted networks     |
 | login deadline               | 30 s         | nobody               |
 | unsent output per connection | 1 MiB        | nobody               |
+| a welcome or history page    | 512 KiB      | nobody               |
+| frames read per address      | 200, 50/s    | trusted networks     |
 | writes that stall            | 10 s         | nobody               |
 | silence: ping, then close    | 90 s, 150 s  | nobody               |
 | frame payload                | 64 KiB       | nobody               |
@@ -31,6 +33,9 @@ per-account ones nor those that protect the server as a whole.
 (*) Failures by others never lock a name's owner out: a login from an
 address that has logged in as that name before is judged by that
 address's own failures only.
+
+An IPv6 client is counted by its /64, the block one host or one home is
+given, so it cannot multiply itself by changing the last 64 bits.
 """
 
 from __future__ import annotations
@@ -69,6 +74,9 @@ class Budgets:
     connect_rate: float = 5.0
     login_deadline: float = 30.0
     backlog_limit: int = 1 << 20
+    page_bytes: int = 512 * 1024
+    frame_burst: int = 200
+    frame_rate: float = 50.0
     stall_timeout: float = 10.0
     ping_after: float = 90.0
     idle_close: float = 150.0
@@ -87,12 +95,9 @@ class Budgets:
     trusted: tuple[IPNetwork, ...] = field(default_factory=lambda: parse_networks(LOOPBACK))
 
     def is_trusted(self, ip: str) -> bool:
-        try:
-            address = ipaddress.ip_address(ip.split("%", 1)[0])
-        except ValueError:
+        address = _address(ip)
+        if address is None:
             return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
         return any(address.version == net.version and address in net for net in self.trusted)
 
     def describe(self) -> list[tuple[str, str]]:
@@ -110,7 +115,27 @@ class Budgets:
         return rows
 
 
-_BYTES = {"backlog_limit", "max_payload"}
+_BYTES = {"backlog_limit", "max_payload", "page_bytes"}
 _UNITS = {"login_deadline": " s", "stall_timeout": " s", "ping_after": " s", "idle_close": " s",
           "failure_window": " s", "connect_rate": " a second", "say_rate": " a second",
-          "history_rate": " a second"}
+          "history_rate": " a second", "frame_rate": " a second"}
+
+
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+    return address
+
+
+def address_key(ip: str) -> str:
+    """What per-address budgets count by: the IPv4 address, or the IPv6 /64."""
+    address = _address(ip)
+    if address is None:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

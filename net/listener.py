@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from net.budgets import Budgets
+from net.budgets import Budgets, address_key
 from net.ratelimit import TokenBuckets
 from net.sockutil import shutdown
 
@@ -216,13 +216,13 @@ class Listener:
             self._log.error("%s: accept failed: %s", self.name, e)
             return
         conn.setblocking(True)
-        ip, budgets = addr[0], self.budgets
+        ip, budgets = address_key(addr[0]), self.budgets
         with self._lock:
             if self.stopped:
                 why = "stopping"
             elif len(self._conns) >= budgets.max_connections:
                 why = f"{budgets.max_connections} connections already"
-            elif budgets.is_trusted(ip):
+            elif budgets.is_trusted(addr[0]):
                 why = None
             elif self._per_address.get(ip, 0) >= budgets.per_address_connections:
                 why = f"{budgets.per_address_connections} connections from that address already"
@@ -262,9 +262,10 @@ class Listener:
             conn.close()
             with self._lock:
                 self._conns.pop(cid, None)
-                left = self._per_address.pop(addr[0]) - 1
+                key = address_key(addr[0])
+                left = self._per_address.pop(key) - 1
                 if left:
-                    self._per_address[addr[0]] = left
+                    self._per_address[key] = left
             self._log.info("%s: client %s disconnected", self.name, format_address(addr))
 
 

@@ -507,3 +507,57 @@ def test_a_lower_retention_is_applied_when_the_server_starts(make_server, tmp_pa
     make_server(retention=5)  # restarted with less room: trimmed at once
     with sqlite3.connect(tmp_path / "history.db") as db:
         assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 5
+
+
+# -- from an attacker's review ------------------------------------------------------------
+def test_pages_are_capped_in_bytes_too(make_server):
+    server = make_server(page_bytes=20_000, say_burst=100, say_rate=100)
+    with login(server, "escapes") as c:
+        for i in range(5):  # each ~24 KB as JSON: \u0001 takes six bytes
+            c.send({"type": "say", "text": f"{i}" + "\x01" * 3999})
+            c.next_of("message")
+        c.send({"type": "history", "limit": 500})
+        page = c.next_of("history")["messages"]
+        assert [m["text"][0] for m in page] == ["4"]  # the newest that fits, and no more
+    with login(server, "late") as late:
+        assert [m["text"][0] for m in late.welcome["history"]] == ["4"]
+
+
+def test_an_online_name_is_refused_before_any_password_check(make_server):
+    server = make_server()
+    with login(server, "busy", "right"), Client(server) as c:
+        c.send({"type": "login", "name": "busy", "password": "wrong"})
+        assert c.error_code() == "name_in_use"  # not bad_password: nothing was hashed
+
+
+def test_an_address_s_frames_are_read_at_its_budget(make_server):
+    server = make_server(frame_burst=5, frame_rate=4, **UNTRUSTED)
+    with Client(server, "127.0.0.2") as c:
+        started = time.monotonic()
+        c.sock.sendall(encode({"type": "ping"}) * 13)
+        for _ in range(13):
+            c.next_of("pong")
+        # 5 at once, then 8 more at 4 a second: at least 2 s, however fast the machine.
+        assert time.monotonic() - started >= 1.9
+    with Client(server, "127.0.0.3") as other:  # another address has its own budget
+        other.send({"type": "ping"})
+        other.next_of("pong")
+
+
+def test_reaching_the_registration_limit_is_logged_once(make_server, caplog):
+    server = make_server(registrations_per_hour=2, **UNTRUSTED)
+    with Client(server, "127.0.0.2") as c:
+        for i in range(8):
+            c.send({"type": "login", "name": f"reg{i}", "password": "pw"})
+            reply = c.next_of("welcome", "error")
+            if reply["type"] == "welcome":
+                c.close()
+                c.connect(*server.address, source="127.0.0.2")
+    assert sum("refusing more" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_ipv6_clients_are_counted_by_their_64():
+    from net.budgets import address_key
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9")
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:10.200.0.1") == "10.200.0.1"

@@ -156,7 +156,7 @@ class Accounts:
         refuse it. Raises ``BadPassword`` or ``Refused``.
         """
         key = name_key(name)
-        for _ in range(2):  # a second round only if someone registered meanwhile
+        for _ in range(2):  # again only if someone registered, or cleared the file, meanwhile
             with self._store.read() as db:
                 row = db.execute("SELECT id, name, password_hash FROM users "
                                  "WHERE name_key = ?", (key,)).fetchone()
@@ -179,6 +179,8 @@ class Accounts:
             rehash = HASHER.check_needs_rehash(stored_hash)
             new_hash = self._hash(ip, lambda: HASHER.hash(password)) if rehash else None
             with self._store.write() as db:
+                if db.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
+                    continue  # the file was cleared while we hashed: the name is free again
                 if new_hash is not None:
                     db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
                                (new_hash, user_id))
@@ -222,18 +224,23 @@ class Accounts:
                        "LIMIT ?)", (row[0], row[0], self.sessions_per_account))
         return token
 
-    def resume(self, token: str, ip: str) -> str | None:
+    def token_user(self, token: str) -> str | None:
         """The user a valid token belongs to, or None. No password hash."""
         with self._store.read() as db:
             row = db.execute(
-                "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id "
+                "SELECT u.name FROM sessions s JOIN users u ON u.id = s.user_id "
                 "WHERE s.token_hash = ? AND s.expires > ?",
                 (_token_hash(token), time.time())).fetchone()
-        if row is None:
-            return None
+        return row[0] if row else None
+
+    def seen(self, name: str, ip: str) -> bool:
+        """Note that ``name`` logged in from ``ip``; False if the account is gone."""
         with self._store.write() as db:
-            self._seen(db, row[0], ip)
-        return row[1]
+            row = db.execute("SELECT id FROM users WHERE name_key = ?",
+                             (name_key(name),)).fetchone()
+            if row is not None:
+                self._seen(db, row[0], ip)
+        return row is not None
 
     def revoke(self, token: str) -> None:
         """``logout``: the token is no longer valid."""

@@ -9,6 +9,7 @@ bounds the file.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -93,10 +94,12 @@ class HistoryStore:
                              "ORDER BY id DESC LIMIT 1 OFFSET ?)", (self.retention,))
             return cur.rowcount
 
-    def page(self, limit: int, before: int | None = None, viewer: str | None = None
-             ) -> list[dict]:
+    def page(self, limit: int, before: int | None = None, viewer: str | None = None,
+             max_bytes: int | None = None) -> list[dict]:
         """The newest ``limit`` messages below ``before`` that ``viewer`` may see
-        (public ones, and private ones they sent or got), oldest first."""
+        (public ones, and private ones they sent or got), oldest first; no more
+        of them than fit in ``max_bytes`` as JSON, so a page of long messages
+        full of escapes cannot make one reply many megabytes."""
         key = name_key(viewer) if viewer else ""
         with self._store.read() as db:
             rows = db.execute(
@@ -104,12 +107,17 @@ class HistoryStore:
                 "(recipient IS NULL OR sender_key = ? OR recipient_key = ?) "
                 "ORDER BY id DESC LIMIT ?",
                 (before if before is not None else 2**62, key, key, limit)).fetchall()
-        page = []
-        for i, sender, text, ts, recipient in reversed(rows):
+        page, size = [], 0
+        for i, sender, text, ts, recipient in rows:  # newest first
             msg = {"type": "message", "id": i, "from": sender, "text": text, "ts": ts}
             if recipient is not None:
                 msg["to"] = recipient
+            if max_bytes is not None:
+                size += len(json.dumps(msg, ensure_ascii=False).encode("utf-8", "replace")) + 1
+                if size > max_bytes and page:
+                    break
             page.append(msg)
+        page.reverse()
         return page
 
     def count(self) -> int:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from net import SERVER_NAME
-from net.budgets import Budgets
+from net.budgets import Budgets, address_key
 from net.chat.accounts import Accounts, BadPassword, Refused
 from net.chat.framing import FrameError, FrameReader, encode
 from net.chat.hashing import HashQueue, HashQueueClosed
@@ -109,6 +109,7 @@ class Peer:
         self.server = server
         self.sock = sock
         self.ip = addr[0]
+        self.addr_key = f"addr:{address_key(self.ip)}"  # what per-address budgets count by
         self.trusted = server.budgets.is_trusted(self.ip)
         self.where = format_address(addr)
         self.name: str | None = None
@@ -136,16 +137,13 @@ class Peer:
             if self.closed or self.killed:
                 return
             limit = self.server.budgets.backlog_limit
-            if self.held is not None:
-                if sum(map(len, self.held)) > limit:
-                    self._kill_locked(f"its unsent output passed {limit} bytes")
-                else:
-                    self.held.append(data)
-                return
-            if len(self.backlog) > limit:
-                self._kill_locked(f"its unsent output passed {limit} bytes")
-                return
-            self._send_locked(data)
+            queued = len(self.backlog) if self.held is None else sum(map(len, self.held))
+            if queued and queued + len(data) > limit:
+                self._kill_locked(f"its unsent output would pass {limit} bytes")
+            elif self.held is not None:
+                self.held.append(data)
+            else:
+                self._send_locked(data)
 
     def _send_locked(self, data: bytes) -> None:
         if self.backlog:
@@ -162,6 +160,15 @@ class Peer:
             self.backlog += data[sent:]
             self.last_progress = time.monotonic()
             self.server._want_flush(self)
+
+    def say_bye(self, data: bytes) -> None:
+        """Send ``data`` as the last frame, even before a welcome still held back
+        (what was held would only have followed the welcome)."""
+        with self.lock:
+            if self.closed or self.killed:
+                return
+            self.held = None
+            self._send_locked(data)
 
     def hold(self) -> None:
         with self.lock:
@@ -237,6 +244,7 @@ class ChatServer:
         self.registrations = SlidingWindow(b.registrations_per_hour, 3600.0, b.table_entries)
         self.says = TokenBuckets(b.say_burst, b.say_rate, b.table_entries)
         self.history_requests = TokenBuckets(b.history_burst, b.history_rate, b.table_entries)
+        self.frames = TokenBuckets(b.frame_burst, b.frame_rate, b.table_entries)
         self._hub = threading.Lock()  # the online set, and deliveries in id order
         self._online: dict[str, Peer] = {}
         self._peers: set[Peer] = set()
@@ -325,7 +333,7 @@ class ChatServer:
             peer = self._online.get(name_key(canonical(name)))
         if peer is None:
             return False
-        peer.send(encode({"type": "bye", "reason": "kicked"}))
+        peer.say_bye(encode({"type": "bye", "reason": "kicked"}))
         peer.kill(f"kicked by the operator ({name})")
         return True
 
@@ -432,8 +440,22 @@ class ChatServer:
             if msg is None:
                 return
             last_heard, pinged = time.monotonic(), False
-            if not self._dispatch(peer, msg):
+            if not self._throttle(peer) or not self._dispatch(peer, msg):
                 return
+
+    def _throttle(self, peer: Peer) -> bool:
+        """Read an untrusted address's frames no faster than its budget allows.
+
+        Waiting, not refusing: the client's frames queue in the kernel and
+        TCP slows it down, while the server spends nothing on it meanwhile.
+        False when the server stops while waiting.
+        """
+        if peer.trusted:
+            return True
+        while not self.frames.take(peer.addr_key):
+            if self._stopping.wait(1.0 / self.budgets.frame_rate):
+                return False
+        return True
 
     def _error(self, peer: Peer, code: str, message: str) -> None:
         peer.send(encode({"type": "error", "code": code, "message": message}))
@@ -474,13 +496,16 @@ class ChatServer:
             return True
         name = canonical(raw)
         key = name_key(name)
-        name_k, addr_k = f"name:{key}", f"addr:{peer.ip}"
+        name_k, addr_k = f"name:{key}", peer.addr_key
         # An address that has logged in as this name before is its owner's:
         # only its own failures count there, so strangers cannot lock it out.
         owner = self.accounts.has_logged_in_from(name, peer.ip)
         judged_by = (addr_k,) if owner else (name_k, addr_k)
         if self.failures.reached(*judged_by):
             return self._too_many(peer, name)
+        if self._is_online(name):  # before the hash: a refusal must cost nothing
+            self._error(peer, "name_in_use", f"{name} is online on another connection")
+            return True
         try:
             login = self.accounts.login(name, password, peer.ip,
                                         lambda _: self._may_register(peer))
@@ -502,12 +527,11 @@ class ChatServer:
     def _may_register(self, peer: Peer) -> str | None:
         if peer.trusted:
             return None
-        key = f"addr:{peer.ip}"
-        if self.registrations.reached(key):
-            log.warning("chat: %s made %d accounts this hour; refusing more", peer.where,
-                        self.budgets.registrations_per_hour)
+        if self.registrations.reached(peer.addr_key):
             return "registration_limited"
-        self.registrations.add(key)
+        if self.registrations.add(peer.addr_key):  # logged once, when it is reached
+            log.warning("chat: %s made %d accounts this hour; refusing more for now",
+                        peer.where, self.budgets.registrations_per_hour)
         return None
 
     def _on_resume(self, peer: Peer, msg: dict) -> bool:
@@ -515,11 +539,14 @@ class ChatServer:
             self._error(peer, "already_logged_in", f"already logged in as {peer.name}")
             return True
         token = text_field(msg, "token")
-        key = f"addr:{peer.ip}"
+        key = peer.addr_key
         if self.failures.reached(key):
             return self._too_many(peer, None)
-        name = self.accounts.resume(token, peer.ip) if len(token) <= TOKEN_MAX else None
-        if name is None:
+        name = self.accounts.token_user(token) if len(token) <= TOKEN_MAX else None
+        if name is not None and self._is_online(name):  # before any write
+            self._error(peer, "name_in_use", f"{name} is online on another connection")
+            return True
+        if name is None or not self.accounts.seen(name, peer.ip):
             log.warning("chat: failed resume from %s (bad or expired token)", peer.where)
             if self.failures.add(key):
                 return self._too_many(peer, None)
@@ -532,6 +559,10 @@ class ChatServer:
                     peer.where)
         self._error(peer, "too_many_attempts", "too many failed attempts; wait a minute")
         return False
+
+    def _is_online(self, name: str) -> bool:
+        with self._hub:
+            return name_key(name) in self._online
 
     def _enter(self, peer: Peer, name: str, new_account: bool, token: str | None = None
                ) -> bool:
@@ -553,7 +584,8 @@ class ChatServer:
         # wait in ``held`` and follow the welcome.
         try:
             token = token or self.accounts.new_token(name)
-            history = self.history.page(self.options.welcome_history, upto + 1, name)
+            history = self.history.page(self.options.welcome_history, upto + 1, name,
+                                        self.budgets.page_bytes)
         except sqlite3.Error as e:
             log.error("chat: cannot log %s in: %s", name, e)
             self._go_offline(peer)
@@ -609,8 +641,7 @@ class ChatServer:
 
     def _bucket_keys(self, peer: Peer) -> tuple[str, ...]:
         """The account's bucket, and the address's unless it is trusted."""
-        return (f"acct:{peer.key}",) if peer.trusted else (f"acct:{peer.key}",
-                                                          f"addr:{peer.ip}")
+        return (f"acct:{peer.key}",) if peer.trusted else (f"acct:{peer.key}", peer.addr_key)
 
     def _deliver(self, batch: list[tuple[Pending, dict]]) -> None:
         """The writer stored ``batch``: hand each message to its recipients."""
@@ -649,7 +680,8 @@ class ChatServer:
         if not self.history_requests.take(*self._bucket_keys(peer)):
             self._error(peer, "rate_limited", "too many history requests; slow down")
             return True
-        page = self.history.page(min(limit, HISTORY_MAX), before, peer.name)
+        page = self.history.page(min(limit, HISTORY_MAX), before, peer.name,
+                                 self.budgets.page_bytes)
         peer.send(encode({"type": "history", "messages": page}))
         return True
 
