@@ -24,6 +24,12 @@ LOGIN_ERRORS = {
     "bad_name": f"A nickname is 1 to {NAME_MAX} letters, digits, '_', '-' or '.'.",
     "too_many_attempts": "Too many failed attempts. Wait a minute, then try again.",
     "bad_token": "Your session expired. Log in with your password.",
+    "name_too_similar": "{name} looks too much like someone else's name. Choose another.",
+    "registration_limited": "Too many new accounts from this computer lately. Try later, "
+                            "or log in to an account you have.",
+    "server_error": "The server could not save your session (its disk may be full). "
+                    "Try again later.",
+    "login_timeout": "You took too long to log in. Connect again.",
 }
 
 

@@ -561,3 +561,12 @@ def test_ipv6_clients_are_counted_by_their_64():
     assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9")
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("::ffff:10.200.0.1") == "10.200.0.1"
+
+
+def test_a_refused_connection_is_explained_to_the_client(make_server):
+    server = make_server(per_address_connections=1, **UNTRUSTED)
+    with Client(server, "127.0.0.2"):
+        refused = ChatConnection(timeout=10)
+        with pytest.raises(ConnectionError, match="refused the connection: 1 connections"):
+            refused.connect(*server.address, source="127.0.0.2")
+        refused.close()

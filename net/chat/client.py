@@ -50,6 +50,9 @@ class ChatConnection:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.reader = FrameReader(self.sock, CLIENT_MAX_PAYLOAD)
         hello = self.recv()
+        if hello is not None and hello.get("type") == "error":  # e.g. too_many_connections
+            raise ConnectionError(f"the server refused the connection: "
+                                  f"{str(hello.get('message') or hello.get('code'))[:200]}")
         if hello is None or hello.get("type") != "hello":
             raise ConnectionError(f"not a netdesk chat server (it said {hello!r:.80})")
         self.hello = hello
