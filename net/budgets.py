@@ -59,7 +59,7 @@ def parse_networks(specs: list[str] | tuple[str, ...]) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(spec.strip(), strict=False))
         except ValueError:
-            raise ValueError(f"not a network: {spec[:60]!r} (expected e.g. 10.0.0.0/8, "
+            raise ValueError(f"not a network: {spec[:60]!r} (expected e.g. 192.0.2.0/24, "
                              f"::1/128 or 'none')") from None
     return tuple(networks)
 
