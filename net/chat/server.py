@@ -29,6 +29,7 @@ from pathlib import Path
 from net import SERVER_NAME
 from net.budgets import Budgets, address_key
 from net.chat.accounts import Accounts, BadPassword, Refused
+from net.chat.fanout import FanOut
 from net.chat.framing import FrameError, FrameReader, encode
 from net.chat.hashing import HashQueue, HashQueueClosed
 from net.chat.history import HistoryStore
@@ -126,6 +127,7 @@ class Peer:
         self.last_progress = time.monotonic()
         self.closed = False
         self.killed = False
+        self.shard = server.fanout.shard()  # its fan-out thread, for good
 
     def send(self, data: bytes) -> None:
         """Queue ``data`` without ever blocking; the kernel takes what it can now.
@@ -240,6 +242,7 @@ class ChatServer:
         self.history: HistoryStore | None = None
         self.writer: MessageWriter | None = None
         self.hashes: HashQueue | None = None
+        self.fanout: FanOut | None = None
         self.failures = SlidingWindow(b.max_failures, b.failure_window, b.table_entries)
         self.registrations = SlidingWindow(b.registrations_per_hour, 3600.0, b.table_entries)
         self.says = TokenBuckets(b.say_burst, b.say_rate, b.table_entries)
@@ -265,6 +268,8 @@ class ChatServer:
         try:
             self.hashes = HashQueue(self.budgets.hash_workers)
             started.append(self.hashes.close)
+            self.fanout = FanOut()
+            started.append(self.fanout.stop)
             self.accounts = Accounts(self.data_dir / USERS_FILE, self.options.token_ttl,
                                      self.hashes, self.budgets.sessions_per_account,
                                      self.budgets.addresses_per_account)
@@ -302,6 +307,8 @@ class ChatServer:
         all_ended = self.listener.stop()
         if self.writer is not None:
             self.writer.stop()  # what was accepted is stored before the files close
+        if self.fanout is not None:
+            self.fanout.stop()
         if self.hashes is not None:
             self.hashes.close()
         self._stop_flusher()
@@ -576,10 +583,8 @@ class ChatServer:
             self._online[key] = peer
             upto = self._delivered
             online = sorted((p.name for p in self._online.values()), key=str.casefold)
-            joined = encode({"type": "joined", "name": name})
-            for other in self._online.values():
-                if other is not peer:
-                    other.send(joined)
+            self.fanout.send([([p for p in self._online.values() if p is not peer],
+                               encode({"type": "joined", "name": name}))])
         # Outside the hub: the disk may be slow. Deliveries after ``upto``
         # wait in ``held`` and follow the welcome.
         try:
@@ -612,9 +617,8 @@ class ChatServer:
         with self._hub:
             if peer.key is not None and self._online.get(peer.key) is peer:
                 del self._online[peer.key]
-                left = encode({"type": "left", "name": peer.name})
-                for other in self._online.values():
-                    other.send(left)
+                self.fanout.send([(list(self._online.values()),
+                                   encode({"type": "left", "name": peer.name}))])
                 log.info("chat: %s left (%s)", peer.name, peer.where)
 
     # -- after welcome ------------------------------------------------------------------
@@ -645,20 +649,21 @@ class ChatServer:
 
     def _deliver(self, batch: list[tuple[Pending, dict]]) -> None:
         """The writer stored ``batch``: hand each message to its recipients."""
+        frames = [encode(message) for _, message in batch]  # outside the hub
         with self._hub:
-            for pending, message in batch:
-                data = encode(message)
+            everyone = list(self._online.values())
+            work = []
+            for (pending, message), data in zip(batch, frames, strict=True):
                 sender = pending.sender
                 to = message.get("to")
                 if to is None:
-                    for other in self._online.values():
-                        other.send(data)
+                    work.append((everyone, data))
                 else:
-                    sender.send(data)
                     target = self._online.get(name_key(to))
-                    if target is not None and target is not sender:
-                        target.send(data)
+                    work.append(([sender] if target in (None, sender) else [sender, target],
+                                 data))
                 sender.messages += 1
+            self.fanout.send(work)
             self._delivered = batch[-1][1]["id"]
             self.accepted += len(batch)
 
