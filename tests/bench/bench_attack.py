@@ -375,6 +375,8 @@ def attack_login_flood(args, server, binds, tally: Tally, phase: Phase) -> str:
     tally.add("replies", replies)
     if closed:
         return f"disconnected after {replies} replies ({closed})"
+    if replies < count:  # the server read its frames no faster than its budget
+        return f"throttled: {replies}/{count} logins answered in {args.seconds:g} s"
     return f"not stopped: {replies}/{count} logins answered"
 
 
