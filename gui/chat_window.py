@@ -15,13 +15,15 @@ from tkinter import ttk
 from gui.settings import Settings
 from gui.toolwindow import ToolWindow, address_or_error, append, port_or_error, transcript
 from net.chat.client import ChatSession
-from net.chat.protocol import DEFAULT_PORT, NAME_MAX, TEXT_MAX, valid_name
+from net.chat.names import name_problem
+from net.chat.protocol import DEFAULT_PORT, NAME_MAX, TEXT_MAX
 
 EVERYONE = "everyone"
 LOGIN_ERRORS = {
     "bad_password": "Wrong password for {name}.",
     "name_in_use": "{name} is already online somewhere else.",
-    "bad_name": f"A nickname is 1 to {NAME_MAX} letters, digits, '_', '-' or '.'.",
+    "bad_name": f"A nickname is 1 to {NAME_MAX} letters of one alphabet, digits, '_', '-' "
+                "or '.'.",
     "too_many_attempts": "Too many failed attempts. Wait a minute, then try again.",
     "bad_token": "Your session expired. Log in with your password.",
     "name_too_similar": "{name} looks too much like someone else's name. Choose another.",
@@ -176,7 +178,7 @@ class ChatWindow(ToolWindow):
     def log_in(self) -> None:
         name, password = self.name.get().strip(), self.password.get()
         self.login_error.set("")
-        if not valid_name(name):
+        if name_problem(name):  # the server's own rule, so no round trip is wasted
             self.login_error.set(LOGIN_ERRORS["bad_name"])
             self.login_entries["name"].focus_set()
             return

@@ -114,6 +114,10 @@ def test_login_errors_are_shown_in_the_panel(tk_root, chat_server, tmp_path):
     bad.password.set("x")
     bad.login_button.invoke()
     assert "1 to 32" in bad.login_error.get()
+    bad.login_error.set("")
+    bad.name.set("\u0430dmin")  # Cyrillic а among Latin letters: the server's v1.1 rule
+    bad.login_button.invoke()
+    assert "one alphabet" in bad.login_error.get()
     for w in (twin, wrong, bad):
         w.close()
 

@@ -142,11 +142,6 @@ class Accounts:
                 "WHERE u.name_key = ? AND a.ip = ?", (name_key(name), ip)).fetchone()
         return row is not None
 
-    def exists(self, name: str) -> bool:
-        with self._store.read() as db:
-            return db.execute("SELECT 1 FROM users WHERE name_key = ?",
-                              (name_key(name),)).fetchone() is not None
-
     def login(self, name: str, password: str, ip: str,
               may_register: Callable[[str], str | None] = lambda name: None) -> Login:
         """Check a known name's password, or register an unknown name.
@@ -256,10 +251,6 @@ class Accounts:
             db.execute("DELETE FROM addresses")
             db.execute("DELETE FROM users")
         return count
-
-    def count(self) -> int:
-        with self._store.read() as db:
-            return db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
 
 
 def _verify(stored_hash: str, password: str) -> bool:

@@ -16,18 +16,13 @@ TEXT_MAX = 4000
 TOKEN_MAX = 256
 HISTORY_DEFAULT, HISTORY_MAX = 50, 500
 
-NAME_RULE = "a name is 1 to 32 letters, digits, '_', '-' or '.'"
+NAME_RULE = ("a name is 1 to 32 letters of one script, digits, '_', '-' or '.' "
+             "(not only '_', '-' and '.')")
 
 
 def name_key(name: str) -> str:
     """Two names that differ only in case are the same name."""
     return name.casefold()
-
-
-def valid_name(name: object) -> bool:
-    """1-32 characters: letters, digits, ``_``, ``-`` and ``.``."""
-    return (isinstance(name, str) and 1 <= len(name) <= NAME_MAX
-            and all(c.isalpha() or c.isdigit() or c in "_-." for c in name))
 
 
 def valid_password(password: object) -> bool:
