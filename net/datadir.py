@@ -144,9 +144,11 @@ class Store:
             return None
         return (st.st_dev, st.st_ino)
 
+    @contextlib.contextmanager
     def read(self):
         """``with store.read() as db``: the connection, under the lock."""
-        return _Locked(self)
+        with self.lock:
+            yield self.db
 
     @contextlib.contextmanager
     def write(self):
@@ -209,18 +211,6 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self.db.close()
-
-
-class _Locked:
-    def __init__(self, store: Store):
-        self.store = store
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.store.lock.acquire()
-        return self.store.db
-
-    def __exit__(self, *exc) -> None:
-        self.store.lock.release()
 
 
 def log_path(data_dir: Path) -> Path:
