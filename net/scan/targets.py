@@ -15,9 +15,10 @@ Targets come out in the order written, each item's addresses ascending, and
 an address named twice is scanned once, under the first item's name.
 
 The host count is worked out from the items before anything is expanded or
-resolved, so ``10.0.0.0/8`` or ``::/0`` over ``max_hosts`` fails at once. It
-counts items as written: overlapping items count twice there even though
-their addresses are scanned once.
+resolved, so a /8 or ``::/0`` over ``max_hosts`` fails at once. Runs of
+addresses are merged for it, so repeats and overlaps count once; only octet
+ranges with gaps (``10.200.1-2.1-40``) count as written, and each host name
+as one host.
 
 Only ASCII digits make a number (``str.isdigit()`` also takes ``²`` and
 full-width digits), octets have no leading zeros (``010`` is octal to some
@@ -50,6 +51,8 @@ _SHOWN_MAX = 40
 _SEPARATORS = re.compile(r"[\s,]+")
 _IPV4_CHARS = frozenset("0123456789.-*/")
 _ZONE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_DOTS = re.compile("[.\u3002\uff0e\uff61]")  # the dots IDNA splits labels at
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a host name once IDNA made it ASCII
 
 Resolver = Callable[..., list]
 
@@ -140,8 +143,10 @@ def read_target_file(path: str) -> list[str]:
 def count_hosts(items: str | list[str]) -> int:
     """How many hosts ``items`` name, without expanding or resolving anything.
 
-    A host name counts as one host; overlapping items count twice."""
-    return sum(item.count() for item in _parse_all(items))
+    Addresses named twice count once, except where two octet ranges with gaps
+    (like ``10.200.1-2.1-40``) overlap; each host name written counts as one
+    host, even if it is also written as an address."""
+    return _count(_parse_all(items))
 
 
 def parse_targets(items: str | list[str], *, max_hosts: int = MAX_HOSTS_DEFAULT,
@@ -156,7 +161,7 @@ def parse_targets(items: str | list[str], *, max_hosts: int = MAX_HOSTS_DEFAULT,
             or not 1 <= max_hosts <= MAX_HOSTS_LIMIT):
         raise TargetError(f"--max-hosts must be between 1 and {MAX_HOSTS_LIMIT}")
     parsed = _parse_all(items)
-    total = sum(item.count() for item in parsed)
+    total = _count(parsed)
     if total > max_hosts:
         raise TargetError(f"{total} hosts is more than --max-hosts {max_hosts}")
     for item in parsed:
@@ -250,6 +255,13 @@ def _ipv4_item(text: str) -> _Item:
             raise TargetError(f"range {_shown(text)} runs backwards ({part}: "
                               f"write {high}-{low})")
         octets.append((low, high))
+    # Ranges that leave no gaps (10.200.1.1-40, 10.200.1-2.*) are one run of
+    # addresses: counted exactly when other items overlap them.
+    lows, highs = (bytes(o[i] for o in octets) for i in (0, 1))
+    first_range = next((i for i, (low, high) in enumerate(octets) if low != high), 3)
+    if all(octets[i] == (0, 255) for i in range(first_range + 1, 4)):
+        return _Item(text, socket.AF_INET, int.from_bytes(lows, "big"),
+                     int.from_bytes(highs, "big"))
     return _Item(text, socket.AF_INET, octets=tuple(octets))
 
 
@@ -287,8 +299,10 @@ def _ipv6_item(text: str, bare: str) -> _Item:
                           "like 2001:db8::/120)")
     address, slash, prefix_text = bare.partition("/")
     address, percent, zone = address.partition("%")
-    if percent and (slash or not _ZONE.fullmatch(zone)):
+    if percent and slash:
         raise TargetError(f"{_shown(text)}: a zone like %eth0 goes on a single address")
+    if percent and not _ZONE.fullmatch(zone):
+        raise TargetError(f"{_shown(text)} has no zone like %eth0 after the %")
     try:
         value = int(ipaddress.IPv6Address(address))
     except ValueError:
@@ -313,10 +327,15 @@ def _name_item(text: str) -> _Item:
         ascii_name = text.encode("idna").decode("ascii")
     except UnicodeError:
         raise TargetError(f"{_shown(text)} is not a valid host name") from None
-    # IDNA turns full-width digits and dots into ASCII ones, and resolvers
-    # read "0x7f.1" or "1.2.3" as addresses: none of that may pass as a name.
+    # IDNA turns full-width digits, dots and colons into ASCII ones ("：：1" is
+    # "::1"), and resolvers read "0x7f.1" or "1.2.3" as addresses: none of that
+    # may pass as a name.
+    if not _NAME.fullmatch(ascii_name):
+        raise TargetError(f"{_shown(text)} is not a valid host name")
     last = ascii_name.rstrip(".").rpartition(".")[2]
-    if set(ascii_name) <= _IPV4_CHARS or last.isdigit() or _inet_aton_takes(ascii_name):
+    last_written = _DOTS.split(text.rstrip("."))[-1]
+    if (set(ascii_name) <= _IPV4_CHARS or last.isdigit() or last_written.isdigit()
+            or _inet_aton_takes(ascii_name)):
         raise TargetError(f"{_shown(text)} is neither an IPv4 address (ASCII digits, like "
                           "10.200.1.7) nor a host name")
     return _Item(text, socket.AF_UNSPEC)
@@ -328,6 +347,27 @@ def _inet_aton_takes(name: str) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def _count(items: list[_Item]) -> int:
+    """Hosts in ``items``: runs of addresses merged, names counted once each."""
+    runs: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    names: set[str] = set()
+    total = 0
+    for item in items:
+        if item.family == socket.AF_UNSPEC:
+            names.add(item.text)
+        elif item.octets:
+            total += item.count()
+        else:
+            runs.setdefault((item.family, item.zone), []).append((item.low, item.high))
+    for spans in runs.values():
+        end = -1
+        for low, high in sorted(spans):
+            if high > end:
+                total += high - max(low, end + 1) + 1
+                end = high
+    return total + len(names)
 
 
 # -- expanding and resolving ----------------------------------------------------------
