@@ -53,20 +53,40 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("--timeout", type=seconds_type(0.001, 86400), default=5.0,
                       help="seconds to wait for a reply")
 
-    from net.scan.engine import DEFAULT_TIMEOUT, STRATEGIES
-    scan = sub.add_parser("scan", help="scan a host's TCP ports")
-    scan.add_argument("host", nargs="?",
-                      help="host name, IPv4 or IPv6 address (asked for when missing)")
+    from net.scan.engine import DEFAULT_TIMEOUT, MAX_PROCS, STRATEGIES
+    from net.scan.targets import MAX_HOSTS_DEFAULT
+    scan = sub.add_parser("scan", help="scan the TCP ports of hosts and networks",
+                          description="Targets: host names, addresses, CIDR blocks "
+                                      "(10.200.1.0/24), ranges (10.200.1.1-40), IPv6, "
+                                      "separated by spaces or commas.")
+    scan.add_argument("targets", nargs="*", metavar="TARGET",
+                      help="what to scan (asked for when missing)")
+    scan.add_argument("-iL", dest="input_list", metavar="FILE",
+                      help="read targets from FILE: one or more a line, '#' comments")
     scan.add_argument("-p", "--ports", default="1-65535",
                       help="ports, e.g. 1-1024,3306,8000-8100 (default: all, 1-65535)")
+    scan.add_argument("--max-hosts", type=whole_number_type(1, 1 << 20, "max-hosts"),
+                      default=MAX_HOSTS_DEFAULT,
+                      help=f"refuse target lists of more hosts (default {MAX_HOSTS_DEFAULT})")
+    down = scan.add_mutually_exclusive_group()
+    down.add_argument("--skip-down", dest="skip_down", action="store_true", default=None,
+                      help="ask each host a few common ports first and scan only those "
+                           "that answer (default with more than one host)")
+    down.add_argument("-Pn", dest="skip_down", action="store_false",
+                      help="scan every host, answering or not")
+    scan.add_argument("--banners", action="store_true",
+                      help="show what open ports say first (SSH, SMTP, HTTP, netdesk)")
     scan.add_argument("--threads", type=whole_number_type(1, 2048, "threads"), default=None,
                       help="worker threads (default: 1 for fast, 256 for threads)")
+    scan.add_argument("--procs", type=whole_number_type(1, MAX_PROCS, "procs"), default=None,
+                      help="worker processes for the fast strategy (default: one per CPU "
+                           "on large scans, where it is faster)")
     # The range (0.01-60) is the engine's to check, in one line.
     scan.add_argument("--timeout", type=seconds_type(), default=DEFAULT_TIMEOUT,
-                      help=f"seconds before an unanswered port is 'filtered' "
-                           f"(default {DEFAULT_TIMEOUT:g})")
+                      help=f"longest wait for a port's answer; shorter waits are learned "
+                           f"from each host's round trips (default {DEFAULT_TIMEOUT:g})")
     scan.add_argument("--strategy", choices=STRATEGIES, default="fast",
-                      help="fast: many non-blocking connects per thread (default); "
+                      help="fast: many non-blocking connects at once (default); "
                            "threads: a pool of blocking connects; sequential: one at a time")
     scan.add_argument("--in-flight", type=whole_number_type(1, 1_000_000, "in-flight"),
                       default=None, help=argparse.SUPPRESS)

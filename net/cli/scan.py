@@ -1,8 +1,12 @@
 """``netdesk scan``: the scanner engine rendered for a terminal.
 
-Open ports go to stdout in ascending order (or one JSON object with
-``--json``); a progress bar goes to stderr when stderr is a terminal.
-Exit 0 on a finished scan, 2 on bad input, 130 when interrupted.
+One host: ``Port N open`` lines in ascending order and a summary (or one
+JSON object with ``--json``), exactly as the scanner always printed. Several
+hosts: each host that is up gets a ``Host H (address) up`` line, its ports
+and a one-line summary, printed as soon as the host is done; a last line
+sums up the hosts. A progress bar goes to stderr when stderr is a terminal.
+Exit 0 on a finished scan, 2 on bad input, 130 when interrupted (after
+printing what was found so far).
 """
 
 from __future__ import annotations
@@ -15,14 +19,29 @@ from typing import TextIO
 
 from net.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ask
 from net.progress import format_eta
-from net.scan.engine import DEFAULT_IN_FLIGHT, Progress, ScanError, Scanner, ScanStarted
+from net.scan.engine import (
+    DEFAULT_IN_FLIGHT,
+    UP,
+    HostDone,
+    HostResult,
+    Progress,
+    ScanError,
+    ScanFinished,
+    Scanner,
+    ScanStarted,
+)
+from net.scan.targets import TargetError, read_target_file
 
 
 def progress_line(p: Progress, width: int) -> str:
-    """``[#####.....]  45.0%  12345 ports/s  ETA 00:03  open 2`` sized to ``width``."""
+    """``[#####.....]  45.0%  12345 ports/s  ETA 00:03  open 2`` sized to ``width``;
+    with several hosts, also ``hosts 3/40 (12 up, 200 down)``."""
     fraction = p.done / p.total if p.total else 1.0
+    hosts = ""
+    if p.hosts_total > 1:
+        hosts = f"  hosts {p.hosts_done}/{p.hosts_up} ({p.hosts_up} up, {p.hosts_down} down)"
     tail = (f" {fraction * 100:5.1f}%  {p.rate:7.0f} ports/s  ETA {format_eta(p.eta)}"
-            f"  open {p.open_count}")
+            f"{hosts}  open {p.open_count}")
     bar_width = max(10, min(40, width - len(tail) - 3))
     filled = int(bar_width * fraction)
     return f"[{'#' * filled}{'.' * (bar_width - filled)}]{tail}"[: max(width - 1, 20)]
@@ -40,49 +59,129 @@ class ProgressBar:
         if not self.enabled:
             return
         if isinstance(event, ScanStarted):
-            self.stream.write(f"scanning {event.host} ({event.address}): {event.total} ports, "
-                              f"{event.strategy}, {event.threads} thread(s)\n")
+            what = (f"{event.hosts} hosts x {event.ports} ports" if event.hosts > 1
+                    else f"{event.host} ({event.address}): {event.total} ports")
+            self.stream.write(f"scanning {what}, {event.strategy}, "
+                              f"{event.threads} thread(s)\n")
         elif isinstance(event, Progress):
             width = shutil.get_terminal_size((80, 20)).columns
             self.stream.write("\r" + progress_line(event, width))
             self.drawn = True
+        else:
+            return
         self.stream.flush()
 
-    def finish(self) -> None:
+    def finish(self, erase: bool = False) -> None:
+        """End the bar's line: keep it (the scan is over) or erase it (a host's
+        lines are about to be printed; the next progress draws it again)."""
         if self.enabled and self.drawn:
-            self.stream.write("\n")
+            self.stream.write("\r\x1b[K" if erase else "\n")
             self.stream.flush()
+            self.drawn = False
+
+
+def port_lines(host: HostResult) -> list[str]:
+    lines = []
+    for port, service in host.open:
+        lines.append(f"Port {port} open" + (f"  ({service})" if service else ""))
+        if host.banners.get(port):
+            lines.append(f"    {host.banners[port]}")
+    return lines
+
+
+def host_summary(host: HostResult) -> str:
+    return (f"{len(host.open)} open, {host.closed} closed, {host.filtered} filtered of "
+            f"{host.ports_scanned} ports")
+
+
+class TextReport:
+    """Prints each host of a several-host scan when it is done (banners, which
+    come after every host is scanned, hold the printing back to the end)."""
+
+    def __init__(self, out: TextIO, bar: ProgressBar, streaming: bool):
+        self.out, self.bar, self.streaming = out, bar, streaming
+        self.printed: set[str] = set()
+
+    def __call__(self, event) -> None:
+        self.bar(event)
+        if self.streaming and isinstance(event, HostDone):
+            self.host(event.result)
+
+    def host(self, result: HostResult, note: str = "") -> None:
+        if result.address in self.printed or result.state != UP:
+            return
+        self.printed.add(result.address)
+        self.bar.finish(erase=True)
+        lines = [f"Host {result.host} ({result.address}) up", *port_lines(result),
+                 f"  {host_summary(result)} in {result.elapsed:.2f} s{note}"]
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+
+    def end(self, result: ScanFinished, interrupted: bool) -> None:
+        note = " (interrupted)" if interrupted else ""
+        for host in result.hosts:
+            if host.ports_scanned:
+                self.host(host, note if interrupted else "")
+        up = result.up
+        opened = len(result.open)
+        self.out.write(f"{len(result.hosts)} hosts: {up} up, {len(result.hosts) - up} down; "
+                       f"{opened} open port{'s' if opened != 1 else ''} in "
+                       f"{result.elapsed:.2f} s{note}\n")
+        self.out.flush()
+
+
+def print_single(result: ScanFinished, out: TextIO, interrupted: bool) -> None:
+    host = result.single
+    lines = port_lines(host)
+    lines.append(f"{host_summary(host)} on {host.host} ({host.address}) in "
+                 f"{result.elapsed:.2f} s" + (" (interrupted)" if interrupted else ""))
+    out.write("\n".join(lines) + "\n")
+
+
+def gather_targets(args: argparse.Namespace, stdin: TextIO, stderr: TextIO) -> list[str] | None:
+    targets = list(args.targets)
+    if args.input_list:
+        targets += read_target_file(args.input_list)  # TargetError: the caller's
+    if not targets:
+        answer = ask("Host to scan", "127.0.0.1", stdin, stderr)
+        if answer is None:
+            return None
+        targets = [answer]
+    return targets
 
 
 def run_scan(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
              stderr: TextIO = sys.stderr) -> int:
-    host = args.host
-    if not host:
-        host = ask("Host to scan", "127.0.0.1", stdin, stderr)
-        if host is None:
+    try:
+        targets = gather_targets(args, stdin, stderr)
+        if targets is None:
             print("netdesk scan: no host given", file=stderr)
             return EXIT_USAGE
-    try:
-        scanner = Scanner(host, args.ports, strategy=args.strategy, threads=args.threads,
-                          timeout=args.timeout, in_flight=args.in_flight or DEFAULT_IN_FLIGHT)
-    except ScanError as e:
+        scanner = Scanner(targets, args.ports, strategy=args.strategy, threads=args.threads,
+                          timeout=args.timeout, in_flight=args.in_flight or DEFAULT_IN_FLIGHT,
+                          skip_down=args.skip_down, procs=args.procs, banners=args.banners,
+                          max_hosts=args.max_hosts)
+    except (ScanError, TargetError) as e:
         print(f"netdesk scan: {e}", file=stderr)
         return EXIT_USAGE
     bar = ProgressBar(stderr)
+    report = TextReport(stdout, bar, streaming=scanner.several and not args.banners
+                        and not args.json)
+    interrupted = False
     try:
-        result = scanner.run(bar)
+        result = scanner.run(report)
     except KeyboardInterrupt:
-        bar.finish()
-        print("netdesk scan: interrupted", file=stderr)
-        return EXIT_INTERRUPTED
+        interrupted = True
+        result = scanner.partial_result()
     bar.finish()
     if args.json:
         stdout.write(json.dumps(result.as_json()) + "\n")
+    elif scanner.several:
+        report.end(result, interrupted)
     else:
-        for port, service in result.open:
-            stdout.write(f"Port {port} open" + (f"  ({service})" if service else "") + "\n")
-        stdout.write(f"{len(result.open)} open, {result.closed} closed, {result.filtered} "
-                     f"filtered of {result.ports_scanned} ports on {result.host} "
-                     f"({result.address}) in {result.elapsed:.2f} s\n")
+        print_single(result, stdout, interrupted)
     stdout.flush()
+    if interrupted:
+        print("netdesk scan: interrupted", file=stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
