@@ -48,7 +48,7 @@ from net.scan.events import (
     ScanStarted,
 )
 from net.scan.ports import PortSpecError, parse_ports
-from net.scan.services import service_name
+from net.scan.services import services_table
 from net.scan.targets import MAX_HOSTS_DEFAULT, Target, TargetError, parse_targets
 from net.scan.timing import Timing
 
@@ -244,6 +244,7 @@ class Scanner:
         self._start = 0.0
         self._host_time: list[float] = [0.0] * len(self.hosts)
         self._errors: list[BaseException] = []
+        self._services: dict[int, str] = {}
         self._lock = threading.Lock()
 
     def cancel(self) -> None:
@@ -258,6 +259,7 @@ class Scanner:
         """Scan; on KeyboardInterrupt the workers are stopped and the
         interrupt re-raised (``partial_result()`` then tells what was found)."""
         self._start = time.monotonic()
+        self._services = services_table()  # one dict lookup per open port
         total = len(self.hosts) * len(self.ports)
         first = self.targets[0]
         capacity = fd_budget(min(self.in_flight, max(total, 1)))
@@ -297,7 +299,7 @@ class Scanner:
         state = self.states[h] or (UP if answered else DOWN)
         banners = {p: t for (hh, p), t in self._banner_text.items() if hh == h and t}
         return HostResult(host.name, host.address, state, closed + filtered + len(opened),
-                          [(p, service_name(p)) for p in opened], closed, filtered,
+                          [(p, self._services.get(p, "")) for p in opened], closed, filtered,
                           self._host_time[h] or elapsed, banners)
 
     # -- host discovery ----------------------------------------------------------------
@@ -400,10 +402,11 @@ class Scanner:
         by_host: dict[int, list[int]] = {}
         for h, port in new:
             by_host.setdefault(h, []).append(port)
+        services = self._services
         for h in sorted(by_host):
             host = self.hosts[h]
             for port in sorted(by_host[h]):
-                emit(PortOpen(port, service_name(port), host.name, host.address))
+                emit(PortOpen(port, services.get(port, ""), host.name, host.address))
         now = time.monotonic()
         for h in finished:
             self._host_time[h] = now - self._start
