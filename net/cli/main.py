@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("-Pn", dest="skip_down", action="store_false",
                       help="scan every host, answering or not")
     scan.add_argument("--banners", action="store_true",
-                      help="show what open ports say first (SSH, SMTP, HTTP, netdesk)")
+                      help="show what open ports say first (SSH, SMTP, HTTP, netdesk), "
+                           "for the first 1024 open ports")
     scan.add_argument("--threads", type=whole_number_type(1, 2048, "threads"), default=None,
                       help="worker threads (default: 1 for fast, 256 for threads)")
     scan.add_argument("--procs", type=whole_number_type(1, MAX_PROCS, "procs"), default=None,

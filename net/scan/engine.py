@@ -22,6 +22,7 @@ ports are then scanned in turn, with time-outs learned from its round trips
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import sys
@@ -70,6 +71,9 @@ FD_HEADROOM = 64
 # ones with a reset.
 DISCOVERY_PORTS = (80, 443, 22, 445, 3389, 8080, 21, 25)
 MAX_PROCS = 8
+# Banners are read after the scan, a few hundred at a time, each within the
+# banner time-out: past this many open ports the wait would outgrow the scan.
+MAX_BANNERS = 1024
 
 
 class ScanError(Exception):
@@ -427,8 +431,11 @@ class Scanner:
     # -- fast: the connect loop on threads ---------------------------------------------
     def _fast_share(self, plan: Iterator, counts: list[int], capacity: int, agg: Aggregate,
                     k: int) -> None:
-        connect_loop(self.hosts, plan, capacity, self.timing, self._cancel.is_set,
-                     lambda share, final: agg.merge(k, share), remaining=counts,
+        # Each share learns on its own copy of the time-outs, as a worker
+        # process does: no lock in the hot loop, no torn updates.
+        connect_loop(self.hosts, plan, capacity, copy.deepcopy(self.timing),
+                     self._cancel.is_set, lambda share, final: agg.merge(k, share),
+                     remaining=counts,
                      portable=self.portable, ephemeral=ephemeral_range())
 
     def _guard(self, target: Callable, *args) -> None:
@@ -479,11 +486,12 @@ class Scanner:
         if agg is None:
             return
         with agg.lock:
-            opened = [(h, port) for h in range(len(self.hosts)) for port in sorted(agg.open[h])]
+            opened = [(h, port) for h in range(len(self.hosts))
+                      for port in sorted(agg.open[h])][:MAX_BANNERS]
         if not opened:
             return
         probes = [(self.hosts[h].family, self.hosts[h].address, port) for h, port in opened]
-        found = grab_banners(probes, cancel=self._cancel)
+        found = grab_banners(probes, cancel=self._cancel, parallel=256)
         for h, port in opened:
             text = found.get((self.hosts[h].address, port), "")
             self._banner_text[(h, port)] = text

@@ -59,7 +59,7 @@ def netdesk(prefix: list[str], target: str, ports: str, extra: list[str]):
     cmd = [*prefix, sys.executable, "-m", "gui", "scan", target, "-p", ports, "--json", *extra]
     elapsed, out = run_timed(cmd, 900)
     data = json.loads(out)
-    hosts = data["hosts"] if "hosts" in data else [data]
+    hosts = data.get("hosts", [data])
     return elapsed, {h["address"]: frozenset(h["open"]) for h in hosts if h["open"]}, \
         _counts(hosts)
 
