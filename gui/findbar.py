@@ -1,0 +1,113 @@
+"""Ctrl+F for a read-only ``Text``: a slim bar that highlights every match.
+
+    bar = FindBar(parent, text_widget)
+    bar.grid(...); bar.grid_remove()       # hidden until Ctrl+F
+    FindBar.bind_keys(toplevel, bar)       # Ctrl+F opens, Escape in the bar closes
+
+Matching is case-insensitive and literal (no regular expressions: a user
+searching for "1.2" means the text "1.2"). Enter and Shift+Enter step to the
+next and the previous match; the count says "3 of 12" or "no matches".
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from tkinter import ttk
+
+MATCH_TAG = "find-match"
+CURRENT_TAG = "find-current"
+
+
+class FindBar(ttk.Frame):
+    def __init__(self, master: tk.Misc, text: tk.Text):
+        super().__init__(master, padding=(6, 3))
+        self.text = text
+        self.query = tk.StringVar(self)
+        self.count = tk.StringVar(self, "")
+        self.matches: list[tuple[str, str]] = []
+        self.current = -1
+        ttk.Label(self, text="Find:").pack(side="left")
+        self.entry = ttk.Entry(self, textvariable=self.query, width=24)
+        self.entry.pack(side="left", padx=(4, 4), fill="x", expand=True)
+        ttk.Button(self, text="▲", width=3, command=self.previous).pack(side="left")
+        ttk.Button(self, text="▼", width=3, command=self.next).pack(side="left", padx=(2, 0))
+        ttk.Label(self, textvariable=self.count, width=14, anchor="w").pack(
+            side="left", padx=(6, 0))
+        ttk.Button(self, text="✕", width=3, command=self.close).pack(side="right")
+        self.query.trace_add("write", lambda *_: self.search())
+        self.entry.bind("<Return>", lambda e: self.next())
+        self.entry.bind("<Shift-Return>", lambda e: self.previous())
+        self.entry.bind("<KP_Enter>", lambda e: self.next())
+        self.entry.bind("<Escape>", lambda e: (self.close(), "break")[1])
+        text.tag_configure(MATCH_TAG, background="#fff2a8", foreground="#000000")
+        text.tag_configure(CURRENT_TAG, background="#f5a623", foreground="#000000")
+        text.tag_raise(MATCH_TAG)
+        text.tag_raise(CURRENT_TAG)
+
+    @staticmethod
+    def bind_keys(window: tk.Misc, bar: FindBar) -> None:
+        window.bind("<Control-f>", lambda e: (bar.open(), "break")[1], add="+")
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.winfo_manager())
+
+    def open(self) -> None:
+        if not self.shown:
+            self.grid()
+        self.entry.focus_set()
+        self.entry.select_range(0, "end")
+        self.search()
+
+    def close(self) -> None:
+        self.clear()
+        if self.shown:
+            self.grid_remove()
+        self.text.focus_set()
+
+    def clear(self) -> None:
+        self.text.tag_remove(MATCH_TAG, "1.0", "end")
+        self.text.tag_remove(CURRENT_TAG, "1.0", "end")
+        self.matches, self.current = [], -1
+
+    def search(self) -> None:
+        """Highlight every match of the query (called as it is typed)."""
+        self.clear()
+        query = self.query.get()
+        if not query:
+            self.count.set("")
+            return
+        start = "1.0"
+        length = tk.IntVar(self)
+        while True:
+            pos = self.text.search(query, start, "end", nocase=True, count=length)
+            if not pos or not length.get():
+                break
+            end = f"{pos}+{length.get()}c"
+            self.matches.append((pos, end))
+            self.text.tag_add(MATCH_TAG, pos, end)
+            start = end
+            if len(self.matches) >= 10_000:  # enough to show; the count says "10000+"
+                break
+        if not self.matches:
+            self.count.set("no matches")
+            return
+        # Start from the newest match: transcripts and logs grow downwards.
+        self._show(len(self.matches) - 1)
+
+    def next(self) -> None:
+        if self.matches:
+            self._show((self.current + 1) % len(self.matches))
+
+    def previous(self) -> None:
+        if self.matches:
+            self._show((self.current - 1) % len(self.matches))
+
+    def _show(self, index: int) -> None:
+        self.text.tag_remove(CURRENT_TAG, "1.0", "end")
+        self.current = index
+        start, end = self.matches[index]
+        self.text.tag_add(CURRENT_TAG, start, end)
+        self.text.see(start)
+        more = "+" if len(self.matches) >= 10_000 else ""
+        self.count.set(f"{index + 1} of {len(self.matches)}{more}")
