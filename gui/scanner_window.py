@@ -1,15 +1,27 @@
-"""The port scanner window: a form, a progress bar and a live table of open
-ports, always in order. The scan runs on a worker thread and reports
-through the window's event queue.
+"""The port scanner window: a form taking the targets ``netdesk scan`` takes
+(names, addresses, CIDR blocks, ranges), a progress bar, and a live tree of
+the hosts that are up with their open ports, always in order. The scan runs
+on a worker thread and reports through the window's event queue.
+
+Exports (after a scan, or after Cancel for what was found so far):
+
+- CSV: ``host,address,port,service,banner``, one row per open port, hosts in
+  target order and ports ascending;
+- JSON: ``ScanFinished.as_json()``, the object ``netdesk scan --json`` prints
+  (one host: ``{"host", "open", ...}``; several: ``{"hosts": [...]}``), with
+  ``"services": {"port": name}`` added to each host object.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import threading
 import tkinter as tk
 from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from tkinter import filedialog, ttk
 
 from gui.settings import Settings
@@ -17,7 +29,13 @@ from gui.toolwindow import ToolWindow
 from net.progress import format_eta
 from net.scan.engine import (
     DEFAULT_TIMEOUT,
+    DOWN,
     STRATEGIES,
+    UP,
+    Banner,
+    HostDone,
+    HostResult,
+    HostState,
     PortOpen,
     Progress,
     ScanError,
@@ -26,32 +44,117 @@ from net.scan.engine import (
     ScanStarted,
 )
 from net.scan.ports import ALL_PORTS, PortSpecError, parse_ports
+from net.scan.targets import MAX_HOSTS_DEFAULT, TargetError, count_hosts, split_targets
 
-COLUMNS = ("port", "service", "state")
+COLUMNS = ("port", "service", "banner", "state")
+CSV_COLUMNS = ("host", "address", "port", "service", "banner")
+ERROR_COLOUR, HINT_COLOUR = "#b00020", "#666666"
+
+
+# -- what the worker thread tells the window, besides the engine's events ----------
+@dataclass(frozen=True)
+class TargetOrder:
+    """The resolved targets' addresses in target order (host rows follow it)."""
+
+    addresses: list[str]
+
+
+@dataclass(frozen=True)
+class ScanFailed:
+    message: str
+    field: str = ""  # the form field the message belongs next to, if any
+
+
+@dataclass(frozen=True)
+class WorkerDone:
+    """The worker's last event: it has nothing more to put."""
+
+
+def run_scan(params: dict, emit: Callable[[object], None], cancel: threading.Event) -> None:
+    """Worker thread: build the scanner (it resolves names) and run it.
+
+    Takes the queue's ``put`` and the cancel event, never the window, so a
+    worker that outlives a closed window holds no Tk object."""
+    try:
+        try:
+            # procs=1: the engine forks worker processes only while this
+            # process has a single thread, which a Tk app running this worker
+            # never has; saying so keeps the window from ever forking a Tk
+            # process, whatever the engine's rule becomes.
+            scanner = Scanner(params["targets"], params["ports"], strategy=params["strategy"],
+                              threads=params["threads"], timeout=params["timeout"],
+                              cancel=cancel, skip_down=params["skip_down"],
+                              banners=params["banners"], procs=1)
+        except ScanError as e:
+            # Ports, threads and timeout were checked by the form with the
+            # engine's own rules: what fails here is resolving the targets.
+            emit(ScanFailed(str(e), "targets"))
+            return
+        emit(TargetOrder([t.address for t in scanner.targets]))
+        scanner.run(emit)
+    except ScanError as e:
+        emit(ScanFailed(str(e)))
+    except Exception as e:  # shown to the user, never swallowed
+        emit(ScanFailed(f"scan failed: {e}"))
+    finally:
+        emit(WorkerDone())
+
+
+@dataclass
+class _HostRows:
+    """One host's place in the tree: its row (several hosts) and its port rows."""
+
+    index: int  # in target order
+    name: str
+    address: str
+    iid: str  # "" when the ports are shown at the top level (one host)
+    ports: list[str] = field(default_factory=list)  # port rows' iids, in display order
+    done: HostResult | None = None
 
 
 class ScannerWindow(ToolWindow):
     settings_section = "scanner"
-    default_geometry = "620x560"
+    default_geometry = "720x600"
 
     def __init__(self, master: tk.Misc, settings: Settings | None = None):
         super().__init__(master, "netdesk — Port scanner", settings, icon="scanner",
-                         min_size=(480, 420))
-        self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
+                         min_size=(560, 480))
+        # Before targets, the window took one host: start from it.
+        self.targets = tk.StringVar(self, self.remembered(
+            "targets", self.remembered("host", "127.0.0.1")))
         self.ports = tk.StringVar(self, self.remembered("ports", ALL_PORTS))
         self.threads = tk.StringVar(self, str(self.remembered("threads", "")))
         self.timeout = tk.StringVar(self, str(self.remembered("timeout", DEFAULT_TIMEOUT)))
         self.strategy = tk.StringVar(self, self.remembered("strategy", "fast"))
+        self.scan_all = tk.BooleanVar(self, self.remembered("scan_all", False) is True)
+        self.banners = tk.BooleanVar(self, self.remembered("banners", False) is True)
         self.progress_text = tk.StringVar(self, "")
         self.summary = tk.StringVar(self, "")
         self.cancel_event = threading.Event()
         self.worker: threading.Thread | None = None
-        self.rows: list[tuple[int, str, str]] = []
         self.sort_column, self.sort_reverse = "port", False
         self.result: ScanFinished | None = None
+        self._reset_scan_state()
+        self._handlers: dict[type, Callable] = {
+            Progress: self._on_progress, PortOpen: self._on_port_open,
+            Banner: self._on_banner, HostState: self._on_host_state,
+            HostDone: self._on_host_done, ScanStarted: self._on_started,
+            ScanFinished: self._on_finished, TargetOrder: self._on_target_order,
+            ScanFailed: self._on_failed, WorkerDone: self._on_worker_done,
+        }
         self._build()
         self._set_running(False)
-        self.status.set("Enter a host and press Start (Enter).")
+        self.status.set("Enter targets and press Start (Enter).")
+
+    def _reset_scan_state(self) -> None:
+        self.several = False
+        self.order: dict[str, int] = {}  # address -> index in target order
+        self.hosts: dict[int, _HostRows] = {}  # hosts with a place in the tree
+        self.shown_hosts: list[int] = []  # their indexes, ascending (tree order)
+        # A port row's iid -> its values (port, service, banner, state).
+        self.rows: dict[str, tuple[int, str, str, str]] = {}
+        self.hosts_up = self.hosts_down = 0
+        self.progressed = False
 
     # -- layout -------------------------------------------------------------
     def _build(self) -> None:
@@ -59,26 +162,35 @@ class ScannerWindow(ToolWindow):
         form.grid(row=0, column=0, sticky="ew")
         self.errors: dict[str, ttk.Label] = {}
         self.entries: dict[str, ttk.Widget] = {}
-        fields = [("host", "Host", self.host, 28), ("ports", "Ports", self.ports, 28),
-                  ("threads", "Threads", self.threads, 8), ("timeout", "Timeout (s)",
-                                                            self.timeout, 8)]
+        fields = [("targets", "Targets", self.targets, 30), ("ports", "Ports", self.ports, 30),
+                  ("threads", "Threads", self.threads, 8),
+                  ("timeout", "Timeout (s)", self.timeout, 8)]
         for row, (key, label, var, width) in enumerate(fields):
             ttk.Label(form, text=label).grid(row=row, column=0, sticky="w", padx=(0, 8), pady=2)
             entry = ttk.Entry(form, textvariable=var, width=width)
             entry.grid(row=row, column=1, sticky="ew" if width > 10 else "w", pady=2)
-            entry.bind("<Return>", lambda e: self.start())
             self.entries[key] = entry
-            error = ttk.Label(form, foreground="#b00020")
+            error = ttk.Label(form, foreground=ERROR_COLOUR, justify="left")
             error.grid(row=row, column=2, sticky="w", padx=(8, 0))
             self.errors[key] = error
         ttk.Label(form, text="Strategy").grid(row=4, column=0, sticky="w", pady=2)
         self.strategy_box = ttk.Combobox(form, textvariable=self.strategy, values=STRATEGIES,
                                          state="readonly", width=12)
         self.strategy_box.grid(row=4, column=1, sticky="w", pady=2)
-        self.threads_hint = ttk.Label(form, text="blank = automatic", foreground="#666666")
+        self.threads_hint = ttk.Label(form, text="blank = automatic", foreground=HINT_COLOUR)
         self.threads_hint.grid(row=2, column=1, sticky="e")
-        form.columnconfigure(1, weight=1)
-        form.columnconfigure(2, weight=1)
+        checks = ttk.Frame(form)
+        checks.grid(row=5, column=0, columnspan=3, sticky="w", pady=(4, 0))
+        self.scan_all_check = ttk.Checkbutton(
+            checks, text="Scan hosts that do not answer (-Pn)", variable=self.scan_all)
+        self.scan_all_check.pack(side="left")
+        self.banners_check = ttk.Checkbutton(checks, text="Read banners", variable=self.banners)
+        self.banners_check.pack(side="left", padx=(16, 0))
+        form.columnconfigure(1, weight=3)
+        form.columnconfigure(2, weight=2)
+        # Messages by the fields wrap to the room their column has.
+        form.bind("<Configure>", lambda e: self._wrap_errors())
+        self.targets.trace_add("write", lambda *_: self._check_targets_live())
 
         buttons = ttk.Frame(self, padding=(10, 4))
         buttons.grid(row=1, column=0, sticky="ew")
@@ -99,16 +211,22 @@ class ScannerWindow(ToolWindow):
         prog.grid(row=2, column=0, sticky="ew")
         self.progressbar = ttk.Progressbar(prog, mode="determinate", maximum=100)
         self.progressbar.grid(row=0, column=0, sticky="ew")
-        ttk.Label(prog, textvariable=self.progress_text, width=34).grid(
-            row=0, column=1, sticky="e", padx=(8, 0))
+        # Under the bar: with host counts the line is too long to sit beside it.
+        ttk.Label(prog, textvariable=self.progress_text, anchor="w").grid(
+            row=1, column=0, sticky="ew", pady=(2, 0))
         prog.columnconfigure(0, weight=1)
 
         table = ttk.Frame(self, padding=(10, 4))
         table.grid(row=3, column=0, sticky="nsew")
         self.tree = ttk.Treeview(table, columns=COLUMNS, show="headings", selectmode="extended")
-        for col, width, anchor in (("port", 90, "e"), ("service", 200, "w"), ("state", 90, "w")):
+        self.tree.heading("#0", text="Host", anchor="w")
+        self.tree.column("#0", width=220, minwidth=120, stretch=True)
+        for col, width, anchor, stretch in (("port", 70, "e", False),
+                                            ("service", 110, "w", False),
+                                            ("banner", 200, "w", True),
+                                            ("state", 60, "w", False)):
             self.tree.heading(col, text=col.capitalize(), command=lambda c=col: self.sort_by(c))
-            self.tree.column(col, width=width, anchor=anchor, stretch=col == "service")
+            self.tree.column(col, width=width, minwidth=50, anchor=anchor, stretch=stretch)
         bar = ttk.Scrollbar(table, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=bar.set)
         self.tree.grid(row=0, column=0, sticky="nsew")
@@ -124,16 +242,56 @@ class ScannerWindow(ToolWindow):
         self.rowconfigure(3, weight=1)
         self.columnconfigure(0, weight=1)
         self.bind("<Escape>", lambda e: self.cancel())
-        self.entries["host"].focus_set()
+        # Enter starts from any field, the check boxes and the strategy too.
+        self.bind("<Return>", lambda e: self.start())
+        self.bind("<KP_Enter>", lambda e: self.start())
+        self.entries["targets"].focus_set()
         self._update_headings()
+        self._check_targets_live()
+
+    def _wrap_errors(self) -> None:
+        for label in self.errors.values():
+            width = label.winfo_width()
+            if width > 20 and label.cget("wraplength") != width:
+                label.configure(wraplength=width)
 
     # -- validation -----------------------------------------------------------
+    def _targets_problem(self, text: str) -> tuple[int, str]:
+        """(hosts, "") for a target list that parses, else (0, the reason).
+        Nothing is resolved: names count as one host each."""
+        try:
+            split_targets(text)
+            hosts = count_hosts(text)
+        except TargetError as e:
+            return 0, str(e)
+        if hosts > MAX_HOSTS_DEFAULT:
+            return 0, f"{hosts:,} hosts is more than one scan takes ({MAX_HOSTS_DEFAULT:,})"
+        return hosts, ""
+
+    def _check_targets_live(self) -> None:
+        """As the user types: a grey host count while the list parses; an
+        error already shown follows the text (and goes once it is fixed), but
+        a new one waits for Start, so half-typed addresses don't flash red."""
+        label = self.errors["targets"]
+        hosts, problem = self._targets_problem(self.targets.get())
+        if not problem:
+            label.configure(text=f"{hosts:,} host{'s' if hosts != 1 else ''}",
+                            foreground=HINT_COLOUR)
+        elif str(label.cget("foreground")) == ERROR_COLOUR and label.cget("text"):
+            label.configure(text=problem)
+        else:
+            label.configure(text="")
+
+    def _show_error(self, key: str, message: str) -> None:
+        self.errors[key].configure(text=message, foreground=ERROR_COLOUR)
+
     def validate(self) -> dict | None:
         """The form as Scanner arguments, or None with messages by the fields."""
         problems: dict[str, str] = {}
-        host = self.host.get().strip()
-        if not host:
-            problems["host"] = "enter a host name or address"
+        targets = self.targets.get().strip()
+        _, problem = self._targets_problem(targets)
+        if problem:
+            problems["targets"] = problem
         try:
             parse_ports(self.ports.get())
         except PortSpecError as e:
@@ -153,13 +311,22 @@ class ScannerWindow(ToolWindow):
         except ValueError:
             problems["timeout"] = "seconds, from 0.01 to 60"
             timeout = DEFAULT_TIMEOUT
-        for key, label in self.errors.items():
-            label.configure(text=problems.get(key, ""))
+        for key in self.errors:
+            if key in problems:
+                self._show_error(key, problems[key])
+            elif key == "targets":
+                self.errors[key].configure(text="")
+                self._check_targets_live()
+            else:
+                self.errors[key].configure(text="")
         if problems:
             self.entries[next(iter(problems))].focus_set()
             return None
-        return {"host": host, "ports": self.ports.get(), "threads": threads,
-                "timeout": timeout, "strategy": self.strategy.get()}
+        return {"targets": targets, "ports": self.ports.get(), "threads": threads,
+                "timeout": timeout, "strategy": self.strategy.get(),
+                # Unticked: the engine's default (discovery when several hosts).
+                "skip_down": False if self.scan_all.get() else None,
+                "banners": self.banners.get()}
 
     # -- actions ------------------------------------------------------------------
     def start(self) -> None:
@@ -169,93 +336,196 @@ class ScannerWindow(ToolWindow):
         if params is None:
             self.status.set("Fix the fields marked in red.")
             return
-        self.remember(**{k: v if v is not None else ""
-                                               for k, v in params.items()})
+        self.remember(targets=params["targets"], ports=params["ports"],
+                      threads=params["threads"] or "", timeout=params["timeout"],
+                      strategy=params["strategy"], scan_all=self.scan_all.get(),
+                      banners=params["banners"])
         self.tree.delete(*self.tree.get_children())
-        self.rows.clear()
+        self._reset_scan_state()
         self.result = None
         self.summary.set("")
         self.progressbar["value"] = 0
         self.progress_text.set("resolving…")
-        self.status.set(f"Scanning {params['host']}…")
+        self.status.set(f"Scanning {_shorten(params['targets'], 60)}…")
         self._set_running(True)
         self.cancel_event = threading.Event()
-        self.worker = threading.Thread(target=self._scan, args=(params,), name="scan-window",
-                                       daemon=True)
+        self.worker = threading.Thread(target=run_scan,
+                                       args=(params, self.events.put, self.cancel_event),
+                                       name="scan-window", daemon=True)
         self.worker.start()
-
-    def _scan(self, params: dict) -> None:
-        """Worker thread: build the scanner (it resolves the host) and run it."""
-        try:
-            scanner = Scanner(params["host"], params["ports"], strategy=params["strategy"],
-                              threads=params["threads"], timeout=params["timeout"],
-                              cancel=self.cancel_event)
-            scanner.run(self.events.put)
-        except ScanError as e:
-            self.events.put(("error", str(e)))
-        except Exception as e:  # shown to the user, never swallowed
-            self.events.put(("error", f"scan failed: {e}"))
-        finally:
-            self.events.put(("done",))
 
     def cancel(self) -> None:
         if self.worker is not None:
-            self.cancel_event.set()  # also stops a scan still resolving its host
+            self.cancel_event.set()  # also stops a scan still resolving its targets
             self.status.set("Cancelling…")
 
     # -- events -------------------------------------------------------------------
     def on_event(self, event) -> None:
-        if isinstance(event, Progress):
-            pct = 100.0 * event.done / event.total if event.total else 100.0
-            self.progressbar["value"] = pct
-            self.progress_text.set(f"{pct:5.1f}%  {event.rate:,.0f} ports/s  "
-                                   f"ETA {format_eta(event.eta)}")
-        elif isinstance(event, PortOpen):
-            self._insert_row((event.port, event.service, "open"))
-        elif isinstance(event, ScanStarted):
-            self.status.set(f"Scanning {event.host} ({event.address}): {event.total} ports, "
+        self._handlers[type(event)](event)  # an unknown event is a KeyError, not a silence
+
+    def _on_started(self, event: ScanStarted) -> None:
+        self.several = event.hosts > 1
+        self.tree.configure(show="tree headings" if self.several else "headings")
+        if self.several:
+            self.status.set(f"Scanning {event.hosts:,} hosts × {event.ports:,} ports, "
                             f"{event.strategy}, {event.threads} thread(s)")
-        elif isinstance(event, ScanFinished):
-            self.result = event
-            word = "Cancelled" if event.cancelled else "Done"
+            self.progress_text.set("finding the hosts that answer…")
+        else:
+            self.status.set(f"Scanning {event.host} ({event.address}): {event.total:,} ports, "
+                            f"{event.strategy}, {event.threads} thread(s)")
+            self.progress_text.set("")
+
+    def _on_target_order(self, event: TargetOrder) -> None:
+        self.order = {address: i for i, address in enumerate(event.addresses)}
+
+    def _on_host_state(self, event: HostState) -> None:
+        if event.state == UP:
+            self.hosts_up += 1
+            self._host(event.host, event.address)
+        elif event.state == DOWN:
+            self.hosts_down += 1
+        if self.several and not self.progressed:  # still finding hosts: no Progress yet
+            self.progress_text.set(f"finding the hosts that answer…  hosts: "
+                                   f"{self.hosts_up:,} up, {self.hosts_down:,} down")
+
+    def _on_progress(self, event: Progress) -> None:
+        self.progressed = True
+        pct = 100.0 * event.done / event.total if event.total else 100.0
+        self.progressbar["value"] = pct
+        text = f"{pct:5.1f}%  {event.rate:,.0f} ports/s  ETA {format_eta(event.eta)}"
+        if event.hosts_total > 1:
+            text += f"  hosts: {event.hosts_up:,} up, {event.hosts_down:,} down"
+        self.progress_text.set(text)
+
+    def _on_port_open(self, event: PortOpen) -> None:
+        host = self._host(event.host, event.address)
+        iid = f"p{host.index}:{event.port}"
+        if iid in self.rows:
+            return
+        row = (event.port, event.service, "", "open")
+        self.rows[iid] = row
+        pos = self._position(host.ports, self._sort_key(row))
+        host.ports.insert(pos, iid)
+        self.tree.insert(host.iid, pos, iid=iid, values=row)
+        self._update_host_text(host)
+
+    def _on_banner(self, event: Banner) -> None:
+        host = self.hosts.get(self.order.get(event.address, -1))
+        iid = f"p{host.index}:{event.port}" if host else ""
+        if iid not in self.rows:
+            return
+        port, service, _, state = self.rows[iid]
+        self.rows[iid] = (port, service, event.text, state)
+        self.tree.set(iid, "banner", event.text)
+        # Banners come after every port: a view sorted by them is re-sorted
+        # once, when the scan finishes.
+
+    def _on_host_done(self, event: HostDone) -> None:
+        result = event.result
+        if result.state != UP:
+            return
+        host = self._host(result.host, result.address)
+        host.done = result
+        self._update_host_text(host)
+
+    def _on_finished(self, event: ScanFinished) -> None:
+        self.result = event
+        word = "Cancelled" if event.cancelled else "Done"
+        if self.several:
+            # A scan cut short has hosts that answered but were never decided.
+            for result in event.hosts:
+                if result.state == UP:
+                    self._host(result.host, result.address)
+            for host in self.hosts.values():
+                self._update_host_text(host)
+            opened = len(event.open)
+            self.summary.set(f"{word}: {event.up:,} of {len(event.hosts):,} hosts up, "
+                             f"{opened:,} open port{'s' if opened != 1 else ''} "
+                             f"in {event.elapsed:.2f} s")
+            self.status.set(f"{word}: {len(event.hosts):,} hosts")
+        else:
             self.summary.set(f"{word}: {len(event.open)} open, {event.closed} closed, "
                              f"{event.filtered} filtered of {event.ports_scanned} ports "
                              f"in {event.elapsed:.2f} s")
             self.status.set(f"{word}: {event.host} ({event.address})")
-        elif event[0] == "error":
-            self.status.set(f"Error: {event[1]}")
-            self.errors["host"].configure(text=event[1] if "host" in event[1] else "")
-            self.progress_text.set("")
-        elif event[0] == "done":
-            if self.worker is not None:
-                self.worker.join()  # it has put its last event: returns at once
-            self.worker = None
-            self._set_running(False)
+        if self.sort_column == "banner":
+            self._resort()
 
-    def _sort_key(self, row: tuple[int, str, str]):
-        index = COLUMNS.index(self.sort_column)
-        return (row[index], row[0])
+    def _on_failed(self, event: ScanFailed) -> None:
+        self.status.set(f"Error: {event.message}")
+        if event.field:
+            self._show_error(event.field, event.message)
+        self.progress_text.set("")
 
-    def _insert_row(self, row: tuple[int, str, str]) -> None:
-        """Insert where the current sort order puts it (ascending ports by default)."""
-        key = self._sort_key(row)
-        if self.sort_reverse:
-            pos = next((i for i, r in enumerate(self.rows) if self._sort_key(r) < key),
-                       len(self.rows))
-        else:
-            pos = bisect_left([self._sort_key(r) for r in self.rows], key)
-        self.rows.insert(pos, row)
-        self.tree.insert("", pos, iid=str(row[0]), values=row)
+    def _on_worker_done(self, event: WorkerDone) -> None:
+        if self.worker is not None:
+            self.worker.join(1)  # it has put its last event: returns at once
+        self.worker = None
+        self._set_running(False)
+
+    # -- the tree ---------------------------------------------------------------------
+    def _host(self, name: str, address: str) -> _HostRows:
+        """The host's rows, its host row inserted (several hosts) in target order."""
+        index = self.order.get(address, len(self.order))
+        host = self.hosts.get(index)
+        if host is not None:
+            return host
+        self.order.setdefault(address, index)
+        host = _HostRows(index, name, address, f"h{index}" if self.several else "")
+        self.hosts[index] = host
+        if self.several:
+            pos = bisect_left(self.shown_hosts, index)
+            self.shown_hosts.insert(pos, index)
+            self.tree.insert("", pos, iid=host.iid, open=True, values=("", "", "", UP))
+            self._update_host_text(host)
+        return host
+
+    def _update_host_text(self, host: _HostRows) -> None:
+        if not host.iid:
+            return
+        label = host.address if host.name == host.address else f"{host.name} ({host.address})"
+        opened = len(host.done.open) if host.done else len(host.ports)
+        counts = "no open ports" if not opened else f"{opened:,} open"
+        if host.done is None and self.result is not None:
+            counts = f"{counts} (not finished)"
+        elif host.done is None:
+            counts = f"scanning, {counts}" if opened else "scanning…"
+        self.tree.item(host.iid, text=f"{label} — {counts}")
+
+    def _sort_key(self, row: tuple) -> tuple:
+        return (row[COLUMNS.index(self.sort_column)], row[0])
+
+    def _position(self, iids: list[str], key: tuple) -> int:
+        """Where a row with ``key`` goes among ``iids`` in the current order."""
+        if not iids or self._before(self._sort_key(self.rows[iids[-1]]), key):
+            return len(iids)  # ports mostly come in order: the common case is cheap
+        low, high = 0, len(iids)
+        while low < high:
+            mid = (low + high) // 2
+            if self._before(self._sort_key(self.rows[iids[mid]]), key):
+                low = mid + 1
+            else:
+                high = mid
+        return low
+
+    def _before(self, a: tuple, b: tuple) -> bool:
+        return a > b if self.sort_reverse else a < b
 
     def sort_by(self, column: str) -> None:
+        """Sort each host's ports by ``column``; a second click reverses."""
         if column == self.sort_column:
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column, self.sort_reverse = column, False
-        self.rows.sort(key=self._sort_key, reverse=self.sort_reverse)
-        for index, row in enumerate(self.rows):
-            self.tree.move(str(row[0]), "", index)
+        self._resort()
         self._update_headings()
+
+    def _resort(self) -> None:
+        for host in self.hosts.values():
+            host.ports.sort(key=lambda iid: self._sort_key(self.rows[iid]),
+                            reverse=self.sort_reverse)
+            for index, iid in enumerate(host.ports):
+                self.tree.move(iid, host.iid, index)
 
     def _update_headings(self) -> None:
         for col in COLUMNS:
@@ -265,44 +535,78 @@ class ScannerWindow(ToolWindow):
     def _set_running(self, running: bool) -> None:
         self.start_button.state(["disabled"] if running else ["!disabled"])
         self.cancel_button.state(["!disabled"] if running else ["disabled"])
+        ready = not running and self.result is not None
+        self.export_button.state(["!disabled"] if ready else ["disabled"])
 
     # -- output ---------------------------------------------------------------------
     def export(self, path: str, fmt: str) -> None:
-        """Write the table (ascending by port) as CSV or JSON."""
-        rows = sorted(self.rows)
+        """Write every host's open ports as CSV or JSON (see the module's
+        docstring); needs a finished or cancelled scan."""
+        if self.result is None:
+            raise ValueError("no scan to export yet")
         with open(path, "w", newline="", encoding="utf-8") as f:
             if fmt == "csv":
                 writer = csv.writer(f)
-                writer.writerow(COLUMNS)
-                writer.writerows(rows)
+                writer.writerow(CSV_COLUMNS)
+                for host in self.result.hosts:
+                    for port, service in host.open:
+                        writer.writerow((host.host, host.address, port, service,
+                                         host.banners.get(port, "")))
             else:
-                data = self.result.as_json() if self.result else {}
-                data["open"] = [port for port, _, _ in rows]
-                data["services"] = {str(port): service for port, service, _ in rows}
+                data = self.result.as_json()
+                for host, obj in zip(self.result.hosts, data.get("hosts", [data]), strict=True):
+                    obj["services"] = {str(port): service for port, service in host.open}
                 json.dump(data, f, indent=2)
                 f.write("\n")
 
     def export_dialog(self, fmt: str) -> None:
+        if self.result is None:
+            return
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", self.targets.get().strip())[:40] or "scan"
         path = filedialog.asksaveasfilename(
             parent=self, title=f"Export open ports as {fmt.upper()}",
-            defaultextension=f".{fmt}", initialfile=f"scan-{self.host.get().strip()}.{fmt}",
+            defaultextension=f".{fmt}", initialfile=f"scan-{name}.{fmt}",
             filetypes=[(fmt.upper(), f"*.{fmt}"), ("All files", "*")])
         if not path:
             return
         try:
             self.export(path, fmt)
-            self.status.set(f"Exported {len(self.rows)} port(s) to {path}")
+            opened = len(self.result.open)
+            self.status.set(f"Exported {opened} port(s) of {len(self.result.hosts)} "
+                            f"host(s) to {path}")
         except OSError as e:
             self.status.set(f"Could not export: {e.strerror or e}")
 
+    def copied_lines(self) -> list[str]:
+        """The selection (or everything) as tab-separated lines in display
+        order; a host row stands for its ports, and with several hosts each
+        line starts with the host and its address."""
+        selected = set(self.tree.selection())
+        everything = not selected
+        lines = []
+        for index in (self.shown_hosts if self.several else sorted(self.hosts)):
+            host = self.hosts[index]
+            whole = everything or (host.iid and host.iid in selected)
+            for iid in host.ports:
+                if whole or iid in selected:
+                    values = [str(v) for v in self.rows[iid]]
+                    if self.several:
+                        values = [host.name, host.address, *values]
+                    lines.append("\t".join(values))
+        return lines
+
     def copy_selection(self) -> None:
-        items = self.tree.selection() or self.tree.get_children()
-        lines = ["\t".join(str(v) for v in self.tree.item(i, "values")) for i in items]
+        lines = self.copied_lines()
         self.clipboard_clear()
         self.clipboard_append("\n".join(lines))
-        self.status.set(f"Copied {len(lines)} row(s)")
+        self.status.set(f"Copied {len(lines)} port(s)")
 
     def stop_workers(self) -> None:
+        # Signal and return: the Tk thread never waits. The worker stops
+        # within one time-out (a name being resolved: when the resolver
+        # answers) and holds no Tk object, only the queue and this event.
         self.cancel_event.set()
-        if self.worker is not None:
-            self.worker.join(5)  # cancel takes effect within one timeout
+
+
+def _shorten(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"

@@ -1,14 +1,32 @@
-"""The scanner window under Xvfb: a real scan of loopback listeners."""
+"""The scanner window under Xvfb: real scans of loopback listeners (one host
+and 127.0.0.1-3), the target field's checks, banners, -Pn, export and copy."""
 
 from __future__ import annotations
 
 import csv
 import json
+import socket
+import threading
 
 import pytest
 
-from gui.scanner_window import ScannerWindow
+import gui.scanner_window as scanner_window
+from gui.scanner_window import COLUMNS, ScannerWindow, TargetOrder
+from gui.settings import Settings
+from net.scan.engine import (
+    DOWN,
+    UP,
+    HostDone,
+    HostResult,
+    HostState,
+    PortOpen,
+    Progress,
+    ScanFinished,
+    ScanStarted,
+)
 from tests.conftest import listen_on, wait_until
+
+LOOPBACKS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
 
 @pytest.fixture
@@ -19,6 +37,49 @@ def three_listeners():
         s.close()
 
 
+def bind_everywhere_free(address: str, listen: bool = True) -> socket.socket:
+    """A socket on ``address`` whose port nothing holds on the other loopback
+    addresses scanned here, so the port is open (or closed) on ``address`` only."""
+    for _ in range(50):
+        s = socket.socket()
+        s.bind((address, 0))
+        port = s.getsockname()[1]
+        others = []
+        try:
+            for other in LOOPBACKS:
+                if other != address:
+                    probe = socket.socket()
+                    others.append(probe)
+                    probe.bind((other, port))
+        except OSError:
+            s.close()
+            continue
+        finally:
+            for probe in others:
+                probe.close()
+        if listen:
+            s.listen(16)
+        return s
+    raise AssertionError("no port free on every loopback address")
+
+
+def values(window: ScannerWindow, iid: str) -> dict:
+    return dict(zip(COLUMNS, window.tree.item(iid, "values"), strict=True))
+
+
+def ports_of(window: ScannerWindow, parent: str = "") -> list[int]:
+    return [int(values(window, i)["port"]) for i in window.tree.get_children(parent)]
+
+
+def shown_parts(window: ScannerWindow) -> list[str]:
+    return [str(p) for p in window.tk.splitlist(window.tree.cget("show"))]
+
+
+def finish(window: ScannerWindow, root, timeout: float = 30) -> None:
+    wait_until(lambda: window.result is not None and window.worker is None, timeout, root,
+               "the scan to finish")
+
+
 def test_scan_from_the_window_reaches_100_and_lists_the_open_set(tk_root, three_listeners,
                                                                   tmp_path, settle_threads):
     window = ScannerWindow(tk_root, None)
@@ -26,30 +87,34 @@ def test_scan_from_the_window_reaches_100_and_lists_the_open_set(tk_root, three_
     spec = ",".join(f"{p}-{p + 2}" for p in reversed(three_listeners))
     window.ports.set(spec)
     window.start_button.invoke()
-    wait_until(lambda: window.result is not None and window.worker is None, 30, tk_root,
-               "the scan to finish")
+    finish(window, tk_root)
     assert window.progressbar["value"] == pytest.approx(100.0)
     assert "100.0%" in window.progress_text.get()
-    rows = [window.tree.item(i, "values") for i in window.tree.get_children()]
-    opened = {int(r[0]) for r in rows}
-    assert opened >= set(three_listeners)
-    ports = [int(r[0]) for r in rows]
+    assert "hosts:" not in window.progress_text.get()  # one host: no host counts
+    # One host: its ports at the top level, as the window always showed them.
+    assert shown_parts(window) == ["headings"]
+    rows = [values(window, i) for i in window.tree.get_children()]
+    ports = [int(r["port"]) for r in rows]
+    assert set(ports) >= set(three_listeners)
     assert ports == sorted(ports)
-    assert all(r[2] == "open" for r in rows)
-    assert "Done:" in window.summary.get() and "closed" in window.summary.get()
+    assert all(r["state"] == "open" for r in rows)
+    assert window.summary.get().startswith("Done: ")
+    assert "closed" in window.summary.get() and f"of {3 * 3} ports" in window.summary.get()
     assert str(window.start_button.state()) == "()"
+    assert "disabled" not in window.export_button.state()
 
     window.export(str(tmp_path / "scan.csv"), "csv")
     window.export(str(tmp_path / "scan.json"), "json")
     with open(tmp_path / "scan.csv") as f:
-        exported = [int(r["port"]) for r in csv.DictReader(f)]
-    assert exported == ports
+        exported = list(csv.DictReader(f))
+    assert [int(r["port"]) for r in exported] == ports
+    assert {r["host"] for r in exported} == {"127.0.0.1"}
     data = json.loads((tmp_path / "scan.json").read_text())
     assert data["open"] == ports and data["host"] == "127.0.0.1"
+    assert set(data["services"]) == {str(p) for p in ports}
 
     window.sort_by("port")  # second click on the sorted column: descending
-    shown = [int(window.tree.item(i, "values")[0]) for i in window.tree.get_children()]
-    assert shown == sorted(ports, reverse=True)
+    assert ports_of(window) == sorted(ports, reverse=True)
 
     window.tree.selection_set(window.tree.get_children()[0])
     window.copy_selection()
@@ -58,34 +123,244 @@ def test_scan_from_the_window_reaches_100_and_lists_the_open_set(tk_root, three_
     settle_threads()
 
 
+@pytest.fixture
+def loopback_hosts():
+    """One open port on 127.0.0.2, two on 127.0.0.3, none on 127.0.0.1, and
+    two ports closed on all three."""
+    socks = [bind_everywhere_free("127.0.0.2"), bind_everywhere_free("127.0.0.3"),
+             bind_everywhere_free("127.0.0.3")]
+    closed = [bind_everywhere_free(a, listen=False) for a in LOOPBACKS[:2]]
+    open_ports = {"127.0.0.1": [], "127.0.0.2": [socks[0].getsockname()[1]],
+                  "127.0.0.3": sorted(s.getsockname()[1] for s in socks[1:])}
+    yield open_ports, [s.getsockname()[1] for s in closed]
+    for s in socks + closed:
+        s.close()
+
+
+def test_a_scan_of_three_hosts_groups_open_ports_by_host(tk_root, loopback_hosts, tmp_path,
+                                                         settle_threads):
+    open_ports, closed = loopback_hosts
+    scanned = sorted({p for ports in open_ports.values() for p in ports} | set(closed))
+    window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1-3")
+    assert window.errors["targets"].cget("text") == "3 hosts"  # the quick check by the field
+    window.ports.set(",".join(str(p) for p in reversed(scanned)))
+    window.start_button.invoke()
+    finish(window, tk_root)
+
+    assert shown_parts(window) == ["tree", "headings"]
+    hosts = window.tree.get_children()
+    # Every loopback address answers (a reset is an answer): all three are up,
+    # in target order, each with exactly its open ports, ascending.
+    assert [window.tree.item(h, "text").split(" ")[0] for h in hosts] == list(LOOPBACKS)
+    for host, address in zip(hosts, LOOPBACKS, strict=True):
+        assert window.tree.item(host, "open")
+        assert ports_of(window, host) == open_ports[address]
+        assert all(values(window, i)["state"] == "open" for i in window.tree.get_children(host))
+    assert window.tree.item(hosts[0], "text") == "127.0.0.1 — no open ports"
+    assert window.tree.item(hosts[1], "text") == "127.0.0.2 — 1 open"
+    assert window.tree.item(hosts[2], "text") == "127.0.0.3 — 2 open"
+
+    assert "100.0%" in window.progress_text.get()
+    assert "hosts: 3 up, 0 down" in window.progress_text.get()
+    assert window.progressbar["value"] == pytest.approx(100.0)
+    summary = window.summary.get()
+    assert summary.startswith("Done: 3 of 3 hosts up, 3 open ports in "), summary
+
+    window.export(str(tmp_path / "scan.csv"), "csv")
+    with open(tmp_path / "scan.csv") as f:
+        reader = csv.reader(f)
+        assert next(reader) == ["host", "address", "port", "service", "banner"]
+        rows = [(r[0], r[1], int(r[2])) for r in reader]
+    assert rows == [(a, a, p) for a in LOOPBACKS for p in open_ports[a]]
+    window.export(str(tmp_path / "scan.json"), "json")
+    data = json.loads((tmp_path / "scan.json").read_text())
+    assert [h["address"] for h in data["hosts"]] == list(LOOPBACKS)
+    assert [h["open"] for h in data["hosts"]] == [open_ports[a] for a in LOOPBACKS]
+    assert all(h["state"] == "up" and h["ports_scanned"] == len(scanned)
+               for h in data["hosts"])
+    assert data["hosts"][2]["services"].keys() == {str(p) for p in open_ports["127.0.0.3"]}
+
+    # Sorting works within each host; hosts keep their order.
+    window.sort_by("port")
+    assert ports_of(window, hosts[2]) == sorted(open_ports["127.0.0.3"], reverse=True)
+    assert window.tree.get_children() == hosts
+
+    # A host row copies its ports, each line led by the host and its address.
+    window.tree.selection_set(hosts[2])
+    window.copy_selection()
+    lines = [line.split("\t") for line in tk_root.clipboard_get().splitlines()]
+    assert [(f[0], f[1], int(f[2])) for f in lines] == \
+        [("127.0.0.3", "127.0.0.3", p) for p in sorted(open_ports["127.0.0.3"], reverse=True)]
+    window.close()
+    settle_threads()
+
+
+def test_scan_hosts_that_do_not_answer_is_passed_on_and_remembered(
+        tk_root, loopback_hosts, tmp_path, monkeypatch, settle_threads):
+    open_ports, _ = loopback_hosts
+    made: list[dict] = []
+
+    class Recording(scanner_window.Scanner):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(scanner_window, "Scanner", Recording)
+    settings = Settings(tmp_path / "settings.json")
+    settings.update("scanner", host="127.0.0.2")  # what the one-host window saved
+    window = ScannerWindow(tk_root, settings)
+    assert window.targets.get() == "127.0.0.2"
+    assert not window.scan_all.get()  # off by default: the engine decides
+    window.ports.set(str(open_ports["127.0.0.2"][0]))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    assert made[-1]["skip_down"] is None and made[-1]["procs"] == 1
+
+    window.targets.set("127.0.0.2 127.0.0.3")
+    window.scan_all_check.invoke()
+    window.start_button.invoke()
+    finish(window, tk_root)
+    assert made[-1]["skip_down"] is False
+    hosts = window.tree.get_children()
+    assert [window.tree.item(h, "text") for h in hosts] == ["127.0.0.2 — 1 open",
+                                                            "127.0.0.3 — no open ports"]
+    assert "hosts: 2 up, 0 down" in window.progress_text.get()
+    window.close()
+
+    again = ScannerWindow(tk_root, Settings(tmp_path / "settings.json"))
+    assert again.scan_all.get() and again.targets.get() == "127.0.0.2 127.0.0.3"
+    again.close()
+    settle_threads()
+
+
+@pytest.fixture
+def greeter():
+    """A loopback service that says ``SSH-2.0-test`` to whoever connects."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                try:
+                    conn.sendall(b"SSH-2.0-test\r\n")
+                except OSError:  # the scan's own connect has already gone
+                    pass
+
+    thread = threading.Thread(target=serve, name="greeter", daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    server.close()
+    assert not thread.is_alive()
+
+
+def test_banners_fill_the_banner_column(tk_root, greeter, tmp_path, settle_threads):
+    window = ScannerWindow(tk_root, None)
+    window.ports.set(str(greeter))
+    window.banners_check.invoke()
+    window.start_button.invoke()
+    finish(window, tk_root)
+    rows = [values(window, i) for i in window.tree.get_children()]
+    assert rows == [{"port": str(greeter), "service": rows[0]["service"],
+                     "banner": "SSH-2.0-test", "state": "open"}]
+    window.export(str(tmp_path / "scan.csv"), "csv")
+    with open(tmp_path / "scan.csv") as f:
+        assert [r["banner"] for r in csv.DictReader(f)] == ["SSH-2.0-test"]
+    window.close()
+    settle_threads()
+
+
+@pytest.mark.parametrize("targets, message", [
+    ("10.200.1.40-1", "runs backwards"),
+    ("127.0.0.1/33", "out of range"),
+    ("127.0.0.1, 10.200.1.0/8", "more than one scan takes"),
+    ("", "no target given"),
+])
+def test_bad_targets_are_shown_by_the_field(tk_root, targets, message):
+    window = ScannerWindow(tk_root, None)
+    window.targets.set(targets)
+    assert message not in window.errors["targets"].cget("text")  # not while typing
+    window.start_button.invoke()
+    assert window.worker is None
+    assert message in window.errors["targets"].cget("text")
+    window.targets.set("127.0.0.0/30")  # fixed: the error gives way to the count
+    assert window.errors["targets"].cget("text") == "4 hosts"
+    window.close()
+
+
 def test_fields_are_validated_next_to_the_field(tk_root):
     window = ScannerWindow(tk_root, None)
-    window.host.set("")
+    window.targets.set("127.0.0.1")
     window.ports.set("1-70000")
     window.threads.set("zero")
     window.timeout.set("-1")
     window.start_button.invoke()
     assert window.worker is None
-    assert "host" in window.errors["host"].cget("text")
     assert "out of range" in window.errors["ports"].cget("text")
     assert "1 to 2048" in window.errors["threads"].cget("text")
     assert "0.01" in window.errors["timeout"].cget("text")
+    assert window.errors["targets"].cget("text") == "1 host"
     window.close()
 
 
 def test_unknown_host_is_shown_not_raised(tk_root):
     window = ScannerWindow(tk_root, None)
-    window.host.set("no-such-host.invalid")
+    window.targets.set("127.0.0.1 no-such-host.invalid")
     window.ports.set("1-10")
     window.start_button.invoke()
     wait_until(lambda: window.worker is None, 30, tk_root, "the scan to fail")
     assert "unknown host" in window.status.get()
-    assert "unknown host" in window.errors["host"].cget("text")
+    assert "unknown host" in window.errors["targets"].cget("text")
+    window.close()
+
+
+def test_down_hosts_are_counted_not_listed(tk_root):
+    """Engine events fed straight in (loopback has no down hosts): hosts
+    that are up are listed in target order whatever order they come in."""
+    window = ScannerWindow(tk_root, None)
+    addresses = ["10.200.1.1", "10.200.1.2", "10.200.1.3", "10.200.1.4"]
+
+    def result(address: str, state: str, open_=()) -> HostResult:
+        return HostResult(address, address, state, 10 if state == UP else 0,
+                          [(p, "") for p in open_], 10 - len(open_) if state == UP else 0,
+                          0, 0.1)
+
+    results = [result(addresses[0], DOWN), result(addresses[1], UP, [22, 80]),
+               result(addresses[2], DOWN), result(addresses[3], UP)]
+    for event in [TargetOrder(addresses), ScanStarted(addresses[0], addresses[0], 40, "fast",
+                                                      1, 40, hosts=4, ports=10),
+                  HostState(addresses[3], addresses[3], UP),
+                  HostState(addresses[0], addresses[0], DOWN),
+                  HostState(addresses[2], addresses[2], DOWN),
+                  HostState(addresses[1], addresses[1], UP),
+                  PortOpen(80, "http", addresses[1], addresses[1]),
+                  PortOpen(22, "ssh", addresses[1], addresses[1]),
+                  Progress(20, 20, 2, 100.0, 0.0, 4, 2, 2, 2),
+                  HostDone(results[1]), HostDone(results[3]),
+                  ScanFinished(results, 1.5, several=True)]:
+        window.on_event(event)
+    hosts = window.tree.get_children()
+    assert [window.tree.item(h, "text") for h in hosts] == ["10.200.1.2 — 2 open",
+                                                            "10.200.1.4 — no open ports"]
+    assert ports_of(window, hosts[0]) == [22, 80]
+    assert "hosts: 2 up, 2 down" in window.progress_text.get()
+    assert window.summary.get() == "Done: 2 of 4 hosts up, 2 open ports in 1.50 s"
     window.close()
 
 
 def test_cancel_and_close_during_a_full_scan(tk_root, settle_threads):
     window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1")
     window.strategy.set("sequential")  # slow enough to cancel midway
     window.start_button.invoke()
     wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
@@ -95,4 +370,15 @@ def test_cancel_and_close_during_a_full_scan(tk_root, settle_threads):
     window.start_button.invoke()
     wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
     window.close()  # while scanning
+    settle_threads()
+
+
+def test_closing_a_multi_host_scan_leaves_no_thread(tk_root, settle_threads):
+    window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1-3")
+    window.strategy.set("sequential")
+    window.start_button.invoke()
+    wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
+    assert "hosts:" in window.progress_text.get()
+    window.close()
     settle_threads()
