@@ -47,6 +47,7 @@ from net.scan.ports import ALL_PORTS, PortSpecError, parse_ports
 from net.scan.targets import MAX_HOSTS_DEFAULT, TargetError, count_hosts, split_targets
 
 COLUMNS = ("port", "service", "banner", "state")
+FIXED_WIDTHS = {"port": 64, "service": 100, "state": 76}  # banner (and host) take the rest
 CSV_COLUMNS = ("host", "address", "port", "service", "banner")
 ERROR_COLOUR, HINT_COLOUR = "#b00020", "#666666"
 
@@ -118,7 +119,7 @@ class ScannerWindow(ToolWindow):
 
     def __init__(self, master: tk.Misc, settings: Settings | None = None):
         super().__init__(master, "netdesk — Port scanner", settings, icon="scanner",
-                         min_size=(560, 480))
+                         min_size=(560, 520))
         # Before targets, the window took one host: start from it.
         self.targets = tk.StringVar(self, self.remembered(
             "targets", self.remembered("host", "127.0.0.1")))
@@ -134,6 +135,7 @@ class ScannerWindow(ToolWindow):
         self.worker: threading.Thread | None = None
         self.sort_column, self.sort_reverse = "port", False
         self.result: ScanFinished | None = None
+        self.scanning = ""  # the targets of the last scan, as the status shows them
         self._reset_scan_state()
         self._handlers: dict[type, Callable] = {
             Progress: self._on_progress, PortOpen: self._on_port_open,
@@ -162,35 +164,47 @@ class ScannerWindow(ToolWindow):
         form.grid(row=0, column=0, sticky="ew")
         self.errors: dict[str, ttk.Label] = {}
         self.entries: dict[str, ttk.Widget] = {}
-        fields = [("targets", "Targets", self.targets, 30), ("ports", "Ports", self.ports, 30),
-                  ("threads", "Threads", self.threads, 8),
-                  ("timeout", "Timeout (s)", self.timeout, 8)]
-        for row, (key, label, var, width) in enumerate(fields):
+        self.hints: dict[str, ttk.Label] = {}
+        fields = [("targets", "Targets", self.targets, 0, ""),
+                  ("ports", "Ports", self.ports, 0, ""),
+                  ("threads", "Threads", self.threads, 8, "blank = automatic"),
+                  ("timeout", "Timeout (s)", self.timeout, 8, "")]
+        # Each field takes two grid rows: the field, and under it a message
+        # that is gridded only while there is one. Under the field, a long
+        # message (target errors run to 60 characters) wraps across the
+        # form's width instead of squeezing into a column beside it.
+        for index, (key, label, var, width, hint) in enumerate(fields):
+            row = 2 * index
             ttk.Label(form, text=label).grid(row=row, column=0, sticky="w", padx=(0, 8), pady=2)
-            entry = ttk.Entry(form, textvariable=var, width=width)
-            entry.grid(row=row, column=1, sticky="ew" if width > 10 else "w", pady=2)
+            cell = ttk.Frame(form)
+            cell.grid(row=row, column=1, sticky="ew", pady=2)
+            entry = ttk.Entry(cell, textvariable=var, width=width or 30)
+            entry.pack(side="left", fill="x" if not width else "none", expand=not width)
             self.entries[key] = entry
-            error = ttk.Label(form, foreground=ERROR_COLOUR, justify="left")
-            error.grid(row=row, column=2, sticky="w", padx=(8, 0))
+            # The counts beside targets and ports get a fixed width, so the
+            # two long fields end at the same place.
+            self.hints[key] = ttk.Label(cell, text=hint, foreground=HINT_COLOUR,
+                                        width=0 if width else 12)
+            self.hints[key].pack(side="left", padx=(8, 0))
+            error = ttk.Label(form, foreground=ERROR_COLOUR, justify="left", wraplength=400)
+            error.grid(row=row + 1, column=1, sticky="w", pady=(0, 2))
+            error.grid_remove()
             self.errors[key] = error
-        ttk.Label(form, text="Strategy").grid(row=4, column=0, sticky="w", pady=2)
+        ttk.Label(form, text="Strategy").grid(row=8, column=0, sticky="w", pady=2)
         self.strategy_box = ttk.Combobox(form, textvariable=self.strategy, values=STRATEGIES,
                                          state="readonly", width=12)
-        self.strategy_box.grid(row=4, column=1, sticky="w", pady=2)
-        self.threads_hint = ttk.Label(form, text="blank = automatic", foreground=HINT_COLOUR)
-        self.threads_hint.grid(row=2, column=1, sticky="e")
+        self.strategy_box.grid(row=8, column=1, sticky="w", pady=2)
         checks = ttk.Frame(form)
-        checks.grid(row=5, column=0, columnspan=3, sticky="w", pady=(4, 0))
+        checks.grid(row=9, column=0, columnspan=2, sticky="w", pady=(4, 0))
         self.scan_all_check = ttk.Checkbutton(
             checks, text="Scan hosts that do not answer (-Pn)", variable=self.scan_all)
         self.scan_all_check.pack(side="left")
         self.banners_check = ttk.Checkbutton(checks, text="Read banners", variable=self.banners)
         self.banners_check.pack(side="left", padx=(16, 0))
-        form.columnconfigure(1, weight=3)
-        form.columnconfigure(2, weight=2)
-        # Messages by the fields wrap to the room their column has.
-        form.bind("<Configure>", lambda e: self._wrap_errors())
+        form.columnconfigure(1, weight=1)
+        form.bind("<Configure>", lambda e: self._wrap_errors(e.width))
         self.targets.trace_add("write", lambda *_: self._check_targets_live())
+        self.ports.trace_add("write", lambda *_: self._count_ports())
 
         buttons = ttk.Frame(self, padding=(10, 4))
         buttons.grid(row=1, column=0, sticky="ew")
@@ -220,19 +234,19 @@ class ScannerWindow(ToolWindow):
         table.grid(row=3, column=0, sticky="nsew")
         self.tree = ttk.Treeview(table, columns=COLUMNS, show="headings", selectmode="extended")
         self.tree.heading("#0", text="Host", anchor="w")
-        self.tree.column("#0", width=220, minwidth=120, stretch=True)
-        for col, width, anchor, stretch in (("port", 70, "e", False),
-                                            ("service", 110, "w", False),
-                                            ("banner", 200, "w", True),
-                                            ("state", 60, "w", False)):
+        self.tree.column("#0", width=220, minwidth=120, stretch=False)
+        for col in COLUMNS:
             self.tree.heading(col, text=col.capitalize(), command=lambda c=col: self.sort_by(c))
-            self.tree.column(col, width=width, minwidth=50, anchor=anchor, stretch=stretch)
+            self.tree.column(col, width=FIXED_WIDTHS.get(col, 200), minwidth=50,
+                             anchor="e" if col == "port" else "w", stretch=False)
         bar = ttk.Scrollbar(table, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=bar.set)
         self.tree.grid(row=0, column=0, sticky="nsew")
         bar.grid(row=0, column=1, sticky="ns")
         table.rowconfigure(0, weight=1)
         table.columnconfigure(0, weight=1)
+        self.tree.bind("<Configure>", lambda e: self._fit_columns(e.width))
+        self.tree.bind("<<TreeviewSelect>>", lambda e: self._show_banner())
         self.tree.bind("<Control-c>", lambda e: self.copy_selection())
         self.tree.bind("<Control-a>", lambda e: self.tree.selection_set(self.tree.get_children()))
 
@@ -242,26 +256,30 @@ class ScannerWindow(ToolWindow):
         self.rowconfigure(3, weight=1)
         self.columnconfigure(0, weight=1)
         self.bind("<Escape>", lambda e: self.cancel())
-        # Enter starts from any field, the check boxes and the strategy too.
-        self.bind("<Return>", lambda e: self.start())
-        self.bind("<KP_Enter>", lambda e: self.start())
+        # Enter starts from the form (not from the tree, where it would wipe
+        # the results being looked at).
+        for widget in (*self.entries.values(), self.strategy_box, self.scan_all_check,
+                       self.banners_check, self.start_button):
+            for key in ("<Return>", "<KP_Enter>"):
+                widget.bind(key, lambda e: self.start())
         self.entries["targets"].focus_set()
         self._update_headings()
         self._check_targets_live()
+        self._count_ports()
 
-    def _wrap_errors(self) -> None:
+    def _wrap_errors(self, form_width: int) -> None:
+        left = self.entries["targets"].master.winfo_x()  # where column 1 starts
+        wrap = max(200, form_width - left - 20)
         for label in self.errors.values():
-            width = label.winfo_width()
-            if width > 20 and label.cget("wraplength") != width:
-                label.configure(wraplength=width)
+            if label.cget("wraplength") != wrap:
+                label.configure(wraplength=wrap)
 
     # -- validation -----------------------------------------------------------
     def _targets_problem(self, text: str) -> tuple[int, str]:
         """(hosts, "") for a target list that parses, else (0, the reason).
         Nothing is resolved: names count as one host each."""
         try:
-            split_targets(text)
-            hosts = count_hosts(text)
+            hosts = count_hosts(split_targets(text))
         except TargetError as e:
             return 0, str(e)
         if hosts > MAX_HOSTS_DEFAULT:
@@ -272,18 +290,28 @@ class ScannerWindow(ToolWindow):
         """As the user types: a grey host count while the list parses; an
         error already shown follows the text (and goes once it is fixed), but
         a new one waits for Start, so half-typed addresses don't flash red."""
-        label = self.errors["targets"]
         hosts, problem = self._targets_problem(self.targets.get())
-        if not problem:
-            label.configure(text=f"{hosts:,} host{'s' if hosts != 1 else ''}",
-                            foreground=HINT_COLOUR)
-        elif str(label.cget("foreground")) == ERROR_COLOUR and label.cget("text"):
-            label.configure(text=problem)
-        else:
-            label.configure(text="")
+        self.hints["targets"].configure(
+            text="" if problem else f"{hosts:,} host{'s' if hosts != 1 else ''}")
+        if not problem or self.errors["targets"].cget("text"):
+            self._show_error("targets", problem)
+
+    def _count_ports(self) -> None:
+        try:
+            count = len(parse_ports(self.ports.get()))
+        except PortSpecError:
+            count = 0
+        self.hints["ports"].configure(
+            text=f"{count:,} port{'s' if count != 1 else ''}" if count else "")
 
     def _show_error(self, key: str, message: str) -> None:
-        self.errors[key].configure(text=message, foreground=ERROR_COLOUR)
+        """A message under the field ("" takes it away)."""
+        label = self.errors[key]
+        label.configure(text=message)
+        if message:
+            label.grid()
+        else:
+            label.grid_remove()
 
     def validate(self) -> dict | None:
         """The form as Scanner arguments, or None with messages by the fields."""
@@ -312,13 +340,7 @@ class ScannerWindow(ToolWindow):
             problems["timeout"] = "seconds, from 0.01 to 60"
             timeout = DEFAULT_TIMEOUT
         for key in self.errors:
-            if key in problems:
-                self._show_error(key, problems[key])
-            elif key == "targets":
-                self.errors[key].configure(text="")
-                self._check_targets_live()
-            else:
-                self.errors[key].configure(text="")
+            self._show_error(key, problems.get(key, ""))
         if problems:
             self.entries[next(iter(problems))].focus_set()
             return None
@@ -346,7 +368,8 @@ class ScannerWindow(ToolWindow):
         self.summary.set("")
         self.progressbar["value"] = 0
         self.progress_text.set("resolving…")
-        self.status.set(f"Scanning {_shorten(params['targets'], 60)}…")
+        self.scanning = _shorten(params["targets"], 60)
+        self.status.set(f"Scanning {self.scanning}…")
         self._set_running(True)
         self.cancel_event = threading.Event()
         self.worker = threading.Thread(target=run_scan,
@@ -366,6 +389,7 @@ class ScannerWindow(ToolWindow):
     def _on_started(self, event: ScanStarted) -> None:
         self.several = event.hosts > 1
         self.tree.configure(show="tree headings" if self.several else "headings")
+        self._fit_columns(self.tree.winfo_width())
         if self.several:
             self.status.set(f"Scanning {event.hosts:,} hosts × {event.ports:,} ports, "
                             f"{event.strategy}, {event.threads} thread(s)")
@@ -442,7 +466,7 @@ class ScannerWindow(ToolWindow):
             self.summary.set(f"{word}: {event.up:,} of {len(event.hosts):,} hosts up, "
                              f"{opened:,} open port{'s' if opened != 1 else ''} "
                              f"in {event.elapsed:.2f} s")
-            self.status.set(f"{word}: {len(event.hosts):,} hosts")
+            self.status.set(f"{word}: {self.scanning} ({len(event.hosts):,} hosts)")
         else:
             self.summary.set(f"{word}: {len(event.open)} open, {event.closed} closed, "
                              f"{event.filtered} filtered of {event.ports_scanned} ports "
@@ -476,21 +500,47 @@ class ScannerWindow(ToolWindow):
         if self.several:
             pos = bisect_left(self.shown_hosts, index)
             self.shown_hosts.insert(pos, index)
-            self.tree.insert("", pos, iid=host.iid, open=True, values=("", "", "", UP))
+            self.tree.insert("", pos, iid=host.iid, open=True)
             self._update_host_text(host)
         return host
 
     def _update_host_text(self, host: _HostRows) -> None:
+        """The host row: "10.200.1.2 — 3 open" in the Host column, and in
+        State whether its scan is going on, done (up) or was cut short."""
         if not host.iid:
             return
         label = host.address if host.name == host.address else f"{host.name} ({host.address})"
         opened = len(host.done.open) if host.done else len(host.ports)
-        counts = "no open ports" if not opened else f"{opened:,} open"
-        if host.done is None and self.result is not None:
-            counts = f"{counts} (not finished)"
-        elif host.done is None:
-            counts = f"scanning, {counts}" if opened else "scanning…"
-        self.tree.item(host.iid, text=f"{label} — {counts}")
+        if opened:
+            label += f" — {opened:,} open"
+        elif host.done is not None:
+            label += " — no open ports"
+        state = UP if host.done else "scanning" if self.result is None else "cancelled"
+        self.tree.item(host.iid, text=label)
+        self.tree.set(host.iid, "state", state)
+
+    def _fit_columns(self, width: int) -> None:
+        """Share the tree's width out: the host column gets about a third
+        (enough for "10.200.100.200 — 12 open"), Port, Service and State
+        what they need, Banner the rest. Done on every resize and when the
+        host column comes or goes, since Tk would shrink the host column
+        first and, when it appears, push State out of sight."""
+        width -= 4  # the border
+        if width < 100:  # not drawn yet: the <Configure> to come fits them
+            return
+        fixed = sum(FIXED_WIDTHS.values())
+        host = min(260, max(170, width * 3 // 10)) if self.several else 0
+        for col, col_width in FIXED_WIDTHS.items():
+            self.tree.column(col, width=col_width)
+        self.tree.column("#0", width=host or 200)
+        self.tree.column("banner", width=max(80, width - fixed - host))
+
+    def _show_banner(self) -> None:
+        """A banner is cut to its column: the selected port's shows in full below."""
+        selected = self.tree.selection()
+        row = self.rows.get(selected[0]) if len(selected) == 1 else None
+        if row and row[2]:
+            self.status.set(f"Port {row[0]}: {row[2]}")
 
     def _sort_key(self, row: tuple) -> tuple:
         return (row[COLUMNS.index(self.sort_column)], row[0])

@@ -143,7 +143,7 @@ def test_a_scan_of_three_hosts_groups_open_ports_by_host(tk_root, loopback_hosts
     scanned = sorted({p for ports in open_ports.values() for p in ports} | set(closed))
     window = ScannerWindow(tk_root, None)
     window.targets.set("127.0.0.1-3")
-    assert window.errors["targets"].cget("text") == "3 hosts"  # the quick check by the field
+    assert window.hints["targets"].cget("text") == "3 hosts"  # the quick check by the field
     window.ports.set(",".join(str(p) for p in reversed(scanned)))
     window.start_button.invoke()
     finish(window, tk_root)
@@ -155,6 +155,7 @@ def test_a_scan_of_three_hosts_groups_open_ports_by_host(tk_root, loopback_hosts
     assert [window.tree.item(h, "text").split(" ")[0] for h in hosts] == list(LOOPBACKS)
     for host, address in zip(hosts, LOOPBACKS, strict=True):
         assert window.tree.item(host, "open")
+        assert values(window, host)["state"] == "up"
         assert ports_of(window, host) == open_ports[address]
         assert all(values(window, i)["state"] == "open" for i in window.tree.get_children(host))
     assert window.tree.item(hosts[0], "text") == "127.0.0.1 — no open ports"
@@ -293,8 +294,13 @@ def test_bad_targets_are_shown_by_the_field(tk_root, targets, message):
     window.start_button.invoke()
     assert window.worker is None
     assert message in window.errors["targets"].cget("text")
+    window.targets.set("127.0.0.0/")  # still wrong: the message follows the text
+    assert "prefix length" in window.errors["targets"].cget("text")
+    assert window.errors["targets"].winfo_manager() == "grid"
     window.targets.set("127.0.0.0/30")  # fixed: the error gives way to the count
-    assert window.errors["targets"].cget("text") == "4 hosts"
+    assert window.errors["targets"].cget("text") == ""
+    assert window.errors["targets"].winfo_manager() == ""  # its line is gone
+    assert window.hints["targets"].cget("text") == "4 hosts"
     window.close()
 
 
@@ -309,7 +315,8 @@ def test_fields_are_validated_next_to_the_field(tk_root):
     assert "out of range" in window.errors["ports"].cget("text")
     assert "1 to 2048" in window.errors["threads"].cget("text")
     assert "0.01" in window.errors["timeout"].cget("text")
-    assert window.errors["targets"].cget("text") == "1 host"
+    assert window.errors["targets"].cget("text") == ""
+    assert window.hints["targets"].cget("text") == "1 host"
     window.close()
 
 
@@ -347,6 +354,7 @@ def test_down_hosts_are_counted_not_listed(tk_root):
                   PortOpen(22, "ssh", addresses[1], addresses[1]),
                   Progress(20, 20, 2, 100.0, 0.0, 4, 2, 2, 2),
                   HostDone(results[1]), HostDone(results[3]),
+                  HostDone(results[0]),  # as with -Pn: a down host is done too
                   ScanFinished(results, 1.5, several=True)]:
         window.on_event(event)
     hosts = window.tree.get_children()
@@ -373,12 +381,40 @@ def test_cancel_and_close_during_a_full_scan(tk_root, settle_threads):
     settle_threads()
 
 
-def test_closing_a_multi_host_scan_leaves_no_thread(tk_root, settle_threads):
+def test_cancel_and_close_during_a_multi_host_scan(tk_root, settle_threads):
     window = ScannerWindow(tk_root, None)
     window.targets.set("127.0.0.1-3")
-    window.strategy.set("sequential")
+    window.strategy.set("sequential")  # three full hosts one by one: seconds
     window.start_button.invoke()
     wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
     assert "hosts:" in window.progress_text.get()
+    assert values(window, window.tree.get_children()[-1])["state"] == "scanning"
+    window.cancel_button.invoke()
+    wait_until(lambda: window.worker is None, 10, tk_root, "the cancel")
+    assert window.summary.get().startswith("Cancelled: 3 of 3 hosts up")
+    assert values(window, window.tree.get_children()[-1])["state"] == "cancelled"
+    window.start_button.invoke()
+    wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
+    window.close()  # while scanning
+    settle_threads()
+
+
+def test_enter_starts_from_the_form_and_escape_cancels(tk_root, settle_threads):
+    window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1")
+    window.strategy.set("sequential")
+    entry = window.entries["targets"]
+    entry.focus_force()
+    tk_root.update()
+    entry.event_generate("<Return>")
+    assert window.worker is not None
+    wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
+    entry.event_generate("<Escape>")
+    wait_until(lambda: window.worker is None, 10, tk_root, "the cancel")
+    assert window.summary.get().startswith("Cancelled:")
+    window.tree.focus_force()
+    tk_root.update()
+    window.tree.event_generate("<Return>")  # Enter in the results starts nothing
+    assert window.worker is None
     window.close()
     settle_threads()
