@@ -14,6 +14,8 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
+from gui.style import color
+
 MATCH_TAG = "find-match"
 CURRENT_TAG = "find-current"
 
@@ -39,8 +41,9 @@ class FindBar(ttk.Frame):
         self.entry.bind("<Shift-Return>", lambda e: self.previous())
         self.entry.bind("<KP_Enter>", lambda e: self.next())
         self.entry.bind("<Escape>", lambda e: (self.close(), "break")[1])
-        text.tag_configure(MATCH_TAG, background="#fff2a8", foreground="#000000")
-        text.tag_configure(CURRENT_TAG, background="#f5a623", foreground="#000000")
+        text.tag_configure(MATCH_TAG, background=color(text, "match"), foreground="#000000")
+        text.tag_configure(CURRENT_TAG, background=color(text, "match_current"),
+                           foreground="#000000")
         text.tag_raise(MATCH_TAG)
         text.tag_raise(CURRENT_TAG)
 
