@@ -54,10 +54,20 @@ def test_frozen_scan_json_against_a_listener(frozen):
         spec = f"1-2000,{port}"
         proc = subprocess.run([str(frozen), "scan", "127.0.0.1", "-p", spec, "--json"],
                               capture_output=True, text=True, timeout=60)
+        # Two hosts and worker processes: the frozen build forks and resets
+        # sockets through ctypes as the source does.
+        several = subprocess.run([str(frozen), "scan", "127.0.0.1,127.0.0.2", "-p",
+                                  f"1-30000,{port}", "--procs", "2", "--banners", "--json"],
+                                 capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert port in data["open"]
     assert data["ports_scanned"] == (2000 if port <= 2000 else 2001)
+    assert several.returncode == 0, several.stderr
+    hosts = json.loads(several.stdout)["hosts"]
+    assert [h["state"] for h in hosts] == ["up", "up"]
+    assert port in hosts[0]["open"] and port not in hosts[1]["open"]
+    assert hosts[0]["ports_scanned"] == (30000 if port <= 30000 else 30001)
 
 
 @pytest.mark.timeout(120)
