@@ -61,8 +61,7 @@ class ProgressBar:
         if isinstance(event, ScanStarted):
             what = (f"{event.hosts} hosts x {event.ports} ports" if event.hosts > 1
                     else f"{event.host} ({event.address}): {event.total} ports")
-            self.stream.write(f"scanning {what}, {event.strategy}, "
-                              f"{event.threads} thread(s)\n")
+            self.stream.write(f"scanning {what}, {how(event)}\n")
         elif isinstance(event, Progress):
             width = shutil.get_terminal_size((80, 20)).columns
             self.stream.write("\r" + progress_line(event, width))
@@ -78,6 +77,16 @@ class ProgressBar:
             self.stream.write("\r\x1b[K" if erase else "\n")
             self.stream.flush()
             self.drawn = False
+
+
+def how(event: ScanStarted) -> str:
+    """``fast, 2 processes x 2048 connects at once`` and the like."""
+    if event.strategy == "fast":
+        workers = f"{event.procs} processes x " if event.procs > 1 else ""
+        return f"fast, {workers}{event.in_flight} connects at once"
+    if event.strategy == "threads":
+        return f"threads, {event.threads} blocking connects at once"
+    return "sequential, one connect at a time"
 
 
 def port_lines(host: HostResult) -> list[str]:
@@ -113,7 +122,7 @@ class TextReport:
         self.printed.add(result.address)
         self.bar.finish(erase=True)
         lines = [f"Host {result.host} ({result.address}) up", *port_lines(result),
-                 f"  {host_summary(result)} in {result.elapsed:.2f} s{note}"]
+                 f"  {host_summary(result)}{note}"]
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
 

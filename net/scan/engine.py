@@ -267,10 +267,13 @@ class Scanner:
         total = len(self.hosts) * len(self.ports)
         first = self.targets[0]
         capacity = fd_budget(min(self.in_flight, max(total, 1)))
+        # Decided once, before host discovery, so the first line the user
+        # sees says how the scan will run.
+        self._shares, self._threaded = self._plan_shares(total)
         emit(ScanStarted(first.name, first.address, total, self.strategy, self.threads,
                          capacity if self.strategy == "fast" else self.threads,
                          hosts=len(self.hosts), ports=len(self.ports),
-                         procs=self.procs or 1))
+                         procs=self.procs))
         if self.skip_down:
             self._discover(emit, capacity)
         up = [h for h in range(len(self.hosts)) if self.states[h] != DOWN]
@@ -319,8 +322,9 @@ class Scanner:
             emit(HostState(host.name, host.address, self.states[h]))
 
     # -- port scanning ---------------------------------------------------------------------
-    def _scan_hosts(self, up: list[int], emit: Callable[[Event], None], capacity: int) -> None:
-        probes = len(up) * len(self.ports)
+    def _plan_shares(self, probes: int) -> tuple[int, bool]:
+        """(shares, on threads?): fast scans split the ports over worker
+        processes or threads; the blocking strategies share one port feed."""
         if self.strategy == "fast":
             shares = self.procs or auto_procs(probes)
             shares = max(1, min(shares, len(self.ports)))
@@ -330,6 +334,11 @@ class Scanner:
         else:
             shares, threaded = 1, True
         self.procs = shares if not threaded else 1
+        return shares, threaded
+
+    def _scan_hosts(self, up: list[int], emit: Callable[[Event], None], capacity: int) -> None:
+        probes = len(up) * len(self.ports)
+        shares, threaded = self._shares, self._threaded
         expected = [0] * len(self.hosts)
         for h in up:
             expected[h] = shares
