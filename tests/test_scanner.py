@@ -448,3 +448,17 @@ def test_a_bad_target_is_a_clear_error():
         Scanner("127.0.0.0/8", "80")
     with pytest.raises(ScanError, match="backwards|start"):
         Scanner("127.0.0.40-1", "80")
+
+
+def test_a_worker_process_that_dies_is_a_clear_error_not_a_traceback():
+    """A worker killed mid-scan (out of memory, say): exit 1 and one line."""
+    code = ("import os, signal, sys; from net.cli.main import main;"
+            "from net.scan import procs;"
+            "real = procs._child;"
+            "procs._child = lambda *a: os.kill(os.getpid(), signal.SIGKILL);"
+            "sys.exit(main(['scan', '127.0.0.1', '-p', '1-30000', '--procs', '2']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=run_env())
+    assert proc.returncode == 1, proc.stderr
+    assert "the scan failed" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

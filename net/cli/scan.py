@@ -5,8 +5,8 @@ JSON object with ``--json``), exactly as the scanner always printed. Several
 hosts: each host that is up gets a ``Host H (address) up`` line, its ports
 and a one-line summary, printed as soon as the host is done; a last line
 sums up the hosts. A progress bar goes to stderr when stderr is a terminal.
-Exit 0 on a finished scan, 2 on bad input, 130 when interrupted (after
-printing what was found so far).
+Exit 0 on a finished scan, 1 when it failed, 2 on bad input, 130 when
+interrupted (after printing what was found so far).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import shutil
 import sys
 from typing import TextIO
 
-from net.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ask
+from net.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ask
 from net.progress import format_eta
 from net.scan.engine import (
     DEFAULT_IN_FLIGHT,
@@ -182,6 +182,10 @@ def run_scan(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
     except KeyboardInterrupt:
         interrupted = True
         result = scanner.partial_result()
+    except (OSError, RuntimeError) as e:  # out of sockets, a worker that died...
+        bar.finish()
+        print(f"netdesk scan: the scan failed: {e}", file=stderr)
+        return EXIT_ERROR
     bar.finish()
     if args.json:
         stdout.write(json.dumps(result.as_json()) + "\n")
