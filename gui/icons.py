@@ -40,6 +40,29 @@ def photo(master: tk.Misc, name: str, size: int) -> tk.PhotoImage | None:
         return None
 
 
+def available_sizes(name: str) -> list[int]:
+    sizes = []
+    for path in icons_dir().glob(f"{name}-*.png"):
+        try:
+            sizes.append(int(path.stem.rsplit("-", 1)[1]))
+        except ValueError:
+            continue
+    return sorted(sizes)
+
+
+def scaled_photo(master: tk.Misc, name: str, size: int) -> tk.PhotoImage | None:
+    """An icon ``size`` pixels wide at 96 dpi, drawn from the PNG that fits
+    this display (the 64 px file for a 32 px icon at 192 dpi), never
+    stretched: a smaller file when no exact one exists."""
+    from gui.style import scale_factor
+    want = round(size * scale_factor(master))
+    sizes = available_sizes(name)
+    if not sizes:
+        return None
+    fitting = [s for s in sizes if s <= want] or sizes[:1]
+    return photo(master, name, fitting[-1])
+
+
 def set_window_icon(window: tk.Wm, name: str) -> None:
     """Title-bar icon at several sizes (Linux ignores the EXE's icon)."""
     images = [img for size in TITLE_BAR_SIZES if (img := photo(window, name, size))]

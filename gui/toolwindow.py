@@ -10,6 +10,7 @@ from tkinter import ttk
 
 from gui.poller import QueuePoller
 from gui.settings import Settings
+from gui.style import px, themed_text
 from gui.tkrelease import release_attributes
 
 
@@ -18,6 +19,8 @@ class ToolWindow(tk.Toplevel):
 
     Subclasses build their widgets, handle events in ``on_event`` and stop
     their workers in ``stop_workers``; ``close()`` does the rest.
+    ``default_geometry`` and ``min_size`` are in pixels at 96 dpi: the
+    window scales them to the display.
     """
 
     settings_section = "window"
@@ -31,9 +34,9 @@ class ToolWindow(tk.Toplevel):
         # A plain Toplevel keeps Tk's grey; match the ttk theme's frames.
         self.configure(background=ttk.Style(self).lookup("TFrame", "background") or None)
         self.title(title)
-        self.minsize(*min_size)
+        self.minsize(px(self, min_size[0]), px(self, min_size[1]))
         geometry = settings.get(self.settings_section, "geometry") if settings else None
-        self.geometry(_size_only(geometry) or self.default_geometry)
+        self.geometry(_size_only(geometry) or _scaled(self, self.default_geometry))
         if icon:
             from gui.icons import set_window_icon
             set_window_icon(self, icon)
@@ -43,7 +46,7 @@ class ToolWindow(tk.Toplevel):
         self.poller.start()
         self.status = tk.StringVar(self, "")
         self.statusbar = ttk.Label(self, textvariable=self.status, anchor="w",
-                                   relief="sunken", padding=(6, 2))
+                                   relief="sunken", padding=(px(self, 6), px(self, 2)))
 
     def remembered(self, key: str, default):
         """A value this window saved last time (host, port, name...)."""
@@ -75,6 +78,12 @@ class ToolWindow(tk.Toplevel):
         release_attributes(self)
 
 
+def _scaled(widget: tk.Misc, size: str) -> str:
+    """"720x500" at 96 dpi, in this display's pixels."""
+    w, h = (int(v) for v in size.split("x"))
+    return f"{px(widget, w)}x{px(widget, h)}"
+
+
 def _size_only(geometry: str | None) -> str | None:
     """Keep a remembered size but not its position (screens change)."""
     if not geometry or "x" not in geometry:
@@ -91,17 +100,15 @@ def transcript(parent: tk.Misc, height: int = 12) -> tuple[ttk.Frame, tk.Text]:
     """A read-only, scrolling text area; returns (frame, text)."""
     frame = ttk.Frame(parent)
     text = tk.Text(frame, height=height, wrap="word", state="disabled",
-                   undo=False, padx=6, pady=4, relief="flat", borderwidth=0)
+                   undo=False, padx=px(parent, 6), pady=px(parent, 4), relief="flat",
+                   borderwidth=0)
     bar = ttk.Scrollbar(frame, orient="vertical", command=text.yview)
     text.configure(yscrollcommand=bar.set)
     text.grid(row=0, column=0, sticky="nsew")
     bar.grid(row=0, column=1, sticky="ns")
     frame.rowconfigure(0, weight=1)
     frame.columnconfigure(0, weight=1)
-    text.tag_configure("note", foreground="#666666")
-    text.tag_configure("error", foreground="#b00020")
-    text.tag_configure("mine", foreground="#1a5fb4")
-    text.tag_configure("meta", foreground="#888888")
+    themed_text(text, {"note": "hint", "error": "error", "mine": "accent", "meta": "muted"})
     # Read-only, yet selectable and copyable.
     text.bind("<1>", lambda e: text.focus_set())
     return frame, text
