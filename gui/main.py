@@ -37,10 +37,10 @@ def run_gui(args: argparse.Namespace) -> int:
         print(f"netdesk: cannot open a window ({e}). Is there a display? "
               f"The subcommands serve, echo and scan work without one.", file=sys.stderr)
         return 1
-    from gui import style
-    style.apply(root)
+    settings = Settings(data_dir / "settings.json")
+    prepare_root(root, data_dir, settings)
     try:
-        launcher = Launcher(root, data_dir, Settings(data_dir / "settings.json"), handler)
+        launcher = Launcher(root, data_dir, settings, handler)
         if args.smoke_test:
             from gui.smoke import run_smoke
             return run_smoke(launcher)
@@ -55,3 +55,11 @@ def run_gui(args: argparse.Namespace) -> int:
         return 0
     finally:
         datadir.remove_logging(handler)
+
+
+def prepare_root(root, data_dir, settings) -> None:
+    """The look the user chose last (or the system's), and errors in Tk
+    callbacks logged and shown: a windowed build has no stderr."""
+    from gui import errors, style
+    style.apply(root, settings.get("view", "theme", "system"))
+    errors.install(root, datadir.log_path(data_dir))

@@ -32,6 +32,8 @@ def run_smoke(launcher) -> int:
             time.sleep(0.01)
         root.update()
         drawn = [w.title() for w in windows]
+        from gui.style import theme_in_use
+        theme = theme_in_use(root)
         launcher.quit()
         # Every worker thread must be gone, as after a real Quit.
         while threading.active_count() > 1 and time.monotonic() - start < DEADLINE:
@@ -45,5 +47,5 @@ def run_smoke(launcher) -> int:
         print(f"smoke test failed: {e}", file=sys.stderr)
         return 1
     print(f"smoke test passed: {len(drawn)} windows drawn and closed in "
-          f"{time.monotonic() - start:.2f} s ({'; '.join(drawn)})", flush=True)
+          f"{time.monotonic() - start:.2f} s ({'; '.join(drawn)}); theme {theme}", flush=True)
     return 0

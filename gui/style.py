@@ -248,8 +248,12 @@ def _load_sun_valley(root: tk.Tk) -> bool:
     directory = _sv_dir()
     if directory is None:
         return False
-    script = _sun_valley_script(directory, image_zoom(root), scale_factor(root))
-    root.tk.call("eval", script)
+    try:
+        script = _sun_valley_script(directory, image_zoom(root), scale_factor(root))
+        root.tk.call("eval", script)
+    except (OSError, tk.TclError) as e:  # a damaged install: plain clam, and say so
+        log.error("cannot load the sv-ttk theme from %s: %s", directory, e)
+        return False
     # sv-ttk recolours on the <<ThemeChanged>> that ttk sends later, when the
     # event queue is next served, with tk_setPalette, over our colours: it is
     # called at once by set_mode instead, and our colours go on top.
@@ -258,6 +262,10 @@ def _load_sun_valley(root: tk.Tk) -> bool:
     root.tk.call("set", "::netdesk_sv_loaded", 1)
     root._sv_ttk_loaded = True  # sv_ttk's own helpers must not source it again
     return True
+
+
+def theme_in_use(root: tk.Misc) -> str:
+    return str(ttk.Style(root).theme_use())
 
 
 def _theme_name(root: tk.Tk, mode: str) -> str | None:

@@ -43,6 +43,7 @@ def test_frozen_smoke_test_draws_every_window(frozen, tmp_path):
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert "smoke test passed: 5 windows drawn" in proc.stdout
+    assert "theme sun-valley-" in proc.stdout  # the theme travelled in the bundle
 
 
 @pytest.mark.timeout(120)
