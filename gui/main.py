@@ -48,7 +48,8 @@ def run_gui(args: argparse.Namespace) -> int:
             while not root.winfo_ismapped():
                 root.update()
             root.update()
-            print("drawn", flush=True)
+            from gui.style import theme_in_use
+            print(f"drawn {theme_in_use(root)}", flush=True)
             launcher.quit()
             return 0
         root.mainloop()
