@@ -41,11 +41,17 @@ class FindBar(ttk.Frame):
         self.entry.bind("<Shift-Return>", lambda e: self.previous())
         self.entry.bind("<KP_Enter>", lambda e: self.next())
         self.entry.bind("<Escape>", lambda e: (self.close(), "break")[1])
-        text.tag_configure(MATCH_TAG, background=color(text, "match"), foreground="#000000")
-        text.tag_configure(CURRENT_TAG, background=color(text, "match_current"),
-                           foreground="#000000")
+        self._colour()
+        text.bind("<<ThemeChanged>>", lambda e: self._colour(), add="+")
         text.tag_raise(MATCH_TAG)
         text.tag_raise(CURRENT_TAG)
+
+    def _colour(self) -> None:
+        # Dark text on the highlight in both themes: the highlights are light.
+        self.text.tag_configure(MATCH_TAG, background=color(self.text, "match"),
+                                foreground="#000000")
+        self.text.tag_configure(CURRENT_TAG, background=color(self.text, "match_current"),
+                                foreground="#000000")
 
     @staticmethod
     def bind_keys(window: tk.Misc, bar: FindBar) -> None:
