@@ -101,15 +101,18 @@ def test_two_chats_through_a_server_from_the_panel_then_quit(launcher):
 
 
 def test_geometry_is_remembered(launcher, tmp_path):
-    launcher.root.geometry("400x360")
+    # A size above the minimum, which grows with the display's scaling.
+    low_w, low_h = launcher.root.minsize()
+    size = f"{max(400, low_w + 40)}x{max(360, low_h + 40)}"
+    launcher.root.geometry(size)
     launcher.root.update()
     launcher.quit()
-    assert Settings(tmp_path / "settings.json").get("launcher", "geometry").startswith("400x360")
+    assert Settings(tmp_path / "settings.json").get("launcher", "geometry").startswith(size)
     root = tk.Tk()
     try:
         again = Launcher(root, tmp_path, Settings(tmp_path / "settings.json"))
         root.update()
-        assert root.geometry().startswith("400x360")
+        assert root.geometry().startswith(size)
         again.quit()
     finally:
         retire_root(root)
