@@ -1,5 +1,7 @@
 """The echo client window: connect, type lines, see each reply and its
-round-trip time. The connection lives on an ``EchoSession`` thread.
+round-trip time. The connection lives on an ``EchoSession`` thread, which
+reports typed events; a server that goes away is shown at once, and a line
+that could not be sent stays in the entry with the reason beside it.
 """
 
 from __future__ import annotations
@@ -7,10 +9,24 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
+from gui.contextmenu import edit_menu, read_only_menu
+from gui.findbar import FindBar
 from gui.settings import Settings
+from gui.style import themed_text
 from gui.toolwindow import ToolWindow, address_or_error, append, transcript
-from net.echo.client import EchoSession
+from net.echo.client import (
+    Connected,
+    Disconnected,
+    Echoed,
+    EchoSession,
+    Failed,
+    NotSent,
+    Sent,
+)
 from net.echo.server import DEFAULT_PORT
+
+IDLE, CONNECTING, CONNECTED, DISCONNECTED = "idle", "connecting", "connected", "disconnected"
+TRANSCRIPT_ROLES = {"note": "hint", "error": "error", "mine": "accent", "meta": "muted"}
 
 
 class EchoWindow(ToolWindow):
@@ -20,13 +36,27 @@ class EchoWindow(ToolWindow):
     def __init__(self, master: tk.Misc, settings: Settings | None = None):
         super().__init__(master, "netdesk — Echo client", settings, icon="echo")
         self.session = EchoSession(self.events.put)
-        self.connected = False
+        self.state = IDLE
+        self.offline_reason = ""  # why the last connection ended or failed
+        self.was_connected = False
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
         self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
         self.line = tk.StringVar(self)
+        self._handlers = {
+            Connected: self._on_connected,
+            Sent: self._on_sent,
+            Echoed: self._on_echoed,
+            Failed: self._on_failed,
+            NotSent: self._on_not_sent,
+            Disconnected: self._on_disconnected,
+        }
         self._build()
-        self._set_connected(False)
+        self._set_state(IDLE)
         self.status.set("Not connected. Enter a host and port, then Connect.")
+
+    @property
+    def connected(self) -> bool:
+        return self.state == CONNECTED
 
     def _build(self) -> None:
         top = ttk.Frame(self, padding=(8, 8, 8, 4))
@@ -45,80 +75,155 @@ class EchoWindow(ToolWindow):
         self.connect_button.pack(side="left")
         self.disconnect_button = ttk.Button(buttons, text="Disconnect", command=self.disconnect)
         self.disconnect_button.pack(side="left", padx=(6, 0))
-        self.field_error = ttk.Label(buttons, foreground="#b00020")
+        self.field_error = ttk.Label(buttons, style="Error.TLabel")
         self.field_error.pack(side="left", padx=(10, 0))
         top.columnconfigure(1, weight=1)
 
         frame, self.transcript = transcript(self)
+        themed_text(self.transcript, TRANSCRIPT_ROLES)
         frame.grid(row=1, column=0, sticky="nsew", padx=8)
+        self.findbar = FindBar(self, self.transcript)
+        self.findbar.grid(row=2, column=0, sticky="ew", padx=8)
+        self.findbar.grid_remove()
 
         bottom = ttk.Frame(self, padding=(8, 6))
-        bottom.grid(row=2, column=0, sticky="ew")
+        bottom.grid(row=3, column=0, sticky="ew")
         self.entry = ttk.Entry(bottom, textvariable=self.line)
         self.entry.grid(row=0, column=0, sticky="ew")
         self.send_button = ttk.Button(bottom, text="Send", command=self.send)
         self.send_button.grid(row=0, column=1, padx=(6, 0))
+        # Why the line in the entry was not sent; hidden while there is no reason.
+        self.entry_note = ttk.Label(bottom, style="Error.TLabel", anchor="w")
+        self.entry_note.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        self.entry_note.grid_remove()
+        self.entry_note.bind("<Configure>",
+                             lambda e: self.entry_note.configure(wraplength=max(e.width, 100)))
         bottom.columnconfigure(0, weight=1)
-        self.statusbar.grid(row=3, column=0, sticky="ew")
+        self.statusbar.grid(row=4, column=0, sticky="ew")
         self.rowconfigure(1, weight=1)
         self.columnconfigure(0, weight=1)
 
         self.entry.bind("<Return>", lambda e: self.send())
+        self.entry.bind("<KP_Enter>", lambda e: self.send())
         self.entry.bind("<Escape>", lambda e: self.line.set(""))
         for w in (self.host_entry, self.port_entry):
             w.bind("<Return>", lambda e: self.connect())
+            w.bind("<KP_Enter>", lambda e: self.connect())
+        for w in (self.host_entry, self.port_entry, self.entry, self.findbar.entry):
+            edit_menu(w)
+        read_only_menu(self.transcript)
+        FindBar.bind_keys(self, self.findbar)
         self.host_entry.focus_set()
 
     # -- user actions -----------------------------------------------------
     def connect(self) -> None:
+        if self.state in (CONNECTING, CONNECTED):
+            return
         host, port, problem = address_or_error(self.host.get(), self.port.get())
         self.field_error.configure(text=problem)
         if problem:
+            (self.host_entry if "host" in problem else self.port_entry).focus_set()
             return
         self.remember(host=host, port=port)
         self.status.set(f"Connecting to {host}:{port}…")
-        self.connect_button.state(["disabled"])
+        self._set_state(CONNECTING)
         self.session.connect(host, port)
 
     def disconnect(self) -> None:
+        """Hang up, or give up a connect still in progress."""
         self.session.disconnect()
 
     def send(self) -> None:
         text = self.line.get()
-        if not self.connected or not text:
+        if not text:
             return
+        if self.state != CONNECTED:
+            # Kept in the entry: the user decides what to do with it.
+            self._note(f"Not sent: {self._why_not()}")
+            return
+        self._note("")
         self.line.set("")
         self.session.send(text)
 
+    def _why_not(self) -> str:
+        if self.state == CONNECTING:
+            return "still connecting. Press Enter again once connected."
+        why = f" ({self.offline_reason})" if self.offline_reason else ""
+        action = "Reconnect" if self.was_connected else "Connect"
+        return f"not connected{why}. {action}, then press Enter to send it."
+
+    def _note(self, text: str) -> None:
+        self.entry_note.configure(text=text)
+        if text:
+            self.entry_note.grid()
+        else:
+            self.entry_note.grid_remove()
+
     # -- worker events ----------------------------------------------------
     def on_event(self, event) -> None:
-        kind = event[0]
-        if kind == "connected":
-            self._set_connected(True)
-            self.status.set(f"Connected to {event[1]}:{event[2]}")
-            append(self.transcript, (f"connected to {event[1]}:{event[2]}", "note"))
-            self.entry.focus_set()
-        elif kind == "sent":
-            append(self.transcript, ("→ ", "meta"), (event[1], "mine"))
-        elif kind == "reply":
-            append(self.transcript, ("← ", "meta"), (event[1], ()),
-                   (f"   {event[2] * 1000:.2f} ms", "meta"))
-            self.status.set(f"Last round trip {event[2] * 1000:.2f} ms")
-        elif kind == "error":
-            append(self.transcript, (f"error: {event[1]}", "error"))
-            self.status.set(f"Error: {event[1]}")
-            if not self.connected:
-                self._set_connected(False)
-        elif kind == "disconnected":
-            self._set_connected(False)
-            append(self.transcript, (f"disconnected ({event[1]})", "note"))
-            self.status.set(f"Disconnected: {event[1]}")
+        self._handlers[type(event)](event)  # an unknown event is a KeyError, not a silence
 
-    def _set_connected(self, connected: bool) -> None:
-        self.connected = connected
-        self.connect_button.state(["disabled"] if connected else ["!disabled"])
-        for w in (self.disconnect_button, self.send_button, self.entry):
-            w.state(["!disabled"] if connected else ["disabled"])
+    def _on_connected(self, event: Connected) -> None:
+        self.was_connected = True
+        self.offline_reason = ""
+        self._set_state(CONNECTED)
+        self.status.set(f"Connected to {event.host}:{event.port}")
+        append(self.transcript, (f"connected to {event.host}:{event.port}", "note"))
+        if self.line.get():
+            self._note("Connected: press Enter to send the line.")
+        else:
+            self._note("")
+        self.entry.focus_set()
+
+    def _on_sent(self, event: Sent) -> None:
+        append(self.transcript, ("→ ", "meta"), (event.text, "mine"))
+
+    def _on_echoed(self, event: Echoed) -> None:
+        ms = event.rtt * 1000
+        append(self.transcript, ("← ", "meta"), (event.text, ()), (f"   {ms:.2f} ms", "meta"))
+        self.status.set(f"Last round trip {ms:.2f} ms")
+
+    def _on_failed(self, event: Failed) -> None:
+        append(self.transcript, (event.message, "error"))
+        self.status.set(_sentence(event.message))
+        self.offline_reason = event.message
+        self._set_state(DISCONNECTED if self.was_connected else IDLE)
+
+    def _on_not_sent(self, event: NotSent) -> None:
+        # The connection ended between the click and the send: give the line back.
+        if not self.line.get():
+            self.line.set(event.text)
+        self._note(f"Not sent: {self._why_not()}")
+
+    def _on_disconnected(self, event: Disconnected) -> None:
+        self.offline_reason = event.reason
+        self._set_state(DISCONNECTED)
+        append(self.transcript, (f"disconnected: {event.reason}",
+                                 "error" if event.by_server else "note"))
+        self.status.set(f"Disconnected: {event.reason}. Press Reconnect to connect again."
+                        if event.by_server else f"Disconnected: {event.reason}")
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        focused = self.focus_get()
+        self.connect_button.configure(text="Reconnect" if state == DISCONNECTED else "Connect")
+        enabled = {
+            self.connect_button: state in (IDLE, DISCONNECTED),
+            self.disconnect_button: state in (CONNECTING, CONNECTED),
+            self.send_button: state == CONNECTED,
+        }
+        for button, on in enabled.items():
+            button.state(["!disabled"] if on else ["disabled"])
+        # A button that just turned grey must not keep the focus (its ring
+        # would show on a control that does nothing): move on to a live one.
+        if focused in enabled and not enabled[focused]:
+            live = [b for b, on in enabled.items() if on]
+            (live[0] if live else self.entry).focus_set()
 
     def stop_workers(self) -> None:
-        self.session.close()
+        self.session.close()  # never waits: the thread ends on its own
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter, as a status line."""
+    return text[:1].upper() + text[1:]

@@ -2,7 +2,8 @@
 
 ``EchoClient`` is the blocking client (used by ``netdesk echo``);
 ``EchoSession`` runs one on a thread of its own, takes commands from a
-queue and reports plain events, so a window never waits on the network.
+queue and reports typed events (the dataclasses below), so a window never
+waits on the network and never mistakes one event for another.
 """
 
 from __future__ import annotations
@@ -12,11 +13,54 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from net.echo.server import CHUNK
-from net.sockutil import describe_error, shutdown
+from net.sockutil import describe_error, ready, shutdown
 
-Event = tuple
+
+# -- what a session reports -----------------------------------------------------
+@dataclass(frozen=True)
+class Connected:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    text: str
+
+
+@dataclass(frozen=True)
+class Echoed:
+    """The reply to the last ``Sent`` line, and its round-trip time."""
+
+    text: str
+    rtt: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A connect that did not succeed; ``message`` is for people."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """A line that found no connection: the window gives it back to the user."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    reason: str
+    by_server: bool  # the server closed or broke it (not the user)
+
+
+Event = Connected | Sent | Echoed | Failed | NotSent | Disconnected
 Emit = Callable[[Event], None]
 
 
@@ -25,9 +69,30 @@ class EchoClient:
         self.timeout = timeout
         self.sock: socket.socket | None = None
 
-    def connect(self, host: str, port: int) -> tuple[str, int]:
-        self.sock = socket.create_connection((host, port), timeout=self.timeout)
-        return self.sock.getpeername()[:2]
+    def connect(self, host: str, port: int,
+                before: Callable[[socket.socket], bool] | None = None) -> tuple[str, int]:
+        """Connect to the first address of ``host`` that answers (as
+        ``socket.create_connection``). ``before(sock)`` sees each socket
+        before it connects, so another thread can shut it down to give up;
+        it returns False to give up at once."""
+        error: OSError | None = None
+        for family, kind, proto, _, address in socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                if before is not None and not before(sock):
+                    raise ConnectionAbortedError("connect cancelled")
+                sock.settimeout(self.timeout)
+                sock.connect(address)
+            except OSError as e:
+                sock.close()
+                if isinstance(e, ConnectionAbortedError):
+                    raise
+                error = e
+                continue
+            self.sock = sock
+            return sock.getpeername()[:2]
+        raise error or OSError(f"no address for {host}")
 
     def roundtrip(self, data: bytes) -> tuple[bytes, float]:
         """Send ``data``; wait (bounded by the timeout) for as many bytes back."""
@@ -60,66 +125,185 @@ class EchoClient:
 class EchoSession:
     """An echo connection driven from a command queue on its own thread.
 
-    Commands: ``connect(host, port)``, ``send(text)``, ``disconnect()``;
-    events: ``("connected", host, port)``, ``("sent", text)``,
-    ``("reply", text, rtt_seconds)``, ``("error", message)``,
-    ``("disconnected", reason)``. ``close()`` stops and joins the thread.
+    Commands: ``connect(host, port)``, ``send(text)``, ``disconnect()``
+    (which also cancels a connect in progress). Events, in order:
+    ``Connected``, ``Sent`` then ``Echoed`` for each line, ``Failed``,
+    ``NotSent`` (a line that found no connection; the window gives it back
+    to the user) and ``Disconnected``.
+
+    While idle and connected the thread waits on the socket as well as on
+    its commands, so a server that goes away is noticed at once rather than
+    at the next line. ``close()`` never waits for the network: it sets the
+    stop flag, shuts down the socket being connected or used, and joins for
+    at most ``timeout`` seconds (none by default, for a Tk thread).
     """
 
     def __init__(self, emit: Emit, timeout: float = 5.0):
         self._emit = emit
         self._client = EchoClient(timeout)
         self._commands: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        # The socket being connected or in use, reachable from close() and
+        # disconnect() on another thread. Closed only under the lock, so a
+        # shutdown() from elsewhere never reaches a recycled descriptor.
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._cancelled = False
+        # Commands also write a byte here, waking the thread out of its
+        # wait on the connected socket.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._thread = threading.Thread(target=self._run, name="echo-session", daemon=True)
         self._thread.start()
 
+    # -- commands (any thread) ------------------------------------------------
     def connect(self, host: str, port: int) -> None:
-        self._commands.put(("connect", host, port))
+        self._put(("connect", host, port))
 
     def send(self, text: str) -> None:
-        self._commands.put(("send", text))
+        self._put(("send", text))
 
     def disconnect(self) -> None:
-        self._commands.put(("disconnect",))
+        with self._lock:
+            if self._sock is not None and self._client.sock is None:
+                self._cancelled = True  # a connect in progress: give it up now
+                shutdown(self._sock)
+        self._put(("disconnect",))
 
-    def close(self, timeout: float = 5.0) -> None:
-        self._commands.put(None)
-        shutdown(self._client.sock)  # wake a round trip in progress
-        self._thread.join(timeout)
+    def close(self, timeout: float = 0.0) -> None:
+        """Stop the thread; it closes its socket and ends on its own."""
+        self._stop.set()
+        self._put(None)
+        with self._lock:
+            shutdown(self._sock)  # wakes a connect or a round trip in progress
+        if timeout > 0:
+            self._thread.join(timeout)
 
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def _put(self, command: tuple | None) -> None:
+        self._commands.put(command)
+        with self._lock:
+            try:
+                self._wake_w.send(b"\0")
+            except OSError:  # full (the thread wakes anyway) or closed (the thread ended)
+                pass
+
+    # -- the session thread ---------------------------------------------------
     def _run(self) -> None:
         try:
-            while (command := self._commands.get()) is not None:
-                try:
-                    self._do(*command)
-                except (OSError, UnicodeError) as e:
-                    was_connected = self._client.sock is not None
-                    self._client.close()
-                    self._emit(("error", describe_error(e)))
-                    if was_connected:
-                        self._emit(("disconnected", "connection lost"))
+            while not self._stop.is_set():
+                self._wait()
+                while not self._stop.is_set():
+                    try:
+                        command = self._commands.get_nowait()
+                    except queue.Empty:
+                        break
+                    if command is None:
+                        return
+                    self._do(command)
         finally:
-            if self._client.sock is not None:
+            with self._lock:
+                had = self._client.sock is not None
                 self._client.close()
-                self._emit(("disconnected", "closed"))
+                self._sock = None
+                self._wake_r.close()
+                self._wake_w.close()
+            if had and not self._stop.is_set():
+                self._emit(Disconnected("closed", by_server=False))
 
-    def _do(self, kind: str, *args) -> None:
+    def _wait(self) -> None:
+        """Until a command comes; meanwhile notice a connection that ends."""
+        sock = self._client.sock
+        watched = [self._wake_r] if sock is None else [self._wake_r, sock]
+        for s in ready(watched, False, None):
+            if s is self._wake_r:
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except (BlockingIOError, InterruptedError):
+                    pass
+            else:
+                self._check_closed(s)
+
+    def _check_closed(self, sock: socket.socket) -> None:
+        """The connected socket is readable while no round trip is waiting:
+        the server closed it, reset it, or sent what it was not asked."""
+        try:
+            data = sock.recv(CHUNK, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self._lost(describe_error(e))
+            return
+        if not data:
+            self._lost("the server closed the connection")
+        # Bytes nobody asked for: an echo server never sends them; dropped.
+
+    def _lost(self, reason: str) -> None:
+        self._drop()
+        if not self._stop.is_set():
+            self._emit(Disconnected(reason, by_server=True))
+
+    def _drop(self) -> None:
+        with self._lock:
+            self._client.close()
+            self._sock = None
+
+    def _do(self, command: tuple) -> None:
+        kind, *args = command
         if kind == "connect":
-            self._client.close()
-            host, port = self._client.connect(*args)
-            self._emit(("connected", host, port))
+            self._connect(*args)
         elif kind == "send":
-            if self._client.sock is None:
-                self._emit(("error", "not connected"))
-                return
-            text = args[0]
-            self._emit(("sent", text))
-            reply, rtt = self._client.roundtrip((text + "\n").encode("utf-8"))
-            self._emit(("reply", reply.decode("utf-8", "replace").rstrip("\n"), rtt))
+            self._send(args[0])
         elif kind == "disconnect" and self._client.sock is not None:
-            self._client.close()
-            self._emit(("disconnected", "you disconnected"))
+            self._drop()
+            self._emit(Disconnected("you disconnected", by_server=False))
+
+    def _connect(self, host: str, port: int) -> None:
+        if self._client.sock is not None:
+            self._drop()
+            self._emit(Disconnected("reconnecting", by_server=False))
+        with self._lock:
+            self._cancelled = False
+        try:
+            peer = self._client.connect(host, port, self._connecting)
+        except OSError as e:
+            with self._lock:
+                self._sock = None
+                cancelled = self._cancelled
+            if self._stop.is_set():
+                return
+            if cancelled:
+                self._emit(Disconnected("you cancelled the connection", by_server=False))
+            else:
+                self._emit(Failed(f"cannot reach {host}:{port}: {describe_error(e)}"))
+            return
+        if self._stop.is_set():
+            self._drop()
+            return
+        self._emit(Connected(str(peer[0]), int(peer[1])))
+
+    def _connecting(self, sock: socket.socket) -> bool:
+        """Called with each socket before it connects: publish it so that
+        close() and disconnect() can shut it down; False to give up."""
+        with self._lock:
+            if self._stop.is_set() or self._cancelled:
+                return False
+            self._sock = sock
+            return True
+
+    def _send(self, text: str) -> None:
+        if self._client.sock is None:
+            self._emit(NotSent(text, "not connected"))
+            return
+        self._emit(Sent(text))
+        try:
+            reply, rtt = self._client.roundtrip((text + "\n").encode("utf-8"))
+        except (OSError, UnicodeError) as e:
+            self._lost(describe_error(e))
+            return
+        self._emit(Echoed(reply.decode("utf-8", "replace").rstrip("\n"), rtt))
