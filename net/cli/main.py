@@ -15,18 +15,28 @@ from net.cli.budget_flags import add_budget_flags
 from net.cli.common import EXIT_USAGE, port_number, seconds_type, whole_number_type
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def _add_global_options(parser: argparse.ArgumentParser, subcommand: bool = False) -> None:
+    """--data-dir and --log-level. Every subcommand takes them too, after its
+    name (``netdesk scan localhost --data-dir X``); there they default to
+    SUPPRESS, so that one given before the subcommand is not overwritten."""
+    unset = argparse.SUPPRESS
+    parser.add_argument("--data-dir", metavar="DIR", default=unset if subcommand else None,
+                        help="where logs, accounts and settings live "
+                             "(default: the platform's user data directory)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS,
+                        default=unset if subcommand else "info",
+                        help="how much goes to the log file (debug logs every echo chunk)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netdesk",
         description="A desktop network workbench. With no command, opens the window.")
     parser.add_argument("--version", action="version", version=f"netdesk {__version__}")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="where logs, accounts and settings live "
-                             "(default: the platform's user data directory)")
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"],
-                        help="how much goes to the log file (debug logs every echo chunk)")
+    _add_global_options(parser)
     parser.add_argument("--smoke-test", action="store_true",
                         help="open every window, wait until drawn, close, exit 0")
     # For tests/bench/bench_start.py: exit as soon as the launcher is drawn.
@@ -44,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"echo service port (default {ECHO_PORT}; busy: the next free one)")
     serve.add_argument("--chat-port", type=port_number, default=CHAT_PORT,
                        help=f"chat service port (default {CHAT_PORT}; busy: the next free one)")
-    serve.add_argument("--data-dir", dest="sub_data_dir", metavar="DIR", help=argparse.SUPPRESS)
+    _add_global_options(serve, subcommand=True)
     add_budget_flags(serve)
 
     echo = sub.add_parser("echo", help="an interactive echo client")
@@ -52,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("port", nargs="?", type=port_number, help="server port")
     echo.add_argument("--timeout", type=seconds_type(0.001, 86400), default=5.0,
                       help="seconds to wait for a reply")
+    _add_global_options(echo, subcommand=True)
 
     from net.scan.engine import DEFAULT_TIMEOUT, MAX_PROCS, STRATEGIES
     from net.scan.targets import MAX_HOSTS_DEFAULT
@@ -93,15 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                       default=None, help=argparse.SUPPRESS)
     scan.add_argument("--json", action="store_true",
                       help="print one JSON object and nothing else on stdout")
+    _add_global_options(scan, subcommand=True)
     return parser
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    args = build_parser().parse_args(argv)
-    # --data-dir is accepted before or after the subcommand.
-    if getattr(args, "sub_data_dir", None):
-        args.data_dir = args.sub_data_dir
-    return args
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None, open_gui: Callable[[argparse.Namespace], int] | None = None
