@@ -3,51 +3,132 @@ services, watch the clients and the log, kick, clear logs and clear the
 identification file.
 
 Every command runs on the server's control thread (``ControlThread``);
-results, periodic snapshots and log records all arrive through the
-window's event queue.
+results, periodic snapshots and log records arrive through the window's
+event queue as typed events. A destructive command first asks the control
+thread what it would take away, then asks the user, "No" being the default.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import tkinter as tk
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from tkinter import messagebox, ttk
+from tkinter import font as tkfont
+from tkinter import ttk
 
+from gui.confirm import confirm_destructive
+from gui.contextmenu import attach, edit_menu, read_only_menu
+from gui.findbar import MATCH_TAG, FindBar
+from gui.panel_controller import Impact, PanelController
 from gui.settings import Settings
-from gui.toolwindow import ToolWindow, port_or_error
+from gui.style import color, themed_text
+from gui.toolwindow import ToolWindow
 from net import datadir
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
-from net.control import (
-    ControlThread,
-    QueueLogHandler,
-    ServerConfig,
-    ServerController,
-    Status,
-    format_duration,
-)
+from net.control import ControlThread, QueueLogHandler, ServerConfig, Status, format_duration
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
           "ERROR": logging.ERROR}
+LEVEL_ROLES = {"DEBUG": "muted", "WARNING": "warning", "ERROR": "error", "CRITICAL": "error"}
 MAX_LOG_LINES = 5000
+TRIM_STEP = 500  # lines dropped from the top of the view at a time
+LOGGING_IN = "(logging in)"
 
 
-def ask_yes_no(parent: tk.Misc, title: str, question: str) -> bool:
-    return messagebox.askyesno(title, question, parent=parent, icon="warning")
+# -- what reaches the window ------------------------------------------------------------
+@dataclass(frozen=True)
+class LogLine:
+    level: int
+    line: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    status: Status
+    clients: list[dict]
+
+
+@dataclass(frozen=True)
+class Done:
+    command: str
+    result: object
+
+
+@dataclass(frozen=True)
+class CommandFailed:
+    command: str
+    message: str
+
+
+def from_control(item: object) -> object:
+    """The control thread's and the log handler's tuples as typed events.
+
+    Anything else passes unchanged, and the window's dispatch raises on it:
+    an event nobody handles is an error, not a silence."""
+    match item:
+        case ("log", int(level), str(line)):
+            return LogLine(level, line)
+        case ("snapshot", Status() as status, list(clients)):
+            return Snapshot(status, clients)
+        case ("done", str(command), result):
+            return Done(command, result)
+        case ("failed", str(command), str(message)):
+            return CommandFailed(command, message)
+    return item
+
+
+# -- fields ------------------------------------------------------------------------------
+def port_field(label: str, text: str) -> tuple[int | None, str]:
+    """A port field: (port, "") or (None, "Chat port: 70000 is out of range (0-65535)").
+
+    Every message names its field first, in one format; 0 asks for any free port."""
+    text = text.strip()
+    if not text:
+        return None, f"{label}: enter a port number (0-65535; 0 picks a free one)"
+    shown = text if len(text) <= 12 else text[:12] + "…"
+    if not (text.isascii() and text.isdigit()):
+        return None, f"{label}: “{shown}” is not a port number (0-65535)"
+    if len(text) > 5 or int(text) > 65535:
+        return None, f"{label}: {shown} is out of range (0-65535)"
+    return int(text), ""
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
+
+
+# -- log lines as shown ------------------------------------------------------------------
+_RECORD = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}),\d+ (\w+)\s+([\w.]+): (.*)",
+                     re.DOTALL)
+
+
+def shown_line(line: str, today: str | None = None) -> str:
+    """A log file line made to fit the view: the time (and the date when it
+    is not today), the level, and the message without the logger's name
+    when the message repeats it ("netdesk.chat: chat: ..." -> "chat: ...")."""
+    m = _RECORD.fullmatch(line)
+    if not m:
+        return line
+    day, clock, level, name, message = m.groups()
+    when = clock if day == (today or date.today().isoformat()) else f"{day} {clock}"
+    short = name.removeprefix("netdesk.")
+    if not message.startswith(f"{short.rsplit('.', 1)[-1]}:"):
+        message = f"{short}: {message}"
+    return f"{when} {level:<7} {message}"
 
 
 class ControlPanel(ToolWindow):
     settings_section = "control"
-    default_geometry = "820x600"
+    default_geometry = "820x640"
 
     def __init__(self, master: tk.Misc, data_dir: Path, settings: Settings | None = None,
-                 log_handler: datadir.PrivateRotatingFileHandler | None = None,
-                 confirm=ask_yes_no):
+                 log_handler: datadir.PrivateRotatingFileHandler | None = None):
         super().__init__(master, "netdesk — Server control", settings, icon="server",
                          min_size=(640, 520))
-        self.confirm = confirm
         # All interfaces, as `netdesk serve`: a chat server is for the others
         # on the network; 127.0.0.1 keeps it to this machine.
         self.host = tk.StringVar(self, self.remembered("host", "0.0.0.0"))
@@ -56,37 +137,59 @@ class ControlPanel(ToolWindow):
         self.state = tk.StringVar(self, "Stopped")
         self.counters = tk.StringVar(self, "")
         self.level = tk.StringVar(self, "INFO")
-        self.search = tk.StringVar(self)
+        self.line_filter = tk.StringVar(self)
         self.log_records: list[tuple[int, str]] = []
         self.status_now: Status | None = None
         # The panel's own view of the server, kept from the control thread's
         # reports: the controller itself belongs to that thread.
         self.running = False
         self.closing = False
-        self.controller = ServerController(data_dir, ServerConfig(), log_handler)
-        self.control = ControlThread(self.controller, self.events.put)
-        self.log_feed = QueueLogHandler(self.events.put)
+        self.asking: str | None = None  # the destructive action whose question is pending
+        self._handlers = {LogLine: self._on_log, Snapshot: self._on_snapshot,
+                          Done: self._on_done, CommandFailed: self._on_failed}
+        self._done = {"start": self._started, "budgets": self.show_budgets,
+                      "shutdown": self._stopped, "log_lines": self._log_loaded,
+                      "clear_logs": self._logs_cleared, "clear_users": self._users_cleared,
+                      "kick_user": self._kicked, "pause": self._paused, "resume": self._resumed,
+                      "impact": self._ask}
+        self.controller = PanelController(data_dir, ServerConfig(), log_handler)
+        self.control = ControlThread(self.controller, self._put)
+        self.log_feed = QueueLogHandler(self._put)
         logging.getLogger(datadir.LOGGER).addHandler(self.log_feed)
         self._build()
         self._show_state()
         self.control.submit("log_lines", MAX_LOG_LINES)  # what the file holds already
 
+    def _put(self, item: object) -> None:
+        """The control thread's and the log handler's way in (any thread)."""
+        self.events.put(from_control(item))
+
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        services = ttk.LabelFrame(self, text="Services", padding=8)
-        services.grid(row=0, column=0, sticky="ew", padx=8, pady=(8, 4))
-        self.fields = {}
+        # Creation order is the Tab order: fields, buttons, table, its
+        # buttons, the log's tools, the log.
+        services = ttk.LabelFrame(self, text="Services", padding=(8, 4, 8, 6))
+        services.grid(row=0, column=0, sticky="ew", padx=8, pady=(6, 2))
+        self.fields: dict[str, ttk.Entry] = {}
         for col, (key, label, var, width) in enumerate(
                 [("host", "Host", self.host, 16), ("echo_port", "Echo port", self.echo_port, 7),
                  ("chat_port", "Chat port", self.chat_port, 7)]):
-            ttk.Label(services, text=label).grid(row=0, column=col * 2, padx=(8 if col else 0, 4))
+            ttk.Label(services, text=label).grid(row=0, column=col * 2, padx=(12 if col else 0, 4))
             entry = ttk.Entry(services, textvariable=var, width=width)
-            entry.grid(row=0, column=col * 2 + 1)
+            entry.grid(row=0, column=col * 2 + 1, sticky="w")
             entry.bind("<Return>", lambda e: self.start())
+            entry.bind("<KP_Enter>", lambda e: self.start())
+            edit_menu(entry)
             self.fields[key] = entry
+        services.columnconfigure(6, weight=1)
+        self.field_error = ttk.Label(services, style="Error.TLabel", anchor="w")
+        self.field_error.grid(row=1, column=0, columnspan=7, sticky="ew", pady=(4, 0))
+        self.field_error.grid_remove()
+        self.field_error.bind("<Configure>", lambda e: self.field_error.configure(
+            wraplength=max(e.width, 200)))
         buttons = ttk.Frame(services)
-        buttons.grid(row=1, column=0, columnspan=7, sticky="w", pady=(8, 0))
-        self.buttons = {}
+        buttons.grid(row=2, column=0, columnspan=7, sticky="w", pady=(6, 0))
+        self.buttons: dict[str, ttk.Button] = {}
         for name, label in (("start", "Start"), ("stop", "Stop"), ("pause", "Pause"),
                             ("resume", "Resume")):
             b = ttk.Button(buttons, text=label, command=getattr(self, name), width=7)
@@ -95,28 +198,36 @@ class ControlPanel(ToolWindow):
         self.budgets_button = ttk.Button(buttons, text="Budgets…",
                                          command=lambda: self.control.submit("budgets"))
         self.budgets_button.pack(side="left", padx=(12, 0))
-        services.columnconfigure(6, weight=1)
-        self.field_error = ttk.Label(services, foreground="#b00020")
-        self.field_error.grid(row=1, column=3, columnspan=4, sticky="e")
         state_row = ttk.Frame(services)
-        state_row.grid(row=2, column=0, columnspan=7, sticky="ew", pady=(8, 0))
-        self.state_dot = tk.Canvas(state_row, width=12, height=12, highlightthickness=0,
-                                   background=ttk.Style(self).lookup("TFrame", "background"))
+        state_row.grid(row=3, column=0, columnspan=7, sticky="ew", pady=(6, 0))
+        # A character, not a drawing: it scales with the font on any screen.
+        self.state_dot = ttk.Label(state_row, text="●")
         self.state_dot.pack(side="left", padx=(0, 6))
-        ttk.Label(state_row, textvariable=self.state, font=("TkDefaultFont", 10, "bold")).pack(
-            side="left")
-        ttk.Label(services, textvariable=self.counters, foreground="#444444").grid(
-            row=3, column=0, columnspan=7, sticky="w", pady=(2, 0))
+        ttk.Label(state_row, textvariable=self.state, font="TkHeadingFont").pack(side="left")
+        ttk.Label(services, textvariable=self.counters, style="Hint.TLabel").grid(
+            row=4, column=0, columnspan=7, sticky="w")
 
         panes = ttk.PanedWindow(self, orient="vertical")
-        panes.grid(row=1, column=0, sticky="nsew", padx=8, pady=4)
+        panes.grid(row=1, column=0, sticky="nsew", padx=8, pady=2)
+        self.panes = panes
 
-        clients = ttk.LabelFrame(panes, text="Chat clients", padding=6)
+        clients = ttk.LabelFrame(panes, text="Chat clients", padding=(6, 2, 6, 6))
         cols = ("name", "address", "since", "messages")
-        self.clients = ttk.Treeview(clients, columns=cols, show="headings", height=5)
-        for col, width in zip(cols, (160, 200, 100, 90), strict=True):
-            self.clients.heading(col, text=col.capitalize())
-            self.clients.column(col, width=width, stretch=col == "address")
+        self.clients = ttk.Treeview(clients, columns=cols, show="headings", height=5,
+                                    selectmode="browse")
+        # The fixed columns as wide as their heading or their widest value
+        # in this font; name and address share the rest.
+        heading_font = tkfont.nametofont("TkHeadingFont")
+        body_font = tkfont.nametofont("TkDefaultFont")
+        for col, sample, stretch in (("name", "nickname", True),
+                                     ("address", "127.0.0.1:65535", True),
+                                     ("since", "00:00:00", False),
+                                     ("messages", "Messages", False)):
+            width = max(heading_font.measure(col.capitalize()), body_font.measure(sample)) + 16
+            anchor = "e" if col == "messages" else "w"
+            self.clients.heading(col, text=col.capitalize(), anchor=anchor)
+            self.clients.column(col, width=width, minwidth=min(width, 60), stretch=stretch,
+                                anchor=anchor)
         self.clients.grid(row=0, column=0, sticky="nsew")
         bar = ttk.Scrollbar(clients, orient="vertical", command=self.clients.yview)
         self.clients.configure(yscrollcommand=bar.set)
@@ -131,9 +242,12 @@ class ControlPanel(ToolWindow):
         self.clear_users_button.pack(fill="x", pady=(6, 0))
         clients.rowconfigure(0, weight=1)
         clients.columnconfigure(0, weight=1)
+        self.clients.bind("<<TreeviewSelect>>", lambda e: self._show_kick())
+        self.clients.bind("<FocusIn>", lambda e: self._focus_a_row())
+        attach(self.clients, self._client_menu)
         panes.add(clients, weight=1)
 
-        logs = ttk.LabelFrame(panes, text="Log", padding=6)
+        logs = ttk.LabelFrame(panes, text="Log", padding=(6, 2, 6, 6))
         tools = ttk.Frame(logs)
         tools.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(0, 4))
         ttk.Label(tools, text="Level").pack(side="left")
@@ -141,45 +255,86 @@ class ControlPanel(ToolWindow):
                                  state="readonly")
         level_box.pack(side="left", padx=(4, 12))
         level_box.bind("<<ComboboxSelected>>", lambda e: self.render_log())
-        ttk.Label(tools, text="Search").pack(side="left")
-        search = ttk.Entry(tools, textvariable=self.search, width=16)
-        search.pack(side="left", padx=4)
-        search.bind("<Escape>", lambda e: self.search.set(""))
-        self.search.trace_add("write", lambda *a: self.render_log())
-        ttk.Button(tools, text="Clear logs", command=self.clear_logs).pack(side="right")
-        self.log_view = tk.Text(logs, height=12, wrap="none", state="disabled",
-                                font="TkFixedFont", relief="flat")
+        self.level_box = level_box
+        ttk.Label(tools, text="Only lines with").pack(side="left")
+        self.filter_entry = ttk.Entry(tools, textvariable=self.line_filter, width=16)
+        self.filter_entry.pack(side="left", padx=4)
+        self.filter_entry.bind("<Escape>", lambda e: self.line_filter.set(""))
+        edit_menu(self.filter_entry)
+        self.line_filter.trace_add("write", lambda *a: self.render_log())
+        self.clear_logs_button = ttk.Button(tools, text="Clear logs…", command=self.clear_logs)
+        self.clear_logs_button.pack(side="right")
+        # Wrapped, with continuation lines indented under the message: no
+        # sideways scrolling at any width.
+        self.log_view = tk.Text(logs, height=6, wrap="word", state="disabled",
+                                font="TkFixedFont", relief="flat", padx=4, pady=2,
+                                highlightthickness=1, takefocus=1)  # Tab reaches it
+        themed_text(self.log_view, LEVEL_ROLES)
+        self.log_view.configure(highlightcolor=color(self, "accent"),
+                                highlightbackground=ttk.Style(self).lookup("TFrame",
+                                                                           "background"))
+        indent = tkfont.Font(self, font="TkFixedFont").measure(" " * 17)
+        self.log_view.tag_configure("line", lmargin2=indent + 4)
         ybar = ttk.Scrollbar(logs, orient="vertical", command=self.log_view.yview)
-        xbar = ttk.Scrollbar(logs, orient="horizontal", command=self.log_view.xview)
-        self.log_view.configure(yscrollcommand=ybar.set, xscrollcommand=xbar.set)
+        self.log_view.configure(yscrollcommand=ybar.set)
         self.log_view.grid(row=1, column=0, sticky="nsew")
         ybar.grid(row=1, column=1, sticky="ns")
-        xbar.grid(row=2, column=0, sticky="ew")
-        self.log_view.tag_configure("WARNING", foreground="#9a6700")
-        self.log_view.tag_configure("ERROR", foreground="#b00020")
-        self.log_view.tag_configure("DEBUG", foreground="#777777")
+        self.log_view.bind("<1>", lambda e: self.log_view.focus_set())
+        self.log_view.bind("<Control-a>", lambda e: (self.log_view.tag_add(
+            "sel", "1.0", "end-1c"), "break")[1])
+        read_only_menu(self.log_view)
+        self.findbar = _LiveFindBar(logs, self.log_view)
+        self.findbar.grid(row=2, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        self.findbar.grid_remove()
+        edit_menu(self.findbar.entry)
+        FindBar.bind_keys(self, self.findbar)
         logs.rowconfigure(1, weight=1)
         logs.columnconfigure(0, weight=1)
-        panes.add(logs, weight=3)
+        panes.add(logs, weight=2)
 
         self.statusbar.grid(row=2, column=0, sticky="ew")
         self.rowconfigure(1, weight=1)
         self.columnconfigure(0, weight=1)
+        self._show_kick()
 
     # -- commands --------------------------------------------------------------------------
     def start(self) -> None:
+        if self.running:
+            return
         host = self.host.get().strip()
-        echo, problem = port_or_error(self.echo_port.get(), allow_zero=True)
-        chat, problem2 = port_or_error(self.chat_port.get(), allow_zero=True)
-        problem = problem or problem2 or ("" if host else "enter an address to listen on")
-        self.field_error.configure(text=problem)
+        echo, problem = port_field("Echo port", self.echo_port.get())
+        chat, chat_problem = port_field("Chat port", self.chat_port.get())
+        field = "echo_port" if problem else "chat_port" if chat_problem else ""
+        problem = problem or chat_problem
+        if not problem and not host:
+            field, problem = "host", "Host: enter an address to listen on (0.0.0.0: every " \
+                                     "interface; 127.0.0.1: this computer only)"
+        if not problem and echo and echo == chat:
+            field, problem = "chat_port", f"Chat port: {chat} is the echo port too; " \
+                                          f"choose another"
+        self._field_problem(field, problem)
         if problem:
             return
         self.remember(host=host, echo_port=echo, chat_port=chat)
         self._busy("Starting…")
         self.control.submit("start", ServerConfig(host=host, echo_port=echo, chat_port=chat))
 
+    def _field_problem(self, field: str, problem: str) -> None:
+        self.field_error.configure(text=problem)
+        for key, entry in self.fields.items():
+            entry.state(["invalid"] if key == field else ["!invalid"])
+        if problem:
+            self.field_error.grid()
+            if field:
+                self.fields[field].focus_set()
+                self.fields[field].select_range(0, "end")
+        else:
+            self.field_error.grid_remove()
+
     def stop(self) -> None:
+        self._ask_first("stop")
+
+    def _stop_now(self) -> None:
         self._busy("Stopping…")
         self.control.submit("shutdown")
 
@@ -191,92 +346,178 @@ class ControlPanel(ToolWindow):
         self._busy("Resuming…")
         self.control.submit("resume")
 
-    def kick_selected(self) -> None:
+    def selected_name(self) -> str | None:
+        """The chat name of the selected row, if it has one (not still logging in)."""
         for item in self.clients.selection():
-            name = self.clients.item(item, "values")[0]
-            if name and name != "(logging in)":
-                self.control.submit("kick", name)
+            name = self.clients.set(item, "name")
+            if name and name != LOGGING_IN:
+                return name
+        return None
+
+    def kick_selected(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            self.status.set("Select a user in the table to kick")
+            return
+        self.status.set(f"Kicking {name}…")
+        self.control.submit("kick_user", name)
 
     def clear_logs(self) -> None:
-        self.control.submit("clear_logs")
+        self._ask_first("clear_logs")
 
     def clear_users(self) -> None:
-        if self.confirm(self, "Clear the identification file",
-                        "Forget every account, password and session token?\n\n"
-                        "Users online now stay until they leave; after that their names "
-                        "can be registered by anyone."):
-            self.control.submit("clear_users")
+        self._ask_first("clear_users")
 
     def _busy(self, text: str) -> None:
         self.status.set(text)
         for b in self.buttons.values():
             b.state(["disabled"])
+        self._keep_focus_alive()
+
+    # -- questions before destructive commands ----------------------------------------------
+    def _ask_first(self, action: str) -> None:
+        """Count what ``action`` would take away (on the control thread),
+        then ask; the answer comes back to ``_ask``."""
+        if self.asking is not None:
+            return
+        self.asking = action
+        self.control.submit("impact")
+
+    def _ask(self, impact: Impact) -> None:
+        action, self.asking = self.asking, None
+        if action is None or self.closed:
+            return
+        if action == "clear_users":
+            n = impact.accounts
+            lost = ("Every account and its session tokens" if n is None
+                    else plural(n, "account and its session tokens",
+                                "accounts and their session tokens"))
+            if n == 0 or confirm_destructive(
+                    self, "Clear the identification file",
+                    "Forget every account, password and session token?",
+                    f"{lost} will be deleted; those names can then be registered by anyone. "
+                    f"Users online now stay until they leave."):
+                self.control.submit("clear_users")
+        elif action == "clear_logs":
+            n = impact.log_lines
+            lost = "Every line of the log file" if n is None else \
+                f"The log file's {plural(n, 'line')}"
+            if n == 0 or confirm_destructive(
+                    self, "Clear the log", "Empty the log file?",
+                    f"{lost} will be deleted for good (older rotated files are kept)."):
+                self.control.submit("clear_logs")
+        elif action == "stop":
+            if not impact.running:
+                return
+            if impact.connections == 0 or confirm_destructive(
+                    self, "Stop the server", "Stop the echo and chat services?",
+                    f"The server stops; {self._cut_off(impact)}."):
+                self._stop_now()
+        elif action == "close":
+            if not impact.running:
+                self._finish_close()
+            elif confirm_destructive(
+                    self, "Stop the server and close?",
+                    "The services are running. Stop them and close the panel?",
+                    f"The server stops; {self._cut_off(impact)}."):
+                self.closing = True
+                self._stop_now()  # the window closes when the control thread says it stopped
+
+    @staticmethod
+    def _cut_off(impact: Impact) -> str:
+        others = impact.connections - impact.online
+        if impact.online and others > 0:
+            return (f"{plural(impact.online, 'user')} online and "
+                    f"{plural(others, 'other connection')} are disconnected")
+        if impact.online:
+            return f"{plural(impact.online, 'user')} online " \
+                   f"{'is' if impact.online == 1 else 'are'} disconnected"
+        if impact.connections:
+            return f"{plural(impact.connections, 'open connection')} " \
+                   f"{'is' if impact.connections == 1 else 'are'} closed"
+        return "no one is connected now, but no one can connect until it starts again"
 
     # -- events -------------------------------------------------------------------------------
-    def on_event(self, event: tuple) -> None:
-        kind = event[0]
-        if kind == "log":
-            self.add_log(event[1], event[2])
-        elif kind == "snapshot":
-            self.status_now = event[1]
-            self.running = event[1].running
-            self._show_clients(event[2])
-            self._show_state()
-        elif kind == "done":
-            self._done(event[1], event[2])
-        elif kind == "failed":
-            self.status.set(f"{event[1].replace('_', ' ')} failed: {event[2]}")
-            self._show_state()
+    def on_event(self, event: object) -> None:
+        self._handlers[type(event)](event)  # an unknown event is a KeyError, not a silence
 
-    def _done(self, name: str, result) -> None:
-        if name == "start":
-            self.running = True
-            self.status.set("Started: " + ", ".join(f"{s} on {h}:{p}" for s, h, p in result))
-        elif name == "budgets":
-            self.show_budgets(result)
-        elif name == "shutdown":
-            self.running = False
-            self.status_now = None
-            self._show_clients([])
-            self.status.set("Stopped: every service closed")
-            if self.closing:
-                self._finish_close()
-                return
-        elif name == "log_lines":
-            for line in result:
-                parts = line.split(None, 3)
-                level = LEVELS.get(parts[2], logging.INFO) if len(parts) > 2 else logging.INFO
-                self.log_records.append((level, line))
-            self.render_log()
-        elif name == "clear_logs":
-            self.log_records.clear()
-            self.render_log()
-            self.status.set("Log cleared")
-        elif name == "clear_users":
-            self.status.set(f"Identification file cleared: {result} account(s) forgotten")
-        elif name == "kick":
-            self.status.set("Kicked" if result else "That user is no longer online")
-        elif name in ("pause", "resume"):
-            self.status.set("Paused: new connections are refused" if name == "pause"
-                            else "Resumed: listening again")
+    def _on_log(self, event: LogLine) -> None:
+        self.add_log(event.level, event.line)
+
+    def _on_snapshot(self, event: Snapshot) -> None:
+        self.status_now = event.status
+        self.running = event.status.running
+        self._show_clients(event.clients)
         self._show_state()
 
+    def _on_failed(self, event: CommandFailed) -> None:
+        if event.command == "impact":
+            self.asking = None
+        what = event.command.replace("_", " ")
+        self.status.set(f"Could not {what}: {event.message}")
+        if event.command == "start":
+            self._field_problem("", f"Could not start: {event.message}")
+        self._show_state()
+
+    def _on_done(self, event: Done) -> None:
+        self._done[event.command](event.result)  # an unknown command raises too
+        if not self.closed:
+            self._show_state()
+
+    def _started(self, result: list[tuple[str, str, int]]) -> None:
+        self.running = True
+        self.status.set("Started: " + ", ".join(f"{s} on {h}:{p}" for s, h, p in result))
+
+    def _stopped(self, result: None) -> None:
+        self.running = False
+        self.status_now = None
+        self._show_clients([])
+        self.status.set("Stopped: every service closed")
+        if self.closing:
+            self._finish_close()
+
+    def _log_loaded(self, lines: list[str]) -> None:
+        for line in lines:
+            parts = line.split(None, 3)
+            level = LEVELS.get(parts[2], logging.INFO) if len(parts) > 2 else logging.INFO
+            self.log_records.append((level, line))
+        self.render_log()
+
+    def _logs_cleared(self, result: None) -> None:
+        self.log_records.clear()
+        self.render_log()
+        self.status.set("Log cleared")
+
+    def _users_cleared(self, count: int) -> None:
+        self.status.set(f"Identification file cleared: {plural(count, 'account')} forgotten")
+
+    def _kicked(self, result: tuple[str, bool]) -> None:
+        name, kicked = result
+        self.status.set(f"Kicked {name}" if kicked else f"{name} is no longer online")
+
+    def _paused(self, result: None) -> None:
+        self.status.set("Paused: new connections are refused")
+
+    def _resumed(self, result: None) -> None:
+        self.status.set("Resumed: listening again")
+
+    # -- showing the state ------------------------------------------------------------------------
     def _show_state(self) -> None:
         s = self.status_now
         running = self.running
         if not running or s is None:
-            text, colour = "Stopped", "#888888"
+            text, role = "Stopped", "muted"
         elif s.paused:
-            text, colour = "Paused — not accepting new connections", "#d4a017"
+            text, role = "Paused — not accepting new connections", "warning"
         else:
             ports = ", ".join(f"{k} {v}" for k, v in s.ports.items())
-            text, colour = f"Listening — {ports}", "#2e9d3a"
+            text, role = f"Listening — {ports}", "accent"
         self.state.set(text)
-        self.state_dot.delete("all")
-        self.state_dot.create_oval(1, 1, 11, 11, fill=colour, outline=colour)
+        self.state_dot.configure(foreground=color(self, role))
         if running and s is not None:
-            self.counters.set(f"up {format_duration(s.uptime)}  ·  {s.connections} connection(s)"
-                              f"  ·  {s.online} online  ·  {s.messages} message(s)")
+            self.counters.set(f"up {format_duration(s.uptime)}  ·  "
+                              f"{plural(s.connections, 'connection')}  ·  {s.online} online  ·  "
+                              f"{plural(s.messages, 'message')}")
         else:
             self.counters.set("")
         paused = bool(s and s.paused)
@@ -286,17 +527,79 @@ class ControlPanel(ToolWindow):
             button.state(["!disabled"] if enable[name] else ["disabled"])
         for entry in self.fields.values():
             entry.state(["disabled"] if running else ["!disabled"])
+        self._keep_focus_alive()
+
+    def _keep_focus_alive(self) -> None:
+        """A control that just turned grey must not keep the focus (its ring
+        would sit on something that does nothing): move on to a live one."""
+        try:
+            focused = self.focus_get()
+        except (KeyError, tk.TclError):  # focus in a menu or a closed dialog
+            return
+        if not isinstance(focused, ttk.Widget) or not focused.instate(["disabled"]):
+            return
+        if focused not in (*self.buttons.values(), *self.fields.values(), self.kick_button):
+            return
+        for widget in (*self.buttons.values(), self.budgets_button):
+            if not widget.instate(["disabled"]):
+                widget.focus_set()
+                return
+
+    def _show_kick(self) -> None:
+        self.kick_button.state(["!disabled"] if self.selected_name() else ["disabled"])
+        self._keep_focus_alive()
+
+    def _focus_a_row(self) -> None:
+        """Tabbing into the table shows where the keyboard is."""
+        children = self.clients.get_children()
+        if children and not self.clients.focus():
+            self.clients.focus(children[0])
 
     def _show_clients(self, rows: list[dict]) -> None:
-        selected = {self.clients.item(i, "values")[0] for i in self.clients.selection()}
-        self.clients.delete(*self.clients.get_children())
-        for row in rows:
-            name = row["name"] or "(logging in)"
-            since = datetime.fromtimestamp(row["since"]).strftime("%H:%M:%S")
-            item = self.clients.insert("", "end", values=(name, row["address"], since,
-                                                          row["messages"]))
-            if name in selected:
-                self.clients.selection_add(item)
+        """Update the table in place (keyed by address), so the selection,
+        the keyboard focus and the scroll position survive each snapshot."""
+        seen = set()
+        for index, row in enumerate(rows):
+            iid = row["address"]
+            seen.add(iid)
+            values = (row["name"] or LOGGING_IN, row["address"],
+                      datetime.fromtimestamp(row["since"]).strftime("%H:%M:%S"), row["messages"])
+            if self.clients.exists(iid):
+                if tuple(str(v) for v in self.clients.item(iid, "values")) != \
+                        tuple(str(v) for v in values):
+                    self.clients.item(iid, values=values)
+                if self.clients.index(iid) != index:
+                    self.clients.move(iid, "", index)
+            else:
+                self.clients.insert("", index, iid=iid, values=values)
+        gone = [i for i in self.clients.get_children() if i not in seen]
+        if gone:
+            self.clients.delete(*gone)
+        self._show_kick()
+
+    def _client_menu(self, event: tk.Event) -> tk.Menu | None:
+        row = self.clients.identify_row(event.y) if event.y else ""
+        if row:
+            self.clients.selection_set(row)
+            self.clients.focus(row)
+        selection = self.clients.selection()
+        if not selection:
+            return None
+        name = self.clients.set(selection[0], "name")
+        menu = tk.Menu(self, tearoff=False)
+        kickable = name != LOGGING_IN
+        menu.add_command(label=f"Kick {name}" if kickable else "Kick (still logging in)",
+                         command=self.kick_selected,
+                         state="normal" if kickable else "disabled")
+        menu.add_command(label="Copy name", command=lambda: self._copy(name),
+                         state="normal" if kickable else "disabled")
+        menu.add_command(label="Copy address",
+                         command=lambda: self._copy(self.clients.set(selection[0], "address")))
+        return menu
+
+    def _copy(self, text: str) -> None:
+        self.clipboard_clear()
+        self.clipboard_append(text)
 
     def show_budgets(self, rows: list[tuple[str, str]]) -> None:
         """A small window listing what one client or address may use."""
@@ -332,15 +635,26 @@ class ControlPanel(ToolWindow):
             self._append_line(level, line)
 
     def _shown(self, level: int, line: str) -> bool:
-        needle = self.search.get().strip().casefold()
+        needle = self.line_filter.get().strip().casefold()
         return level >= LEVELS.get(self.level.get(), 0) and (not needle
                                                              or needle in line.casefold())
 
+    def _insert(self, level: int, line: str) -> None:
+        self.log_view.insert("end", shown_line(line) + "\n",
+                             ("line", logging.getLevelName(level)))
+
     def _append_line(self, level: int, line: str) -> None:
         at_bottom = self.log_view.yview()[1] >= 0.999
+        start = self.log_view.index("end-1c")
         self.log_view.configure(state="normal")
-        self.log_view.insert("end", line + "\n", (logging.getLevelName(level),))
+        self._insert(level, line)
+        lines = int(self.log_view.index("end-1c").split(".")[0]) - 1
+        if lines > MAX_LOG_LINES + TRIM_STEP:
+            self.log_view.delete("1.0", f"{TRIM_STEP + 1}.0")
+            self.findbar.lines_removed(TRIM_STEP)
+            start = f"{int(start.split('.')[0]) - TRIM_STEP}.0"
         self.log_view.configure(state="disabled")
+        self.findbar.lines_added(start)
         if at_bottom:  # follow new lines unless the user scrolled up to read
             self.log_view.see("end")
 
@@ -349,9 +663,11 @@ class ControlPanel(ToolWindow):
         self.log_view.delete("1.0", "end")
         for level, line in self.log_records:
             if self._shown(level, line):
-                self.log_view.insert("end", line + "\n", (logging.getLevelName(level),))
+                self._insert(level, line)
         self.log_view.configure(state="disabled")
         self.log_view.see("end")
+        if self.findbar.shown:
+            self.findbar.search()
 
     def log_text(self) -> str:
         return self.log_view.get("1.0", "end-1c")
@@ -361,11 +677,7 @@ class ControlPanel(ToolWindow):
         if self.closed or self.closing:
             return
         if self.running:
-            if not self.confirm(self, "Stop the server?",
-                                "The services are running. Stop them and close the panel?"):
-                return
-            self.closing = True
-            self.stop()  # the window closes when the control thread says it stopped
+            self._ask_first("close")
             return
         self._finish_close()
 
@@ -384,3 +696,56 @@ class ControlPanel(ToolWindow):
         # server is harmless, and only the control thread knows for sure.
         self.control.submit("shutdown")
         self.control.stop()
+
+
+class _LiveFindBar(FindBar):
+    """A find bar for a log that grows at the bottom and loses lines at the
+    top: new lines get their highlights without moving the view, and the
+    matches follow the lines that remain."""
+
+    def lines_added(self, start: str) -> None:
+        query = self.query.get()
+        if not self.shown or not query:
+            return
+        length = tk.IntVar(self)
+        added = False
+        while True:
+            pos = self.text.search(query, start, "end", nocase=True, count=length)
+            if not pos or not length.get():
+                break
+            end = f"{pos}+{length.get()}c"
+            self.matches.append((pos, end))
+            self.text.tag_add(MATCH_TAG, pos, end)
+            start, added = end, True
+        if added:
+            self._count()
+
+    def lines_removed(self, count: int) -> None:
+        """``count`` lines went from the top: shift what is left."""
+        if not self.matches:
+            return
+
+        def shifted(index: str) -> str | None:
+            # Indices as stored: "12.5" or "12.5+3c"; only the line moves.
+            line, rest = index.split(".", 1)
+            return f"{int(line) - count}.{rest}" if int(line) > count else None
+
+        kept = []
+        for i, (start, end) in enumerate(self.matches):
+            s, e = shifted(start), shifted(end)
+            if s is not None:
+                kept.append((s, e))
+            elif i == self.current:
+                self.current = -1
+            if i == self.current and s is not None:
+                self.current = len(kept) - 1
+        self.matches = kept
+        self._count()
+
+    def _count(self) -> None:
+        if not self.matches:
+            self.count.set("no matches")
+        elif self.current >= 0:
+            self.count.set(f"{self.current + 1} of {len(self.matches)}")
+        else:
+            self.count.set(f"{len(self.matches)} matches")

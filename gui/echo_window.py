@@ -81,6 +81,8 @@ class EchoWindow(ToolWindow):
 
         frame, self.transcript = transcript(self)
         themed_text(self.transcript, TRANSCRIPT_ROLES)
+        # Read-only (disabled) yet reachable with Tab, to scroll, select and copy.
+        self.transcript.configure(takefocus=1)
         frame.grid(row=1, column=0, sticky="nsew", padx=8)
         self.findbar = FindBar(self, self.transcript)
         self.findbar.grid(row=2, column=0, sticky="ew", padx=8)

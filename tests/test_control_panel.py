@@ -1,30 +1,61 @@
-"""The server control panel under Xvfb, driving real services on loopback."""
+"""The server control panel under Xvfb, driving real services on loopback:
+the life cycle, the questions before destructive commands (issue 10 row 11),
+kick (row 12), port fields (row 13), layout at default and minimum size
+(row 17), Tab order (row 18), Ctrl+F in the log, context menus, typed events."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
-from gui.control_panel import ControlPanel
+import gui.confirm
+from gui import control_panel
+from gui.control_panel import ControlPanel, Done, LogLine, from_control, port_field, shown_line
+from gui.findbar import MATCH_TAG
 from net import datadir
-from net.chat.client import ChatConnection
+from net.chat.client import ChatConnection, ChatError
 from tests.conftest import wait_until
 
 
+class Questions:
+    """Stands in for confirm_destructive: answers from a list, keeps what was asked."""
+
+    def __init__(self):
+        self.answers: list[bool] = []
+        self.asked: list[dict] = []
+
+    def __call__(self, parent, title, question, loses) -> bool:
+        self.asked.append({"title": title, "question": question, "loses": loses})
+        assert self.answers, f"an unexpected question: {title}"
+        return self.answers.pop(0)
+
+    def answer(self, panel, root, yes: bool) -> dict:
+        """Queue one answer and wait until it was given."""
+        count = len(self.asked)
+        self.answers.append(yes)
+        wait_until(lambda: len(self.asked) > count, 10, root, "the question")
+        return self.asked[-1]
+
+
 @pytest.fixture
-def panel(tk_root, tmp_path):
+def questions(monkeypatch):
+    q = Questions()
+    monkeypatch.setattr(control_panel, "confirm_destructive", q)
+    return q
+
+
+@pytest.fixture
+def panel(tk_root, tmp_path, questions):
     handler = datadir.setup_logging(tmp_path)
-    answers = []
-    p = ControlPanel(tk_root, tmp_path, None, handler,
-                     confirm=lambda parent, title, question: answers.pop(0) if answers else True)
-    p.answers = answers
+    p = ControlPanel(tk_root, tmp_path, None, handler)
     yield p
     if not p.closed:
-        p.controller.shutdown()
-        p.close()
+        p.close_now()
     datadir.remove_logging(handler)
 
 
@@ -45,15 +76,19 @@ def login(addr, name, password="pw"):
     return c
 
 
-def test_panel_start_pause_resume_logs_kick_clear_and_stop(panel, tk_root, tmp_path):
+def row_of(panel, name):
+    return next((i for i in panel.clients.get_children()
+                 if panel.clients.set(i, "name") == name), None)
+
+
+def test_panel_start_pause_resume_logs_kick_clear_and_stop(panel, tk_root, tmp_path, questions):
     before = set(threading.enumerate())
     chat, echo = start(panel, tk_root)
     assert panel.state.get().startswith("Listening — echo")
-    assert str(panel.buttons["start"].state()) == "('disabled',)"
+    assert panel.buttons["start"].instate(["disabled"])
 
     alice = login(chat, "alice")
-    wait_until(lambda: any(panel.clients.item(i, "values")[0] == "alice"
-                           for i in panel.clients.get_children()), 10, tk_root, "alice listed")
+    wait_until(lambda: row_of(panel, "alice"), 10, tk_root, "alice listed")
 
     panel.buttons["pause"].invoke()
     wait_until(lambda: panel.status_now.paused, 10, tk_root, "paused")
@@ -74,44 +109,72 @@ def test_panel_start_pause_resume_logs_kick_clear_and_stop(panel, tk_root, tmp_p
     panel.render_log()
     assert "logged in" not in panel.log_text()
     panel.level.set("INFO")
-    panel.search.set("bob")
-    assert all("bob" in line for line in panel.log_text().splitlines())
-    panel.search.set("")
+    panel.line_filter.set("bob")
+    shown = panel.log_text().splitlines()
+    assert len(shown) >= 2 and all("bob" in line for line in shown)
+    panel.line_filter.set("")
+    assert any("bob" not in line for line in panel.log_text().splitlines())
 
-    # Kick from the table.
-    wait_until(lambda: any(panel.clients.item(i, "values")[0] == "bob"
-                           for i in panel.clients.get_children()), 10, tk_root, "bob listed")
-    item = next(i for i in panel.clients.get_children()
-                if panel.clients.item(i, "values")[0] == "bob")
-    panel.clients.selection_set(item)
+    # Kick from the table: the status names who went.
+    wait_until(lambda: row_of(panel, "bob"), 10, tk_root, "bob listed")
+    panel.clients.selection_set(row_of(panel, "bob"))
+    tk_root.update()
     panel.kick_button.invoke()
     assert bob.recv_until("bye")["reason"] == "kicked"
+    wait_until(lambda: panel.status.get() == "Kicked bob", 10, tk_root, "the kick's status")
     bob.close()
-    wait_until(lambda: "chat: client 127.0.0.1" in panel.log_text().split("bob left")[-1]
-               and "disconnected" in panel.log_text().split("bob left")[-1], 10, tk_root,
+    wait_until(lambda: "disconnected" in panel.log_text().split("bob left")[-1], 10, tk_root,
                "bob's departure in the log")
 
-    # Clear logs: file and view.
-    panel.clear_logs()
+    # Clear logs asks, saying how many lines go; "No" keeps file and view.
+    log_file = tmp_path / "netdesk.log"
+    size, lines = log_file.stat().st_size, log_file.read_text().count("\n")
+    shown = panel.log_text()
+    panel.clear_logs_button.invoke()
+    asked = questions.answer(panel, tk_root, False)
+    assert asked["loses"].startswith(f"The log file's {lines} lines will be deleted")
+    tk_root.update()
+    assert log_file.stat().st_size >= size and panel.log_text().startswith(shown[:200])
+    panel.clear_logs_button.invoke()
+    questions.answer(panel, tk_root, True)
     wait_until(lambda: panel.log_text() == "", 10, tk_root, "the view to empty")
-    assert (tmp_path / "netdesk.log").stat().st_size == 0
+    assert log_file.stat().st_size == 0
 
-    # Clear the identification file, after a confirmation; "no" leaves it be.
-    panel.answers.append(False)
+    # Clear the identification file: "No" keeps both accounts, "Yes" forgets them.
     panel.clear_users_button.invoke()
-    panel.answers.append(True)
+    asked = questions.answer(panel, tk_root, False)
+    assert "2 accounts and their session tokens will be deleted" in asked["loses"]
+    tk_root.update()
+    assert panel.controller.account_count() == 2
+    c = ChatConnection()
+    c.connect(*chat)
+    with pytest.raises(ChatError):
+        c.login("bob", "not bob's password")  # bob's account is still there
+    c.close()
     panel.clear_users_button.invoke()
-    wait_until(lambda: "Identification file cleared: 2" in panel.status.get(), 10, tk_root,
-               "the clear")
+    questions.answer(panel, tk_root, True)
+    wait_until(lambda: "Identification file cleared: 2 accounts" in panel.status.get(), 10,
+               tk_root, "the clear")
     c = ChatConnection()
     c.connect(*chat)
     assert c.login("bob", "a new password")["new_account"] is True
-    c.close()
-    alice.close()
+
+    # Stop with users online asks too; "No" keeps serving.
+    wait_until(lambda: panel.status_now.online == 2, 10, tk_root, "two online")
+    panel.buttons["stop"].invoke()
+    asked = questions.answer(panel, tk_root, False)
+    assert "2 users online" in asked["loses"] and "disconnected" in asked["loses"]
+    tk_root.update()
+    assert panel.running and not panel.buttons["stop"].instate(["disabled"])
+    c.send({"type": "say", "text": "still served"})
+    assert c.recv_until("message")["text"] == "still served"
 
     start_stop = time.monotonic()
     panel.buttons["stop"].invoke()
+    questions.answer(panel, tk_root, True)
     wait_until(lambda: panel.state.get() == "Stopped", 10, tk_root, "stopped")
+    c.close()
+    alice.close()
     wait_until(lambda: not (set(threading.enumerate()) - before - {panel.control._thread}),
                2, tk_root, "every service thread to end")
     assert time.monotonic() - start_stop < 2.5
@@ -120,11 +183,138 @@ def test_panel_start_pause_resume_logs_kick_clear_and_stop(panel, tk_root, tmp_p
             socket.create_connection(addr, timeout=5)
 
 
-def test_bad_port_fields_are_refused_in_the_panel(panel, tk_root):
-    panel.echo_port.set("70000")
+def test_destructive_questions_default_to_no(panel, tk_root, tmp_path, monkeypatch):
+    """The real confirm_destructive: whatever the panel asks, Enter means No."""
+    monkeypatch.setattr(control_panel, "confirm_destructive", gui.confirm.confirm_destructive)
+    calls = []
+
+    def askyesno(title, message, **options):
+        calls.append(dict(options, title=title, message=message))
+        return False
+
+    monkeypatch.setattr(gui.confirm.messagebox, "askyesno", askyesno)
+    chat, _ = start(panel, tk_root)
+    c = login(chat, "carol")
+    logging.getLogger(datadir.LOGGER).warning("a line to clear")
+    for button in (panel.clear_users_button, panel.clear_logs_button, panel.buttons["stop"]):
+        count = len(calls)
+        button.invoke()
+        wait_until(lambda n=count: len(calls) > n, 10, tk_root, "the question")
+    panel.close()
+    wait_until(lambda: len(calls) == 4, 10, tk_root, "the question on closing")
+    assert [call["title"] for call in calls] == [
+        "Clear the identification file", "Clear the log", "Stop the server",
+        "Stop the server and close?"]
+    for call in calls:
+        assert call["default"] == "no" and call["icon"] == "warning"
+    assert "1 account and its session tokens" in calls[0]["message"]
+    assert "1 user online is disconnected" in calls[3]["message"]
+    tk_root.update()
+    assert not panel.closed and panel.running  # every "No" kept things as they were
+    assert panel.controller.account_count() == 1
+    c.close()
+
+
+def test_closing_while_running_asks_and_stops_everything(panel, tk_root, settle_threads,
+                                                         questions):
+    chat, _ = start(panel, tk_root)
+    c = login(chat, "stayer")
+    wait_until(lambda: panel.status_now.online == 1, 10, tk_root, "one online")
+    panel.close()
+    asked = questions.answer(panel, tk_root, False)  # "no": the panel stays open, services too
+    assert asked["loses"] == "The server stops; 1 user online is disconnected."
+    tk_root.update()
+    assert not panel.closed and panel.controller.running
+    panel.close()
+    questions.answer(panel, tk_root, True)
+    wait_until(lambda: panel.closed, 10, tk_root, "the panel to close")
+    assert c.recv_until("bye")["reason"] == "shutdown"
+    c.close()
+    settle_threads()
+
+
+def test_closing_a_stopped_panel_asks_nothing(panel, tk_root, settle_threads):
+    panel.close()  # the questions fixture fails the test on any question
+    assert panel.closed
+    settle_threads()
+
+
+def test_kick_needs_a_named_row(panel, tk_root):
+    chat, _ = start(panel, tk_root)
+    dave = login(chat, "dave")
+    wait_until(lambda: row_of(panel, "dave"), 10, tk_root, "dave listed")
+    assert panel.kick_button.instate(["disabled"])  # nothing selected: nothing to kick
+    panel.kick_selected()  # e.g. from the keyboard: says what to do instead
+    assert panel.status.get() == "Select a user in the table to kick"
+
+    # The right-click menu selects the row under the pointer and offers Kick and Copy.
+    item = row_of(panel, "dave")
+    panel.clients.see(item)
+    tk_root.update()
+    x, y, _, _ = panel.clients.bbox(item)
+    menu = panel._client_menu(SimpleNamespace(x=x + 5, y=y + 5))
+    assert panel.clients.selection() == (item,)
+    tk_root.update()
+    assert not panel.kick_button.instate(["disabled"])
+    labels = [menu.entrycget(i, "label") for i in range(menu.index("end") + 1)]
+    assert labels == ["Kick dave", "Copy name", "Copy address"]
+    menu.invoke(1)
+    assert panel.clipboard_get() == "dave"
+    menu.invoke(0)
+    assert dave.recv_until("bye")["reason"] == "kicked"
+    wait_until(lambda: panel.status.get() == "Kicked dave", 10, tk_root, "the status")
+    wait_until(lambda: row_of(panel, "dave") is None, 10, tk_root, "dave gone from the table")
+    assert panel.kick_button.instate(["disabled"])
+    dave.close()
+
+    # A row still logging in has no name to kick by.
+    raw = socket.create_connection(chat, timeout=5)
+    wait_until(lambda: row_of(panel, "(logging in)"), 10, tk_root, "the anonymous row")
+    panel.clients.selection_set(row_of(panel, "(logging in)"))
+    tk_root.update()
+    assert panel.kick_button.instate(["disabled"])
+    raw.close()
+
+
+@pytest.mark.parametrize("echo, chat, host, message, field", [
+    ("0", "70000", "127.0.0.1", "Chat port: 70000 is out of range (0-65535)", "chat_port"),
+    ("99999", "0", "127.0.0.1", "Echo port: 99999 is out of range (0-65535)", "echo_port"),
+    ("abc", "0", "127.0.0.1", "Echo port: “abc” is not a port number (0-65535)", "echo_port"),
+    ("0", "", "127.0.0.1", "Chat port: enter a port number (0-65535; 0 picks a free one)",
+     "chat_port"),
+    ("9100", "9100", "127.0.0.1", "Chat port: 9100 is the echo port too; choose another",
+     "chat_port"),
+    ("0", "0", " ", "Host: enter an address to listen on", "host"),
+])
+def test_bad_fields_are_named_in_one_format(panel, tk_root, echo, chat, host, message, field):
+    panel.host.set(host)
+    panel.echo_port.set(echo)
+    panel.chat_port.set(chat)
     panel.buttons["start"].invoke()
-    assert "65535" in panel.field_error.cget("text")
-    assert not panel.controller.running
+    tk_root.update()
+    text = panel.field_error.cget("text")
+    assert text.startswith(message)
+    assert panel.field_error.winfo_ismapped()
+    assert panel.fields[field].instate(["invalid"])
+    assert not any(p in text for p in ("?.", "..", ".."))
+    assert not panel.controller.running and panel.status_now is None
+    # Fixed, the message goes.
+    panel.host.set("127.0.0.1")
+    panel.echo_port.set("0")
+    panel.chat_port.set("0")
+    panel.buttons["start"].invoke()
+    tk_root.update()
+    assert not panel.field_error.winfo_ismapped()
+    assert not panel.fields[field].instate(["invalid"])
+    wait_until(lambda: panel.running, 10, tk_root, "the start")
+
+
+def test_port_field_messages():
+    assert port_field("Echo port", " 8080 ") == (8080, "")
+    assert port_field("Echo port", "0") == (0, "")
+    assert port_field("Chat port", "9" * 5000)[1] == \
+        "Chat port: 999999999999… is out of range (0-65535)"
+    assert port_field("Chat port", "\uff18\uff10")[1].startswith("Chat port: “")  # full-width
 
 
 def test_busy_port_moves_and_shows_where(panel, tk_root):
@@ -141,20 +331,6 @@ def test_busy_port_moves_and_shows_where(panel, tk_root):
         assert f"echo {panel.status_now.ports['echo']}" in panel.state.get()
 
 
-def test_closing_while_running_asks_and_stops_everything(panel, tk_root, settle_threads):
-    chat, _ = start(panel, tk_root)
-    c = login(chat, "stayer")
-    panel.answers.append(False)  # "no": the panel stays open, services too
-    panel.close()
-    assert not panel.closed and panel.controller.running
-    panel.answers.append(True)
-    panel.close()
-    wait_until(lambda: panel.closed, 10, tk_root, "the panel to close")
-    assert c.recv_until("bye")["reason"] == "shutdown"
-    c.close()
-    settle_threads()
-
-
 def test_the_panel_shows_the_budgets(panel, tk_root):
     panel.budgets_button.invoke()
     wait_until(lambda: getattr(panel, "budgets_window", None) is not None, 10, tk_root,
@@ -168,3 +344,118 @@ def test_the_panel_shows_the_budgets(panel, tk_root):
     assert rows["trusted"] == "127.0.0.0/8, ::1/128"
     panel.budgets_window.event_generate("<Escape>")
     wait_until(lambda: not panel.budgets_window.winfo_exists(), 5, tk_root, "it to close")
+
+
+def test_events_are_typed_and_an_unknown_one_raises(panel, tk_root):
+    assert from_control(("log", 30, "x")) == LogLine(30, "x")
+    assert from_control(("done", "kick_user", ("bob", True))) == Done("kick_user", ("bob", True))
+    with pytest.raises(KeyError):
+        panel.on_event(("log", 20, "a tuple, as before"))
+    with pytest.raises(KeyError):
+        panel.on_event(Done("kick_usr", ("bob", True)))  # a misspelled command
+    panel.on_event(Done("kick_user", ("bob", False)))
+    assert panel.status.get() == "bob is no longer online"
+
+
+def test_log_lines_are_shortened_and_wrapped(panel, tk_root):
+    today = time.strftime("%Y-%m-%d")
+    assert shown_line(f"{today} 10:11:12,345 INFO    netdesk.chat: chat: bob left") == \
+        "10:11:12 INFO    chat: bob left"
+    assert shown_line("2001-02-03 10:11:12,345 WARNING netdesk.control: stopping") == \
+        "2001-02-03 10:11:12 WARNING control: stopping"
+    assert shown_line("not a record") == "not a record"
+
+    panel.geometry("640x520")
+    wait_until(lambda: panel.winfo_width() == 640, 5, tk_root, "the minimum size")
+    logging.getLogger(datadir.LOGGER).warning("a long line " * 30)
+    wait_until(lambda: "a long line" in panel.log_text(), 5, tk_root, "the line")
+    tk_root.update()
+    assert panel.log_view.xview() == (0.0, 1.0)  # nothing to scroll sideways to
+    assert panel.log_view.count("1.0", "end", "displaylines")[0] > 2  # it wrapped
+
+
+@pytest.mark.parametrize("size", ["820x640", "640x520"])
+def test_the_table_shows_more_than_three_rows(panel, tk_root, size):
+    """Row 17: at the default and at the minimum size."""
+    if size != "820x640":
+        panel.geometry(size)
+    width, height = (int(v) for v in size.split("x"))
+    wait_until(lambda: (panel.winfo_width(), panel.winfo_height()) == (width, height), 5,
+               tk_root, "the size")
+    now = time.time()
+    panel._show_clients([{"name": f"user{i}", "address": f"127.0.0.1:{5000 + i}",
+                          "since": now, "messages": i} for i in range(10)])
+    tk_root.update()
+    rows = panel.clients.get_children()
+    visible = [r for r in rows if panel.clients.bbox(r)]
+    assert len(visible) >= 4, f"{len(visible)} rows visible at {size}"
+    # ... and every column fits: the last one ends inside the table.
+    x, _, w, _ = panel.clients.bbox(rows[0], "messages")
+    assert x + w <= panel.clients.winfo_width()
+
+
+def test_tab_follows_the_screen(panel, tk_root):
+    panel.deiconify()
+    tk_root.update()
+    order = [panel.fields["host"], panel.fields["echo_port"], panel.fields["chat_port"],
+             panel.buttons["start"], panel.budgets_button,  # Stop, Pause, Resume are off
+             panel.clients, panel.clear_users_button,  # Kick is off without a selection
+             panel.level_box, panel.filter_entry, panel.clear_logs_button, panel.log_view]
+    widget = order[0]
+    walked = [widget]
+    for _ in range(len(order) - 1):
+        widget = widget.tk_focusNext()
+        walked.append(widget)
+    assert [str(w) for w in walked] == [str(w) for w in order]
+    assert str(order[-1].tk_focusNext()) == str(order[0])
+
+
+def test_ctrl_f_highlights_in_the_log_and_follows_new_lines(panel, tk_root):
+    log = logging.getLogger(datadir.LOGGER)
+    for word in ("apple", "banana", "apple pie"):
+        log.warning("fruit: %s", word)
+    wait_until(lambda: "apple pie" in panel.log_text(), 5, tk_root, "the lines")
+    panel.log_view.focus_force()
+    tk_root.update()
+    panel.log_view.event_generate("<Control-f>")
+    tk_root.update()
+    assert panel.findbar.shown
+    panel.findbar.entry.focus_force()
+    for ch in "apple":
+        panel.findbar.entry.event_generate("<KeyPress>", keysym=ch)
+    tk_root.update()
+    assert panel.findbar.count.get() == "2 of 2"
+    assert len(panel.log_view.tag_ranges(MATCH_TAG)) == 4
+    log.warning("fruit: another apple")
+    wait_until(lambda: "another apple" in panel.log_text(), 5, tk_root, "the new line")
+    assert panel.findbar.count.get() == "2 of 3"  # highlighted, and the view did not jump
+    assert len(panel.log_view.tag_ranges(MATCH_TAG)) == 6
+    panel.findbar.entry.event_generate("<Escape>")
+    tk_root.update()
+    assert not panel.findbar.shown and not panel.log_view.tag_ranges(MATCH_TAG)
+
+
+def test_the_log_view_keeps_its_matches_when_old_lines_go(panel, tk_root, monkeypatch):
+    monkeypatch.setattr(control_panel, "MAX_LOG_LINES", 20)
+    monkeypatch.setattr(control_panel, "TRIM_STEP", 5)
+    for i in range(20):
+        panel.add_log(logging.INFO, f"line {i} {'needle' if i % 4 == 0 else ''}")
+    panel.findbar.open()
+    panel.findbar.query.set("needle")
+    assert panel.findbar.count.get() == "5 of 5"
+    for i in range(20, 26):
+        panel.add_log(logging.INFO, f"line {i}")
+    assert int(panel.log_view.index("end-1c").split(".")[0]) - 1 == 21  # 5 dropped
+    assert len(panel.findbar.matches) == 3  # those of lines 0 and 4 went with them
+    assert panel.findbar.count.get() == "3 of 3"
+    for start, end in panel.findbar.matches:
+        assert panel.log_view.get(start, end) == "needle"
+    panel.findbar.next()
+    start, end = panel.findbar.matches[panel.findbar.current]
+    assert panel.log_view.get(start, end) == "needle"
+
+
+def test_context_menus_are_bound(panel):
+    for widget in (*panel.fields.values(), panel.filter_entry, panel.log_view, panel.clients,
+                   panel.findbar.entry):
+        assert widget.bind("<Button-3>"), widget
