@@ -36,6 +36,7 @@ LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNI
 LEVEL_ROLES = {"DEBUG": "muted", "WARNING": "warning", "ERROR": "error", "CRITICAL": "error"}
 MAX_LOG_LINES = 5000
 TRIM_STEP = 500  # lines dropped from the top of the view at a time
+IN_FLIGHT = 8  # live records checked against the file's last lines after the first read
 LOGGING_IN = "(logging in)"
 
 
@@ -97,6 +98,12 @@ def port_field(label: str, text: str) -> tuple[int | None, str]:
     return int(text), ""
 
 
+def level_of(line: str) -> int:
+    """The level of a log file line (continuation lines count as INFO)."""
+    parts = line.split(None, 3)
+    return LEVELS.get(parts[2], logging.INFO) if len(parts) > 2 else logging.INFO
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
 
@@ -139,6 +146,8 @@ class ControlPanel(ToolWindow):
         self.level = tk.StringVar(self, "INFO")
         self.line_filter = tk.StringVar(self)
         self.log_records: list[tuple[int, str]] = []
+        self._in_flight: list[str] = []
+        self._in_flight_left = 0
         self.status_now: Status | None = None
         # The panel's own view of the server, kept from the control thread's
         # reports: the controller itself belongs to that thread.
@@ -442,6 +451,15 @@ class ControlPanel(ToolWindow):
         self._handlers[type(event)](event)  # an unknown event is a KeyError, not a silence
 
     def _on_log(self, event: LogLine) -> None:
+        if self._in_flight:
+            # A record written to the file just before the read, whose live
+            # copy was still on its way: shown already.
+            self._in_flight_left -= 1
+            taken = _take(self._in_flight, event.line)
+            if self._in_flight_left <= 0:
+                self._in_flight = []
+            if taken:
+                return
         self.add_log(event.level, event.line)
 
     def _on_snapshot(self, event: Snapshot) -> None:
@@ -477,10 +495,17 @@ class ControlPanel(ToolWindow):
             self._finish_close()
 
     def _log_loaded(self, lines: list[str]) -> None:
-        for line in lines:
-            parts = line.split(None, 3)
-            level = LEVELS.get(parts[2], logging.INFO) if len(parts) > 2 else logging.INFO
-            self.log_records.append((level, line))
+        """The file's last lines, read once at the start. A record logged
+        meanwhile reaches the file and the live feed both, the feed before
+        or after this read: each is kept once."""
+        live = self.log_records
+        recent = lines[-(len(live) + IN_FLIGHT):]
+        kept = [(level, line) for level, line in live if not _take(recent, line)]
+        self.log_records = [(level_of(line), line) for line in lines] + kept
+        del self.log_records[:-MAX_LOG_LINES]
+        # Live copies still on their way are looked for in the next few.
+        self._in_flight = recent
+        self._in_flight_left = IN_FLIGHT
         self.render_log()
 
     def _logs_cleared(self, result: None) -> None:
@@ -519,7 +544,8 @@ class ControlPanel(ToolWindow):
                               f"{plural(s.connections, 'connection')}  ·  {s.online} online  ·  "
                               f"{plural(s.messages, 'message')}")
         else:
-            self.counters.set("")
+            self.counters.set("Start listens on the host and ports above "
+                              "(port 0: any free one).")
         paused = bool(s and s.paused)
         enable = {"start": not running, "stop": running, "pause": running and not paused,
                   "resume": running and paused}
@@ -696,6 +722,15 @@ class ControlPanel(ToolWindow):
         # server is harmless, and only the control thread knows for sure.
         self.control.submit("shutdown")
         self.control.stop()
+
+
+def _take(lines: list[str], record: str) -> bool:
+    """Remove ``record``'s first line from ``lines``, if there; True if it was."""
+    first = record.split("\n", 1)[0]
+    if first in lines:
+        lines.remove(first)
+        return True
+    return False
 
 
 class _LiveFindBar(FindBar):

@@ -149,17 +149,23 @@ class EchoWindow(ToolWindow):
 
     def _why_not(self) -> str:
         if self.state == CONNECTING:
-            return "still connecting. Press Enter again once connected."
-        why = f" ({self.offline_reason})" if self.offline_reason else ""
+            return "still connecting; press Enter again once connected."
         action = "Reconnect" if self.was_connected else "Connect"
-        return f"not connected{why}. {action}, then press Enter to send it."
+        why = _full_stop(self.offline_reason or "not connected")
+        return f"{why} {action}, then press Enter to send it."
 
     def _note(self, text: str) -> None:
+        """Show (or hide) the reason under the entry, keeping the transcript's
+        last line in view if it was."""
+        at_bottom = self.transcript.yview()[1] >= 0.999
         self.entry_note.configure(text=text)
         if text:
             self.entry_note.grid()
         else:
             self.entry_note.grid_remove()
+        if at_bottom:
+            self.update_idletasks()  # lay out first: the transcript just got shorter
+            self.transcript.see("end")
 
     # -- worker events ----------------------------------------------------
     def on_event(self, event) -> None:
@@ -202,8 +208,7 @@ class EchoWindow(ToolWindow):
         self._set_state(DISCONNECTED)
         append(self.transcript, (f"disconnected: {event.reason}",
                                  "error" if event.by_server else "note"))
-        self.status.set(f"Disconnected: {event.reason}. Press Reconnect to connect again."
-                        if event.by_server else f"Disconnected: {event.reason}")
+        self.status.set(f"Disconnected: {event.reason}")
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -229,3 +234,8 @@ class EchoWindow(ToolWindow):
 def _sentence(text: str) -> str:
     """``text`` with a capital first letter, as a status line."""
     return text[:1].upper() + text[1:]
+
+
+def _full_stop(text: str) -> str:
+    """``text`` ending a sentence, without doubling its own punctuation."""
+    return text if text.endswith((".", "?", "!", "…")) else text + "."

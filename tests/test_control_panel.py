@@ -15,7 +15,14 @@ import pytest
 
 import gui.confirm
 from gui import control_panel
-from gui.control_panel import ControlPanel, Done, LogLine, from_control, port_field, shown_line
+from gui.control_panel import (
+    ControlPanel,
+    Done,
+    LogLine,
+    from_control,
+    port_field,
+    shown_line,
+)
 from gui.findbar import MATCH_TAG
 from net import datadir
 from net.chat.client import ChatConnection, ChatError
@@ -424,7 +431,7 @@ def test_ctrl_f_highlights_in_the_log_and_follows_new_lines(panel, tk_root):
     for ch in "apple":
         panel.findbar.entry.event_generate("<KeyPress>", keysym=ch)
     tk_root.update()
-    assert panel.findbar.count.get() == "2 of 2"
+    assert panel.findbar.count.get() == "2 of 2", panel.log_text()
     assert len(panel.log_view.tag_ranges(MATCH_TAG)) == 4
     log.warning("fruit: another apple")
     wait_until(lambda: "another apple" in panel.log_text(), 5, tk_root, "the new line")
@@ -459,3 +466,23 @@ def test_context_menus_are_bound(panel):
     for widget in (*panel.fields.values(), panel.filter_entry, panel.log_view, panel.clients,
                    panel.findbar.entry):
         assert widget.bind("<Button-3>"), widget
+
+
+def test_lines_logged_while_the_file_is_read_are_shown_once(panel, tk_root):
+    """The file's tail and the live feed overlap by the lines logged between
+    the panel's start and the control thread's read."""
+    loaded, load = [], panel._done["log_lines"]
+    panel._done["log_lines"] = lambda lines: (loaded.append(lines), load(lines))
+    wait_until(lambda: loaded, 5, tk_root, "the first read")
+    def line(second: int, text: str) -> str:
+        return f"2001-01-01 00:00:0{second},000 INFO    netdesk.t: {text}"
+
+    # a and b came live before the read; b, c and d are in the file; c and
+    # d's live copies come after it, then e, which is new.
+    panel.log_records = [(logging.INFO, line(1, "a")), (logging.INFO, line(2, "b"))]
+    panel.on_event(Done("log_lines", [line(0, "x"), line(1, "a"), line(2, "b"),
+                                      line(3, "c"), "  traceback", line(4, "d")]))
+    for second, text in ((3, "c\n  traceback"), (4, "d"), (5, "e")):
+        panel.on_event(LogLine(logging.INFO, line(second, text)))
+    assert [row.split()[-1] for row in panel.log_text().splitlines()] == \
+        ["x", "a", "b", "c", "traceback", "d", "e"]

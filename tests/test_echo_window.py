@@ -83,6 +83,12 @@ def test_echo_window_shows_bad_port_and_refused_connection(tk_root, tmp_path):
     assert "refused" in transcript_text(window)
     assert "?." not in window.status.get()
     assert not disabled(window.connect_button)
+    type_into(window.entry, "hello")
+    window.entry.event_generate("<Return>")
+    tk_root.update()
+    note = window.entry_note.cget("text")
+    assert note.startswith("Not sent: cannot reach 127.0.0.1:") and "refused" in note
+    assert "?." not in note and ".." not in note
     window.close()
 
 
@@ -112,8 +118,8 @@ def test_a_server_that_goes_away_is_shown_at_once(tk_root, settle_threads):
     assert window.line.get() == "still here"
     note = window.entry_note.cget("text")
     assert window.entry_note.winfo_ismapped()
-    assert note.startswith("Not sent: not connected (the server closed the connection)")
-    assert "Reconnect" in note
+    assert note == ("Not sent: the server closed the connection. Reconnect, then press Enter "
+                    "to send it.")
     assert "→ still here" not in transcript_text(window)
 
     # Reconnect, once the server is back, and the kept line goes with Enter.
@@ -219,4 +225,31 @@ def test_ctrl_f_finds_in_the_transcript_and_menus_open(tk_root, echo_server):
     # Right-click menus are bound on the transcript and the entries.
     for widget in (window.transcript, window.entry, window.host_entry, window.port_entry):
         assert widget.bind("<Button-3>"), widget
+    window.close()
+
+
+def test_tab_follows_the_screen_and_skips_what_is_off(tk_root, echo_server):
+    window = EchoWindow(tk_root, None)
+    tk_root.update()
+
+    def walk() -> list[str]:
+        widget, seen = window.host_entry, []
+        for _ in range(8):
+            seen.append(str(widget))
+            widget = widget.tk_focusNext()
+            if str(widget) == str(window.host_entry):
+                break
+        return seen
+
+    assert walk() == [str(w) for w in (window.host_entry, window.port_entry,
+                                       window.connect_button, window.transcript, window.entry)]
+    window.host.set(echo_server.address[0])
+    window.port.set(str(echo_server.address[1]))
+    window.connect_button.focus_force()
+    window.connect_button.invoke()
+    wait_until(lambda: window.connected, root=tk_root, message="connected")
+    assert window.focus_get() is not window.connect_button  # not left on a grey button
+    assert walk() == [str(w) for w in (window.host_entry, window.port_entry,
+                                       window.disconnect_button, window.transcript,
+                                       window.entry, window.send_button)]
     window.close()
