@@ -38,6 +38,9 @@ MAX_LOG_LINES = 5000
 TRIM_STEP = 500  # lines dropped from the top of the view at a time
 IN_FLIGHT = 8  # live records checked against the file's last lines after the first read
 LOGGING_IN = "(logging in)"
+FAILED_WHAT = {"impact": "count what would be lost", "kick_user": "kick",
+               "log_lines": "read the log file", "clear_logs": "clear the log",
+               "clear_users": "clear the identification file", "shutdown": "stop"}
 
 
 # -- what reaches the window ------------------------------------------------------------
@@ -471,7 +474,7 @@ class ControlPanel(ToolWindow):
     def _on_failed(self, event: CommandFailed) -> None:
         if event.command == "impact":
             self.asking = None
-        what = event.command.replace("_", " ")
+        what = FAILED_WHAT.get(event.command, event.command.replace("_", " "))
         self.status.set(f"Could not {what}: {event.message}")
         if event.command == "start":
             self._field_problem("", f"Could not start: {event.message}")

@@ -486,3 +486,16 @@ def test_lines_logged_while_the_file_is_read_are_shown_once(panel, tk_root):
         panel.on_event(LogLine(logging.INFO, line(second, text)))
     assert [row.split()[-1] for row in panel.log_text().splitlines()] == \
         ["x", "a", "b", "c", "traceback", "d", "e"]
+
+
+def test_a_start_that_fails_says_why_beside_the_fields(panel, tk_root):
+    panel.host.set("192.0.2.1")  # a documentation address: not this computer's
+    panel.echo_port.set("0")
+    panel.chat_port.set("0")
+    panel.buttons["start"].invoke()
+    wait_until(lambda: panel.status.get().startswith("Could not start: "), 10, tk_root,
+               "the failure")
+    assert panel.field_error.winfo_ismapped()
+    assert panel.field_error.cget("text") == panel.status.get()
+    assert not panel.running and not panel.buttons["start"].instate(["disabled"])
+    assert "?." not in panel.status.get() and ".." not in panel.status.get()
