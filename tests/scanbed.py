@@ -21,7 +21,13 @@ leaves the machine. The targets, all reached from the client namespace:
                   .41-.60 drop everything; .0 and .61-.255 are not assigned
                   (nothing answers ARP: connects end "unreachable" after ~3 s).
                   ``subnet_expected`` gives each address's state and open set.
-  10.200.2.1      ports 1-2000 all open (``ALL_OPEN_PORTS``), closed the rest.
+  10.200.2.1      ports 1-2000 all open (``ALL_OPEN_PORTS``), closed the rest;
+                  ``ScanBed(all_open_ports=EVERY_PORT)`` opens all 1-65535
+                  (the benchmarks' stress case), in listener processes of
+                  their own (``LISTENERS_PER_PROCESS`` each, under the fd limit).
+
+``ScanBed(namespaces=("nd_xyz_cli", "nd_xyz_tgt"))`` builds the same bed under
+other names, beside a test run's (which deletes beds of the default names).
 
 Every listener lives in one Python process in the target namespace (a
 selector loop, as in scanbed); it also ends by itself when the process that
@@ -77,6 +83,10 @@ SUBNET_DROP_ALL = 9  # drops everything
 
 ALL_OPEN = "10.200.2.1"
 ALL_OPEN_PORTS = range(1, 2001)
+EVERY_PORT = range(1, 65536)
+# Listeners one process holds when the all-open range is wider than the
+# default: well under a 20,000-file limit, as ../shared/testbed/scanbed does.
+LISTENERS_PER_PROCESS = 16384
 
 BANNERS = {22: "SSH-2.0-OpenSSH_9.2p1 bed\r\n", 25: "220 bed.example ESMTP\r\n"}
 HTTP_RESPONSE = "HTTP/1.0 200 OK\r\nServer: netdesk-bed\r\n\r\n"
@@ -129,8 +139,9 @@ def host_expected(ports: Sequence[int]) -> dict:
             "closed": len(ports) - filtered - len(open_)}
 
 
-def _listener_spec() -> list[list]:
-    """[address, first port, last port, kind] for the listener process."""
+def _listener_spec(all_open: range | None = ALL_OPEN_PORTS) -> list[list]:
+    """[address, first port, last port, kind] for the listener process
+    (without the all-open host when ``all_open`` is None)."""
     spec: list[list] = [[HOST, 22, 22, "ssh"], [HOST, 25, 25, "smtp"],
                         [HOST, 80, 80, "http"]]
     spec += [[HOST, p, p, "plain"] for p in (443, 1234, 4444, HOST_HIDDEN, 31337)]
@@ -138,8 +149,15 @@ def _listener_spec() -> list[list]:
         # .7 and .9 listen like the others; their drops hide the listeners.
         ports = {8080} | {p for p, m in ((22, 2), (80, 3), (443, 5)) if i % m == 0}
         spec += [[f"{SUBNET_PREFIX}.{i}", p, p, "plain"] for p in sorted(ports)]
-    spec.append([ALL_OPEN, ALL_OPEN_PORTS.start, ALL_OPEN_PORTS.stop - 1, "plain"])
+    if all_open is not None:
+        spec.append([ALL_OPEN, all_open.start, all_open.stop - 1, "plain"])
     return spec
+
+
+def _all_open_chunks(all_open: range) -> list[list[list]]:
+    """The wide all-open range as one listener spec per extra process."""
+    return [[[ALL_OPEN, first, min(first + LISTENERS_PER_PROCESS, all_open.stop) - 1, "plain"]]
+            for first in range(all_open.start, all_open.stop, LISTENERS_PER_PROCESS)]
 
 
 def _listener_count(spec: list[list]) -> int:
@@ -269,10 +287,10 @@ def _run(argv: Sequence[str], what: str, input: str | None = None,
     return done
 
 
-def remove_stale() -> list[str]:
+def remove_stale(names: Sequence[str] = (CLIENT_NS, TARGET_NS)) -> list[str]:
     """Delete namespaces of the bed's names left by a run that died, ending the
     processes still inside them (by id) first. Returns the names deleted."""
-    stale = sorted(existing_namespaces() & {CLIENT_NS, TARGET_NS})
+    stale = sorted(existing_namespaces() & set(names))
     for ns in stale:
         pids = _ip("netns", "pids", ns, check=False).stdout.split()
         for pid in pids:
@@ -290,7 +308,15 @@ class ScanBed:
     client_ns = CLIENT_NS
     target_ns = TARGET_NS
 
-    def __init__(self) -> None:
+    def __init__(self, all_open_ports: range = ALL_OPEN_PORTS,
+                 namespaces: tuple[str, str] = (CLIENT_NS, TARGET_NS)) -> None:
+        if not (all_open_ports and all_open_ports.step == 1 and all_open_ports.start >= 1
+                and all_open_ports.stop <= 65536):
+            raise ValueError("all_open_ports must be a range within 1-65535")
+        self.all_open_ports = all_open_ports
+        # A bed of other names (a benchmark's) lives beside the tests' bed,
+        # which a test run rebuilds whenever it starts.
+        self.client_ns, self.target_ns = namespaces
         self._procs: list[subprocess.Popen] = []
         self._created: list[str] = []
         self._listener: subprocess.Popen | None = None
@@ -311,8 +337,8 @@ class ScanBed:
         self.close()
 
     def _build(self) -> None:
-        remove_stale()
-        for ns in (CLIENT_NS, TARGET_NS):
+        remove_stale((self.client_ns, self.target_ns))
+        for ns in (self.client_ns, self.target_ns):
             done = _ip("netns", "add", ns, check=False)
             if done.returncode != 0:
                 msg = done.stderr.strip()
@@ -321,20 +347,20 @@ class ScanBed:
                 raise NetnsError(f"'ip netns add {ns}' failed: {msg}")
             self._created.append(ns)
         # Both ends are created inside their namespaces: no name meets the host's.
-        _ip("link", "add", CLIENT_VETH, "netns", CLIENT_NS, "type", "veth",
-            "peer", "name", TARGET_VETH, "netns", TARGET_NS)
+        _ip("link", "add", CLIENT_VETH, "netns", self.client_ns, "type", "veth",
+            "peer", "name", TARGET_VETH, "netns", self.target_ns)
         # IPv4 only on the veth: no router solicitations or MLD reports, so the
         # only packets on the wire are the ones tests send (lo keeps ::1).
-        for ns, dev in ((CLIENT_NS, CLIENT_VETH), (TARGET_NS, TARGET_VETH)):
+        for ns, dev in ((self.client_ns, CLIENT_VETH), (self.target_ns, TARGET_VETH)):
             _run(["ip", "netns", "exec", ns, "sysctl", "-qw",
                   f"net.ipv6.conf.{dev}.disable_ipv6=1"], "disabling IPv6 on the veth",
                  check=False)
-        _ip("-n", CLIENT_NS, "addr", "add", f"{CLIENT_ADDR}/16", "dev", CLIENT_VETH)
+        _ip("-n", self.client_ns, "addr", "add", f"{CLIENT_ADDR}/16", "dev", CLIENT_VETH)
         addrs = [HOST] + [f"{SUBNET_PREFIX}.{i}" for i in SUBNET_ASSIGNED] + [ALL_OPEN]
         batch = "".join(f"addr add {a}/16 dev {TARGET_VETH}\n" for a in addrs)
-        _run(["ip", "-n", TARGET_NS, "-batch", "-"], "adding the target addresses",
+        _run(["ip", "-n", self.target_ns, "-batch", "-"], "adding the target addresses",
              input=batch)
-        for ns, dev in ((CLIENT_NS, CLIENT_VETH), (TARGET_NS, TARGET_VETH)):
+        for ns, dev in ((self.client_ns, CLIENT_VETH), (self.target_ns, TARGET_VETH)):
             _ip("-n", ns, "link", "set", "lo", "up")
             _ip("-n", ns, "link", "set", dev, "up")
         self._firewall()
@@ -343,34 +369,33 @@ class ScanBed:
 
     def _firewall(self) -> None:
         for i, rule in enumerate(_IPTABLES_RULES):
-            done = _run(["ip", "netns", "exec", TARGET_NS, "iptables", *rule],
+            done = _run(["ip", "netns", "exec", self.target_ns, "iptables", *rule],
                         f"'iptables {' '.join(rule)}'", check=False)
             if done.returncode != 0:
                 msg = done.stderr.strip()
                 if i == 0:  # the first rule tells whether iptables works here at all
                     raise NetnsUnavailable(f"iptables does not work in a namespace here: {msg}")
                 raise NetnsError(f"'iptables {' '.join(rule)}' failed: {msg}")
-        _run(["ip", "netns", "exec", CLIENT_NS, "iptables", "-A", *_COUNT_RULE],
+        _run(["ip", "netns", "exec", self.client_ns, "iptables", "-A", *_COUNT_RULE],
              "the client's packet counter")
 
     def _start_listeners(self) -> None:
-        spec = _listener_spec()
-        want = _listener_count(spec)
-        self._listener = subprocess.Popen(
-            ["ip", "netns", "exec", TARGET_NS, sys.executable, "-c", _LISTENER,
-             json.dumps(spec, separators=(",", ":")),
-             json.dumps({"ssh": BANNERS[22], "smtp": BANNERS[25]}), HTTP_RESPONSE],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
-        self._procs.append(self._listener)
+        wide = len(self.all_open_ports) > LISTENERS_PER_PROCESS
+        specs = [_listener_spec(None if wide else self.all_open_ports)]
+        if wide:
+            specs += _all_open_chunks(self.all_open_ports)
+        want = sum(_listener_count(spec) for spec in specs)
+        listeners = [self._start_listener(spec) for spec in specs]
+        self._listener = listeners[0]
         deadline = time.monotonic() + BUILD_TIMEOUT
         while True:
-            if self._listener.poll() is not None:
-                # It writes to stderr only when it dies: reading cannot block.
-                err = self._listener.stderr.read().decode(errors="replace").strip()
-                raise NetnsError(f"the listener process ended ({self._listener.returncode}):"
-                                 f" {err[-500:]}")
-            done = _run(["ip", "netns", "exec", TARGET_NS, "ss", "-Hltn"], "ss", check=False)
+            for listener in listeners:
+                if listener.poll() is not None:
+                    # It writes to stderr only when it dies: reading cannot block.
+                    err = listener.stderr.read().decode(errors="replace").strip()
+                    raise NetnsError(f"the listener process ended ({listener.returncode}):"
+                                     f" {err[-500:]}")
+            done = _run(["ip", "netns", "exec", self.target_ns, "ss", "-Hltn"], "ss", check=False)
             if done.returncode == 0 and len(done.stdout.splitlines()) >= want:
                 return
             if time.monotonic() > deadline:
@@ -378,10 +403,20 @@ class ScanBed:
                                  f"{BUILD_TIMEOUT:g} s")
             time.sleep(0.05)  # a poll interval inside a deadline
 
+    def _start_listener(self, spec: list[list]) -> subprocess.Popen:
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", self.target_ns, sys.executable, "-c", _LISTENER,
+             json.dumps(spec, separators=(",", ":")),
+             json.dumps({"ssh": BANNERS[22], "smtp": BANNERS[25]}), HTTP_RESPONSE],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        self._procs.append(listener)
+        return listener
+
     def _wait_link_up(self, seconds: float = 5.0) -> None:
         deadline = time.monotonic() + seconds
         while True:
-            out = _ip("-n", CLIENT_NS, "-br", "link", "show", CLIENT_VETH).stdout
+            out = _ip("-n", self.client_ns, "-br", "link", "show", CLIENT_VETH).stdout
             if " UP " in f" {out} " or "LOWER_UP" in out:
                 return
             if time.monotonic() > deadline:
@@ -399,7 +434,7 @@ class ScanBed:
 
     # -- running things inside ------------------------------------------------------
     def _argv(self, ns: str, argv: Sequence[str]) -> list[str]:
-        if ns not in (CLIENT_NS, TARGET_NS):
+        if ns not in (self.client_ns, self.target_ns):
             raise ValueError(f"{ns!r} is not one of this bed's namespaces")
         return ["ip", "netns", "exec", ns, *argv]
 
@@ -424,11 +459,11 @@ class ScanBed:
     def run_in_client(self, argv: Sequence[str], timeout: float = 60.0,
                       **kwargs) -> subprocess.CompletedProcess:
         """``run_in`` the client namespace, where scanners run."""
-        return self.run_in(CLIENT_NS, argv, timeout, **kwargs)
+        return self.run_in(self.client_ns, argv, timeout, **kwargs)
 
     def popen_in_client(self, argv: Sequence[str], **kwargs) -> subprocess.Popen:
         """``popen_in`` the client namespace, where scanners run."""
-        return self.popen_in(CLIENT_NS, argv, **kwargs)
+        return self.popen_in(self.client_ns, argv, **kwargs)
 
     def end(self, proc: subprocess.Popen, grace: float = 3.0) -> None:
         """End one process (and its group) started by ``popen_in`` before the bed closes."""
@@ -437,7 +472,7 @@ class ScanBed:
     # -- looking at it -----------------------------------------------------------------
     def packets_sent(self) -> int:
         """IPv4 packets sent so far from the client namespace into 10.200.0.0/16."""
-        out = _run(["ip", "netns", "exec", CLIENT_NS, "iptables", "-w", "5", "-nvxL",
+        out = _run(["ip", "netns", "exec", self.client_ns, "iptables", "-w", "5", "-nvxL",
                     "OUTPUT"], "reading the packet counter").stdout
         for line in out.splitlines():
             fields = line.split()
