@@ -3,6 +3,13 @@
 the hosts that are up with their open ports, always in order. The scan runs
 on a worker thread and reports through the window's event queue.
 
+Results keep pace with the engine: events are taken for a bounded slice of
+the Tk thread per tick (``SlicedPoller``), and the open ports they bring are
+put in the tree in batches, appended at the end when they come in order (a
+host with every port open sends 65535 of them in seconds). Cancel stops the
+engine at once and skips the ports still queued: the final result, which
+holds them all, fills the tree in one go.
+
 Exports (after a scan, or after Cancel for what was found so far):
 
 - CSV: ``host,address,port,service,banner``, one row per open port, hosts in
@@ -16,14 +23,18 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
+import queue
 import re
 import threading
+import time
 import tkinter as tk
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from tkinter import filedialog, ttk
 
+from gui.poller import QueuePoller
 from gui.settings import Settings
 from gui.toolwindow import ToolWindow
 from net.progress import format_eta
@@ -46,10 +57,32 @@ from net.scan.engine import (
 from net.scan.ports import ALL_PORTS, PortSpecError, parse_ports
 from net.scan.targets import MAX_HOSTS_DEFAULT, TargetError, count_hosts, split_targets
 
+log = logging.getLogger(__name__)
+
 COLUMNS = ("port", "service", "banner", "state")
 FIXED_WIDTHS = {"port": 64, "service": 100, "state": 76}  # banner (and host) take the rest
 CSV_COLUMNS = ("host", "address", "port", "service", "banner")
 ERROR_COLOUR, HINT_COLOUR = "#b00020", "#666666"
+# The Tk thread's share per tick while a scan floods the window: events are
+# taken and their rows drawn for about SLICE_S (at most BATCH events, rows
+# in chunks of ROWS_CHUNK and no more than ROWS_WAITING taken ahead), then Tk
+# draws and takes the user's clicks before the next tick.
+SLICE_S = 0.02
+BATCH = 4096
+ROWS_CHUNK = 1024
+ROWS_WAITING = 4096
+# Rows that arrive out of order are put in place one by one up to this many
+# in a batch (each a walk along the host's rows in Tk); past it the host's
+# rows are sorted and set again in one call.
+MISPLACED_ONE_BY_ONE = 32
+# Appends rows given as a flat list of iid, values: one Tcl call per
+# batch, and Tk's work done without holding Python's interpreter lock.
+_APPEND_ROWS = "::netdesk_scanner_append_rows"
+_APPEND_ROWS_PROC = f"""proc {_APPEND_ROWS} {{tree parent rows}} {{
+    foreach {{iid values}} $rows {{
+        $tree insert $parent end -id $iid -values $values
+    }}
+}}"""
 
 
 # -- what the worker thread tells the window, besides the engine's events ----------
@@ -71,11 +104,85 @@ class WorkerDone:
     """The worker's last event: it has nothing more to put."""
 
 
+class SlicedPoller(QueuePoller):
+    """A ``QueuePoller`` bounded by time rather than by count.
+
+    Each tick draws what is waiting (``flush(deadline)``, which returns
+    whether some is left), takes events while ``slice_s`` lasts (at most
+    ``batch``, and none while ``backlog()`` says enough is waiting to be
+    drawn), and draws them. With more to do it comes back with
+    ``after_idle``: Tk first takes the user's clicks and keys (Cancel) and
+    redraws, so a flood of events never freezes the window."""
+
+    def __init__(self, widget: tk.Misc, events: queue.Queue, handle: Callable[[object], None],
+                 flush: Callable[[float], bool], backlog: Callable[[], bool],
+                 slice_s: float = SLICE_S, batch: int = BATCH, interval_ms: int = 40):
+        super().__init__(widget, events, handle, interval_ms, batch)
+        self.flush = flush
+        self.backlog = backlog
+        self.slice_s = slice_s
+
+    def _tick(self) -> None:
+        self._after_id = None
+        clock = time.perf_counter
+        deadline = clock() + self.slice_s
+        more = False
+        try:
+            more = self.flush(deadline)
+            taken = 0
+            while not more and not self.stopped:
+                # At least one event a tick, however long drawing took.
+                if taken == self.batch or self.backlog() or (taken and clock() > deadline):
+                    more = True
+                    break
+                try:
+                    event = self.events.get_nowait()
+                except queue.Empty:
+                    break
+                self.handle(event)
+                taken += 1
+            if not self.stopped:
+                more = self.flush(deadline) or more
+        finally:
+            if not self.stopped:
+                self._after_id = (self.widget.after_idle(self._tick) if more
+                                  else self.widget.after(self.interval_ms, self._tick))
+
+
+@dataclass(frozen=True)
+class OpenPorts:
+    """Several ``PortOpen`` events in the order the engine emitted them."""
+
+    events: list[PortOpen]
+
+
+class _Coalescer:
+    """The engine's ``emit`` for the window: the ``PortOpen`` events it
+    emits in a row (it reports ten times a second, a host with every port
+    open a few thousand at a time) travel as one ``OpenPorts``, so the queue
+    and the Tk thread handle ten events a second instead of 27,000. The engine
+    emits another event after every run of them, which sends the run on."""
+
+    def __init__(self, put: Callable[[object], None]):
+        self.put = put
+        self.ports: list[PortOpen] = []
+
+    def __call__(self, event: object) -> None:
+        if type(event) is PortOpen:
+            self.ports.append(event)
+            return
+        if self.ports:
+            self.put(OpenPorts(self.ports))
+            self.ports = []
+        self.put(event)
+
+
 def run_scan(params: dict, emit: Callable[[object], None], cancel: threading.Event) -> None:
     """Worker thread: build the scanner (it resolves names) and run it.
 
     Takes the queue's ``put`` and the cancel event, never the window, so a
     worker that outlives a closed window holds no Tk object."""
+    emit = _Coalescer(emit)  # any other event sends the open ports before it on
     try:
         try:
             # procs=1: the engine forks worker processes only while this
@@ -95,7 +202,8 @@ def run_scan(params: dict, emit: Callable[[object], None], cancel: threading.Eve
         scanner.run(emit)
     except ScanError as e:
         emit(ScanFailed(str(e)))
-    except Exception as e:  # shown to the user, never swallowed
+    except Exception as e:  # shown to the user and logged, never swallowed
+        log.exception("the scan failed")
         emit(ScanFailed(f"scan failed: {e}"))
     finally:
         emit(WorkerDone())
@@ -120,6 +228,14 @@ class ScannerWindow(ToolWindow):
     def __init__(self, master: tk.Misc, settings: Settings | None = None):
         super().__init__(master, "netdesk — Port scanner", settings, icon="scanner",
                          min_size=(560, 520))
+        # The base class's poller takes a fixed number of events a tick; a
+        # full scan of an all-open host needs a bound in time and rows drawn
+        # in batches.
+        self.poller.stop()
+        self.poller = SlicedPoller(self, self.events, self._take, self._flush,
+                                   lambda: self.pending_rows >= ROWS_WAITING)
+        self.poller.start()
+        self.tk.eval(_APPEND_ROWS_PROC)
         # Before targets, the window took one host: start from it.
         self.targets = tk.StringVar(self, self.remembered(
             "targets", self.remembered("host", "127.0.0.1")))
@@ -139,6 +255,7 @@ class ScannerWindow(ToolWindow):
         self._reset_scan_state()
         self._handlers: dict[type, Callable] = {
             Progress: self._on_progress, PortOpen: self._on_port_open,
+            OpenPorts: self._on_open_ports,
             Banner: self._on_banner, HostState: self._on_host_state,
             HostDone: self._on_host_done, ScanStarted: self._on_started,
             ScanFinished: self._on_finished, TargetOrder: self._on_target_order,
@@ -155,6 +272,10 @@ class ScannerWindow(ToolWindow):
         self.shown_hosts: list[int] = []  # their indexes, ascending (tree order)
         # A port row's iid -> its values (port, service, banner, state).
         self.rows: dict[str, tuple[int, str, str, str]] = {}
+        self.pending: dict[int, list[tuple[int, str]]] = {}  # taken, not drawn yet
+        self.pending_rows = 0
+        self.cancelling = False
+        self.skipped = False  # open ports left in the queue after Cancel
         self.hosts_up = self.hosts_down = 0
         self.progressed = False
 
@@ -378,12 +499,25 @@ class ScannerWindow(ToolWindow):
         self.worker.start()
 
     def cancel(self) -> None:
-        if self.worker is not None:
+        if self.worker is not None and not self.cancelling:
             self.cancel_event.set()  # also stops a scan still resolving its targets
+            # The open ports still queued or waiting to be drawn are in the
+            # final result too: skip them rather than keep the user waiting
+            # while they are drawn one batch after another.
+            self.cancelling = True
+            if self.pending:
+                self.pending.clear()
+                self.pending_rows = 0
+                self.skipped = True
             self.status.set("Cancelling…")
 
     # -- events -------------------------------------------------------------------
     def on_event(self, event) -> None:
+        """Handle one event and draw what it brought."""
+        self._take(event)
+        self._flush_all()
+
+    def _take(self, event) -> None:
         self._handlers[type(event)](event)  # an unknown event is a KeyError, not a silence
 
     def _on_started(self, event: ScanStarted) -> None:
@@ -422,18 +556,28 @@ class ScannerWindow(ToolWindow):
         self.progress_text.set(text)
 
     def _on_port_open(self, event: PortOpen) -> None:
-        host = self._host(event.host, event.address)
-        iid = f"p{host.index}:{event.port}"
-        if iid in self.rows:
+        if self.cancelling:
+            self.skipped = True
             return
-        row = (event.port, event.service, "", "open")
-        self.rows[iid] = row
-        pos = self._position(host.ports, self._sort_key(row))
-        host.ports.insert(pos, iid)
-        self.tree.insert(host.iid, pos, iid=iid, values=row)
-        self._update_host_text(host)
+        host = self._host(event.host, event.address)
+        self.pending.setdefault(host.index, []).append((event.port, event.service))
+        self.pending_rows += 1
+
+    def _on_open_ports(self, event: OpenPorts) -> None:
+        if self.cancelling:
+            self.skipped = True
+            return
+        host, address, pending = None, None, None
+        for port_open in event.events:
+            if port_open.address != address:  # one host's ports come together
+                address = port_open.address
+                host = self._host(port_open.host, address)
+                pending = self.pending.setdefault(host.index, [])
+            pending.append((port_open.port, port_open.service))
+        self.pending_rows += len(event.events)
 
     def _on_banner(self, event: Banner) -> None:
+        self._flush_all()  # its row may still be waiting
         host = self.hosts.get(self.order.get(event.address, -1))
         iid = f"p{host.index}:{event.port}" if host else ""
         if iid not in self.rows:
@@ -454,6 +598,12 @@ class ScannerWindow(ToolWindow):
 
     def _on_finished(self, event: ScanFinished) -> None:
         self.result = event
+        self._flush_all()
+        if self.skipped:  # ports skipped after Cancel: the result has them all
+            for result in event.hosts:
+                if result.open:
+                    host = self._host(result.host, result.address)
+                    self._add_rows(host, result.open)
         word = "Cancelled" if event.cancelled else "Done"
         if self.several:
             # A scan cut short has hosts that answered but were never decided.
@@ -468,8 +618,8 @@ class ScannerWindow(ToolWindow):
                              f"in {event.elapsed:.2f} s")
             self.status.set(f"{word}: {self.scanning} ({len(event.hosts):,} hosts)")
         else:
-            self.summary.set(f"{word}: {len(event.open)} open, {event.closed} closed, "
-                             f"{event.filtered} filtered of {event.ports_scanned} ports "
+            self.summary.set(f"{word}: {len(event.open):,} open, {event.closed:,} closed, "
+                             f"{event.filtered:,} filtered of {event.ports_scanned:,} ports "
                              f"in {event.elapsed:.2f} s")
             self.status.set(f"{word}: {event.host} ({event.address})")
         if self.sort_column == "banner":
@@ -485,6 +635,7 @@ class ScannerWindow(ToolWindow):
         if self.worker is not None:
             self.worker.join(1)  # it has put its last event: returns at once
         self.worker = None
+        self.cancelling = False
         self._set_running(False)
 
     # -- the tree ---------------------------------------------------------------------
@@ -500,9 +651,86 @@ class ScannerWindow(ToolWindow):
         if self.several:
             pos = bisect_left(self.shown_hosts, index)
             self.shown_hosts.insert(pos, index)
-            self.tree.insert("", pos, iid=host.iid, open=True)
+            # Hosts mostly come in target order: "end" saves Tk a walk.
+            self.tree.insert("", "end" if pos == len(self.shown_hosts) - 1 else pos,
+                             iid=host.iid, open=True)
             self._update_host_text(host)
         return host
+
+    def _flush(self, deadline: float) -> bool:
+        """Draw the open ports taken so far, host by host, a chunk at a
+        time until ``deadline`` (at least one chunk); True if some are left."""
+        while self.pending:
+            index, arrivals = next(iter(self.pending.items()))
+            chunk = arrivals[:ROWS_CHUNK]
+            if len(arrivals) > ROWS_CHUNK:
+                self.pending[index] = arrivals[ROWS_CHUNK:]
+            else:
+                del self.pending[index]
+            self.pending_rows -= len(chunk)
+            host = self.hosts[index]
+            self._add_rows(host, chunk)
+            self._update_host_text(host)
+            if time.perf_counter() > deadline:
+                break
+        return bool(self.pending)
+
+    def _flush_all(self) -> None:
+        self._flush(float("inf"))
+
+    def _add_rows(self, host: _HostRows, arrivals: list[tuple[int, str]]) -> None:
+        """Put (port, service) rows under ``host`` in the current order.
+
+        Ports come ascending within a host, so in the usual order every new
+        row goes at the end, which costs Tk nothing to find; the few that
+        come late are put in place one by one, and a batch with many is
+        sorted with the host's rows and set in one call."""
+        rows = self.rows
+        prefix = f"p{host.index}:"
+        if self.sort_column == "port":  # (port, service) pairs sort by port
+            arrivals = sorted(arrivals, reverse=self.sort_reverse)
+        new: list[str] = []
+        for port, service in arrivals:
+            iid = f"{prefix}{port}"
+            if iid not in rows:
+                rows[iid] = (port, service, "", "open")
+                new.append(iid)
+        if not new:
+            return
+        if self.sort_column != "port":
+            new.sort(key=lambda iid: self._sort_key(rows[iid]), reverse=self.sort_reverse)
+        # The new rows that belong before the host's last row.
+        late = 0
+        if host.ports:
+            last = self._sort_key(rows[host.ports[-1]])
+            while late < len(new) and not self._before(last, self._sort_key(rows[new[late]])):
+                late += 1
+        if late > MISPLACED_ONE_BY_ONE:
+            self._append_rows(host, new)
+            host.ports.sort(key=lambda iid: self._sort_key(rows[iid]), reverse=self.sort_reverse)
+            self.tree.set_children(host.iid, *host.ports)
+            return
+        for iid in new[:late]:
+            row = rows[iid]
+            pos = self._position(host.ports, self._sort_key(row))
+            host.ports.insert(pos, iid)
+            self.tree.insert(host.iid, pos, iid=iid, values=row)
+        self._append_rows(host, new[late:])
+
+    def _append_rows(self, host: _HostRows, iids: list[str]) -> None:
+        """Rows at the end of the host's, in one call to Tk: a host with
+        every port open brings a few thousand of them ten times a second,
+        and ttk's ``insert``, one by one, would spend more of the Tk
+        thread (and of the scanner's share of the interpreter) than the
+        scan itself."""
+        if not iids:
+            return
+        rows, flat = self.rows, []
+        for iid in iids:
+            port, service, banner, state = rows[iid]
+            flat += (iid, (str(port), service, banner, state))  # text, as ttk's insert gives
+        self.tk.call(_APPEND_ROWS, self.tree, host.iid, flat)
+        host.ports.extend(iids)
 
     def _update_host_text(self, host: _HostRows) -> None:
         """The host row: "10.200.1.2 — 3 open" in the Host column, and in
@@ -567,15 +795,16 @@ class ScannerWindow(ToolWindow):
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column, self.sort_reverse = column, False
+        self._flush_all()
         self._resort()
         self._update_headings()
 
     def _resort(self) -> None:
+        # One call per host: moving 65535 rows one by one would walk them all each time.
         for host in self.hosts.values():
             host.ports.sort(key=lambda iid: self._sort_key(self.rows[iid]),
                             reverse=self.sort_reverse)
-            for index, iid in enumerate(host.ports):
-                self.tree.move(iid, host.iid, index)
+            self.tree.set_children(host.iid, *host.ports)
 
     def _update_headings(self) -> None:
         for col in COLUMNS:
@@ -631,6 +860,7 @@ class ScannerWindow(ToolWindow):
         """The selection (or everything) as tab-separated lines in display
         order; a host row stands for its ports, and with several hosts each
         line starts with the host and its address."""
+        self._flush_all()
         selected = set(self.tree.selection())
         everything = not selected
         lines = []

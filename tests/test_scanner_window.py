@@ -1,17 +1,20 @@
 """The scanner window under Xvfb: real scans of loopback listeners (one host
-and 127.0.0.1-3), the target field's checks, banners, -Pn, export and copy."""
+and 127.0.0.1-3), the target field's checks, banners, -Pn, export and copy;
+a flood of 65535 open ports drawn in batches and cut short by Cancel."""
 
 from __future__ import annotations
 
 import csv
 import json
+import queue
 import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
 
 import gui.scanner_window as scanner_window
-from gui.scanner_window import COLUMNS, ScannerWindow, TargetOrder
+from gui.scanner_window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
 from gui.settings import Settings
 from net.scan.engine import (
     DOWN,
@@ -416,5 +419,168 @@ def test_enter_starts_from_the_form_and_escape_cancels(tk_root, settle_threads):
     tk_root.update()
     window.tree.event_generate("<Return>")  # Enter in the results starts nothing
     assert window.worker is None
+    window.close()
+    settle_threads()
+
+
+# -- keeping pace with a flood of open ports (issue 10, row 2) ----------------------
+ALL = range(1, 65536)
+
+
+def step(root) -> None:
+    """One turn of Tk's event loop, as ``mainloop`` takes them (the poller's
+    next tick is always at most 40 ms away)."""
+    root.tk.dooneevent(0)
+
+
+def shown_window(root, window: ScannerWindow) -> None:
+    window.deiconify()
+    wait_until(window.winfo_viewable, 10, root, "the window to be shown")
+    root.update()
+
+
+def one_host_result(open_ports, cancelled: bool = False, address: str = "127.0.0.1"):
+    result = HostResult(address, address, UP, len(open_ports), [(p, "") for p in open_ports],
+                        0, 0, 1.0)
+    return ScanFinished([result], 1.0, cancelled=cancelled)
+
+
+def test_the_poller_takes_a_bounded_slice_and_comes_back_when_idle(tk_root):
+    events: queue.Queue = queue.Queue()
+    for i in range(1000):
+        events.put(i)
+    handled, flushes = [], []
+    backlog = [False]
+    poller = SlicedPoller(tk_root, events, handled.append,
+                          lambda deadline: flushes.append(deadline) or False,
+                          lambda: backlog[0], slice_s=60, batch=100)
+    poller._tick()
+    assert handled == list(range(100))  # the batch, then Tk gets its turn
+    assert len(flushes) == 2  # what waited, then what the batch brought
+    # More is waiting: back as soon as Tk has drawn and taken the user's input.
+    assert tk_root.tk.splitlist(tk_root.tk.call("after", "info", poller._after_id))[1] == "idle"
+    tk_root.after_cancel(poller._after_id)
+
+    backlog[0] = True  # enough rows wait to be drawn: no event taken this time
+    poller._tick()
+    assert handled == list(range(100))
+    assert tk_root.tk.splitlist(tk_root.tk.call("after", "info", poller._after_id))[1] == "idle"
+    tk_root.after_cancel(poller._after_id)
+
+    backlog[0] = False
+    poller.slice_s = 0  # out of time: still one event a tick, so it gets on
+    poller._tick()
+    assert handled == list(range(101))
+    tk_root.after_cancel(poller._after_id)
+
+    poller.slice_s, poller.batch = 60, 10_000
+    poller._tick()
+    assert handled == list(range(1000)) and events.empty()
+    # Nothing waiting: the next look in 40 ms, not at once.
+    assert tk_root.tk.splitlist(tk_root.tk.call("after", "info", poller._after_id))[1] == "timer"
+    poller.stop()
+    assert poller._after_id is None
+
+
+def test_a_flood_of_open_ports_is_drawn_in_batches_in_order(tk_root):
+    """Every port of a host open, put straight on the window's queue: the
+    rows appear batch by batch, each port once, in ascending order, also
+    the few that come late (one by one) and a run of late ones (sorted in)."""
+    window = ScannerWindow(tk_root, None)
+    shown_window(tk_root, window)
+    late_few = {100, 5000, 40000}
+    late_run = set(range(30_001, 30_101))  # more than are put in place one by one
+    assert len(late_run) > scanner_window.MISPLACED_ONE_BY_ONE
+    window.events.put(ScanStarted("127.0.0.1", "127.0.0.1", len(ALL), "fast", 1, 2048))
+    for port in ALL:
+        if port not in late_few and port not in late_run:
+            window.events.put(PortOpen(port, "", "127.0.0.1", "127.0.0.1"))
+    window.events.put(Progress(len(ALL), len(ALL), len(ALL), 1e5, 0.0))
+    for port in sorted(late_run) + sorted(late_few) + [22]:  # 22 again: shown once
+        window.events.put(PortOpen(port, "ssh" if port == 22 else "", "127.0.0.1", "127.0.0.1"))
+    window.events.put(one_host_result(ALL))
+    counts = []
+    while not window.summary.get():
+        step(tk_root)
+        counts.append(len(window.tree.get_children()))
+    shown = [c for c in dict.fromkeys(counts) if c]  # each count the user saw, in order
+    assert len(shown) > 5 and shown[0] <= scanner_window.ROWS_WAITING + \
+        scanner_window.ROWS_CHUNK, shown[:5]
+    assert ports_of(window) == list(ALL)
+    assert values(window, "p0:22") == {"port": "22", "service": "", "banner": "",
+                                       "state": "open"}
+    assert window.summary.get() == "Done: 65,535 open, 0 closed, 0 filtered of 65,535 ports " \
+                                   "in 1.00 s"
+    window.sort_by("port")  # descending: one call, not 65535 moves
+    assert ports_of(window)[:3] == [65535, 65534, 65533]
+    window.close()
+
+
+def test_closing_during_a_flood_leaves_the_backlog_undrawn(tk_root):
+    window = ScannerWindow(tk_root, None)
+    shown_window(tk_root, window)
+    for port in ALL:
+        window.events.put(PortOpen(port, "", "127.0.0.1", "127.0.0.1"))
+    while not window.tree.get_children():
+        step(tk_root)
+    window.close()
+    # Closing drew nothing more and left no tick behind (one would raise
+    # "invalid command name" in the fixture's error check).
+    assert window.events.qsize() > len(ALL) // 2
+    assert window.poller.stopped and window.poller._after_id is None
+    for _ in range(20):
+        tk_root.update()
+
+
+class FloodScanner:
+    """Stands in for the engine: every port of one host open at once, then
+    waits for Cancel and returns all it found, as the engine does."""
+
+    emitted = threading.Event()
+
+    def __init__(self, targets, ports, *, cancel: threading.Event, **kwargs):
+        self.targets = [SimpleNamespace(address="127.0.0.1")]
+        self.cancel = cancel
+
+    def run(self, emit):
+        emit(ScanStarted("127.0.0.1", "127.0.0.1", len(ALL), "fast", 1, 2048))
+        for port in ALL:
+            emit(PortOpen(port, "", "127.0.0.1", "127.0.0.1"))
+            if port % 2048 == 0:  # the engine reports ten times a second
+                emit(Progress(port, len(ALL), port, 1e5, 0.1))
+        FloodScanner.emitted.set()
+        self.cancel.wait(30)
+        result = one_host_result(ALL, cancelled=self.cancel.is_set())
+        emit(result)
+        return result
+
+
+def test_cancel_during_a_flood_shows_the_result_at_once(tk_root, monkeypatch, settle_threads):
+    """Cancel with tens of thousands of rows still to draw: the window stops
+    drawing them batch by batch and shows the final result (which holds
+    every port found) in one go, with Cancelled."""
+    monkeypatch.setattr(scanner_window, "Scanner", FloodScanner)
+    FloodScanner.emitted.clear()
+    window = ScannerWindow(tk_root, None)
+    shown_window(tk_root, window)
+    window.targets.set("127.0.0.1")
+    window.start_button.invoke()
+    assert FloodScanner.emitted.wait(30)  # the whole flood is queued
+    while not window.tree.get_children():
+        step(tk_root)
+    at_cancel = len(window.tree.get_children())
+    assert at_cancel < len(ALL)
+    window.cancel_button.invoke()
+    assert window.status.get() == "Cancelling…"
+    counts = []
+    while window.worker is not None:
+        step(tk_root)
+        counts.append(len(window.tree.get_children()))
+    # No batch of the backlog was drawn after Cancel: from what was shown
+    # straight to everything found.
+    assert set(counts[:-1]) <= {at_cancel, len(ALL)} and counts[-1] == len(ALL)
+    assert window.summary.get().startswith("Cancelled: 65,535 open")
+    assert ports_of(window) == list(ALL)
+    assert "disabled" not in window.start_button.state()
     window.close()
     settle_threads()
