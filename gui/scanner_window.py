@@ -39,6 +39,7 @@ from gui.settings import Settings
 from gui.toolwindow import ToolWindow
 from net.progress import format_eta
 from net.scan.engine import (
+    DEFAULT_IN_FLIGHT,
     DEFAULT_TIMEOUT,
     DOWN,
     STRATEGIES,
@@ -62,7 +63,15 @@ log = logging.getLogger(__name__)
 COLUMNS = ("port", "service", "banner", "state")
 FIXED_WIDTHS = {"port": 64, "service": 100, "state": 76}  # banner (and host) take the rest
 CSV_COLUMNS = ("host", "address", "port", "service", "banner")
-ERROR_COLOUR, HINT_COLOUR = "#b00020", "#666666"
+# What each strategy does, in a line under the box (one line at the
+# smallest width).
+STRATEGY_HINTS = {
+    "fast": f"Up to {DEFAULT_IN_FLIGHT:,} connects at once on one thread: the fastest.",
+    "threads": "A pool of threads, each waiting on one connect.",
+    "sequential": "One connect after another: slow, for comparison.",
+}
+THREADS_HINTS = {"fast": "blank = 1 thread", "threads": "blank = 256 threads",
+                 "sequential": "not used: one connect at a time"}
 # The Tk thread's share per tick while a scan floods the window: events are
 # taken and their rows drawn for about SLICE_S (at most BATCH events, rows
 # in chunks of ROWS_CHUNK and no more than ROWS_WAITING taken ahead), then Tk
@@ -242,7 +251,8 @@ class ScannerWindow(ToolWindow):
         self.ports = tk.StringVar(self, self.remembered("ports", ALL_PORTS))
         self.threads = tk.StringVar(self, str(self.remembered("threads", "")))
         self.timeout = tk.StringVar(self, str(self.remembered("timeout", DEFAULT_TIMEOUT)))
-        self.strategy = tk.StringVar(self, self.remembered("strategy", "fast"))
+        strategy = self.remembered("strategy", "fast")
+        self.strategy = tk.StringVar(self, strategy if strategy in STRATEGIES else "fast")
         self.scan_all = tk.BooleanVar(self, self.remembered("scan_all", False) is True)
         self.banners = tk.BooleanVar(self, self.remembered("banners", False) is True)
         self.progress_text = tk.StringVar(self, "")
@@ -288,7 +298,7 @@ class ScannerWindow(ToolWindow):
         self.hints: dict[str, ttk.Label] = {}
         fields = [("targets", "Targets", self.targets, 0, ""),
                   ("ports", "Ports", self.ports, 0, ""),
-                  ("threads", "Threads", self.threads, 8, "blank = automatic"),
+                  ("threads", "Threads", self.threads, 8, ""),
                   ("timeout", "Timeout (s)", self.timeout, 8, "")]
         # Each field takes two grid rows: the field, and under it a message
         # that is gridded only while there is one. Under the field, a long
@@ -304,10 +314,10 @@ class ScannerWindow(ToolWindow):
             self.entries[key] = entry
             # The counts beside targets and ports get a fixed width, so the
             # two long fields end at the same place.
-            self.hints[key] = ttk.Label(cell, text=hint, foreground=HINT_COLOUR,
+            self.hints[key] = ttk.Label(cell, text=hint, style="Hint.TLabel",
                                         width=0 if width else 12)
             self.hints[key].pack(side="left", padx=(8, 0))
-            error = ttk.Label(form, foreground=ERROR_COLOUR, justify="left", wraplength=400)
+            error = ttk.Label(form, style="Error.TLabel", justify="left", wraplength=400)
             error.grid(row=row + 1, column=1, sticky="w", pady=(0, 2))
             error.grid_remove()
             self.errors[key] = error
@@ -315,8 +325,12 @@ class ScannerWindow(ToolWindow):
         self.strategy_box = ttk.Combobox(form, textvariable=self.strategy, values=STRATEGIES,
                                          state="readonly", width=12)
         self.strategy_box.grid(row=8, column=1, sticky="w", pady=2)
+        # What the chosen strategy does, changing with the choice.
+        self.strategy_hint = ttk.Label(form, style="Hint.TLabel", justify="left",
+                                       wraplength=400)
+        self.strategy_hint.grid(row=9, column=1, sticky="w", pady=(0, 2))
         checks = ttk.Frame(form)
-        checks.grid(row=9, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        checks.grid(row=10, column=0, columnspan=2, sticky="w", pady=(4, 0))
         self.scan_all_check = ttk.Checkbutton(
             checks, text="Scan hosts that do not answer (-Pn)", variable=self.scan_all)
         self.scan_all_check.pack(side="left")
@@ -326,6 +340,7 @@ class ScannerWindow(ToolWindow):
         form.bind("<Configure>", lambda e: self._wrap_errors(e.width))
         self.targets.trace_add("write", lambda *_: self._check_targets_live())
         self.ports.trace_add("write", lambda *_: self._count_ports())
+        self.strategy.trace_add("write", lambda *_: self._explain_strategy())
 
         buttons = ttk.Frame(self, padding=(10, 4))
         buttons.grid(row=1, column=0, sticky="ew")
@@ -387,13 +402,22 @@ class ScannerWindow(ToolWindow):
         self._update_headings()
         self._check_targets_live()
         self._count_ports()
+        self._explain_strategy()
 
     def _wrap_errors(self, form_width: int) -> None:
         left = self.entries["targets"].master.winfo_x()  # where column 1 starts
         wrap = max(200, form_width - left - 20)
-        for label in self.errors.values():
+        for label in (*self.errors.values(), self.strategy_hint):
             if label.cget("wraplength") != wrap:
                 label.configure(wraplength=wrap)
+
+    def _explain_strategy(self) -> None:
+        strategy = self.strategy.get()
+        self.strategy_hint.configure(text=STRATEGY_HINTS.get(strategy, ""))
+        self.hints["threads"].configure(text=THREADS_HINTS.get(strategy, ""))
+        # Sequential runs one connect at a time whatever the field says.
+        self.entries["threads"].state(["disabled"] if strategy == "sequential"
+                                      else ["!disabled"])
 
     # -- validation -----------------------------------------------------------
     def _targets_problem(self, text: str) -> tuple[int, str]:
@@ -446,7 +470,7 @@ class ScannerWindow(ToolWindow):
         except PortSpecError as e:
             problems["ports"] = str(e)
         threads = None
-        if self.threads.get().strip():
+        if self.threads.get().strip() and self.strategy.get() != "sequential":
             try:
                 threads = int(self.threads.get())
                 if not 1 <= threads <= 2048:
@@ -480,7 +504,7 @@ class ScannerWindow(ToolWindow):
             self.status.set("Fix the fields marked in red.")
             return
         self.remember(targets=params["targets"], ports=params["ports"],
-                      threads=params["threads"] or "", timeout=params["timeout"],
+                      threads=self.threads.get().strip(), timeout=params["timeout"],
                       strategy=params["strategy"], scan_all=self.scan_all.get(),
                       banners=params["banners"])
         self.tree.delete(*self.tree.get_children())
@@ -524,13 +548,13 @@ class ScannerWindow(ToolWindow):
         self.several = event.hosts > 1
         self.tree.configure(show="tree headings" if self.several else "headings")
         self._fit_columns(self.tree.winfo_width())
+        how = _how(event)
         if self.several:
-            self.status.set(f"Scanning {event.hosts:,} hosts × {event.ports:,} ports, "
-                            f"{event.strategy}, {event.threads} thread(s)")
+            self.status.set(f"Scanning {event.hosts:,} hosts × {event.ports:,} ports, {how}")
             self.progress_text.set("finding the hosts that answer…")
         else:
             self.status.set(f"Scanning {event.host} ({event.address}): {event.total:,} ports, "
-                            f"{event.strategy}, {event.threads} thread(s)")
+                            f"{how}")
             self.progress_text.set("")
 
     def _on_target_order(self, event: TargetOrder) -> None:
@@ -886,6 +910,16 @@ class ScannerWindow(ToolWindow):
         # within one time-out (a name being resolved: when the resolver
         # answers) and holds no Tk object, only the queue and this event.
         self.cancel_event.set()
+
+
+def _how(event: ScanStarted) -> str:
+    """How the scan runs, for the status line: "fast: 2,048 connects in flight"."""
+    if event.strategy == "fast":
+        text = f"fast: {event.in_flight:,} connects in flight"
+        return text + (f" on {event.threads} threads" if event.threads > 1 else "")
+    if event.strategy == "threads":
+        return f"threads: {event.threads:,} threads"
+    return f"{event.strategy}: one connect at a time"
 
 
 def _shorten(text: str, most: int) -> str:

@@ -1,6 +1,7 @@
 """The scanner window under Xvfb: real scans of loopback listeners (one host
 and 127.0.0.1-3), the target field's checks, banners, -Pn, export and copy;
-a flood of 65535 open ports drawn in batches and cut short by Cancel."""
+a flood of 65535 open ports drawn in batches and cut short by Cancel; the
+strategies explained; the form whole at the smallest size."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import queue
 import socket
 import threading
+import tkinter as tk
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +20,7 @@ from gui.scanner_window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
 from gui.settings import Settings
 from net.scan.engine import (
     DOWN,
+    STRATEGIES,
     UP,
     HostDone,
     HostResult,
@@ -584,3 +587,86 @@ def test_cancel_during_a_flood_shows_the_result_at_once(tk_root, monkeypatch, se
     assert "disabled" not in window.start_button.state()
     window.close()
     settle_threads()
+
+
+# -- the form (row 14) ------------------------------------------------------------------
+def test_each_strategy_is_explained_and_the_status_says_how_it_runs(tk_root):
+    window = ScannerWindow(tk_root, None)
+    hints = {}
+    for strategy in STRATEGIES:
+        window.strategy_box.set(strategy)  # as the user picks it
+        hints[strategy] = (window.strategy_hint.cget("text"),
+                           window.hints["threads"].cget("text"),
+                           "disabled" in window.entries["threads"].state())
+    assert len({text for text, _, _ in hints.values()}) == len(STRATEGIES)
+    assert "2,048" in hints["fast"][0] and "thread" in hints["threads"][0]
+    assert hints["fast"][1] == "blank = 1 thread" and hints["threads"][1] == "blank = 256 threads"
+    # Sequential takes no thread count: the field is off and not checked.
+    assert hints["sequential"][2] and not hints["fast"][2]
+    window.threads.set("many")
+    window.targets.set("127.0.0.1 no-such-host.invalid")
+    assert window.validate() is not None
+
+    window.on_event(ScanStarted("127.0.0.1", "127.0.0.1", 1024, "fast", 1, 2048))
+    assert window.status.get() == \
+        "Scanning 127.0.0.1 (127.0.0.1): 1,024 ports, fast: 2,048 connects in flight"
+    assert "thread(s)" not in window.status.get()
+    window.on_event(ScanStarted("127.0.0.1", "127.0.0.1", 1024, "fast", 4, 2048))
+    assert window.status.get().endswith("fast: 2,048 connects in flight on 4 threads")
+    window.on_event(ScanStarted("127.0.0.1", "127.0.0.1", 1024, "threads", 256, 256))
+    assert window.status.get().endswith("threads: 256 threads")
+    window.on_event(ScanStarted("127.0.0.1", "127.0.0.1", 1024, "sequential", 1, 1))
+    assert window.status.get().endswith("sequential: one connect at a time")
+    window.close()
+
+
+def boxes(widgets) -> list[tuple[tk.Misc, tuple[int, int, int, int]]]:
+    return [(w, (w.winfo_rootx(), w.winfo_rooty(), w.winfo_rootx() + w.winfo_width(),
+                 w.winfo_rooty() + w.winfo_height())) for w in widgets if w.winfo_ismapped()]
+
+
+def form_widgets(window: ScannerWindow) -> list[tk.Misc]:
+    found, todo = [], [window.entries["targets"].master.master]
+    while todo:
+        for child in todo.pop().winfo_children():
+            if child.winfo_class() in ("TFrame",):
+                todo.append(child)
+            else:
+                found.append(child)
+    return found
+
+
+@pytest.mark.parametrize("size", ["560x520", "720x600"])
+def test_the_form_keeps_every_field_and_message_whole(tk_root, size):
+    """Row 14: at the smallest and the default size, with every field in
+    error: no label, entry, hint or message overlaps another or is cut, and
+    the long fields keep most of the form's width."""
+    window = ScannerWindow(tk_root, None)
+    window.geometry(size)
+    shown_window(tk_root, window)
+    window.targets.set("127.0.0.1/33")
+    window.ports.set("0-5")
+    window.threads.set("abc")
+    window.timeout.set("-1")
+    window.start_button.invoke()
+    tk_root.update()
+    assert all(window.errors[k].winfo_ismapped() for k in ("targets", "ports", "threads",
+                                                            "timeout"))
+    placed = boxes(form_widgets(window))
+    for i, (a, (ax0, ay0, ax1, ay1)) in enumerate(placed):
+        assert a.winfo_width() >= a.winfo_reqwidth() or a.winfo_class() == "TEntry", \
+            f"{a.cget('text')!r} is cut"
+        for b, (bx0, by0, bx1, by1) in placed[i + 1:]:
+            assert ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0, \
+                f"{a} overlaps {b}"
+    form = window.entries["targets"].master.master
+    assert window.entries["targets"].winfo_width() > form.winfo_width() / 2
+    assert window.entries["ports"].winfo_width() == window.entries["targets"].winfo_width()
+    for key in ("targets", "ports", "threads", "timeout"):
+        assert str(window.errors[key].cget("style")) == "Error.TLabel"
+    assert str(window.strategy_hint.cget("style")) == "Hint.TLabel"
+    for strategy in STRATEGIES:  # each explained in one line
+        window.strategy_box.set(strategy)
+        tk_root.update()
+        assert window.strategy_hint.winfo_height() <= window.hints["threads"].winfo_height()
+    window.close()
