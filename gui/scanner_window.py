@@ -10,13 +10,16 @@ host with every port open sends 65535 of them in seconds). Cancel stops the
 engine at once and skips the ports still queued: the final result, which
 holds them all, fills the tree in one go.
 
-Exports (after a scan, or after Cancel for what was found so far):
+Exports (after a scan, or after Cancel for what was found so far), in the
+folder of the last export (else Documents, else home):
 
 - CSV: ``host,address,port,service,banner``, one row per open port, hosts in
   target order and ports ascending;
 - JSON: ``ScanFinished.as_json()``, the object ``netdesk scan --json`` prints
   (one host: ``{"host", "open", ...}``; several: ``{"hosts": [...]}``), with
-  ``"services": {"port": name}`` added to each host object.
+  ``"services": {"port": name}`` added to each host object, and at the top
+  ``"scanned_at"`` (when the scan started, ISO 8601 with the time zone),
+  ``"port_spec"`` (the ports asked for, as typed) and ``"targets"``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import queue
 import re
 import threading
@@ -32,7 +36,9 @@ import tkinter as tk
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from tkinter import filedialog, ttk
+from datetime import datetime
+from pathlib import Path
+from tkinter import filedialog, messagebox, ttk
 
 from gui.poller import QueuePoller
 from gui.settings import Settings
@@ -262,6 +268,9 @@ class ScannerWindow(ToolWindow):
         self.sort_column, self.sort_reverse = "port", False
         self.result: ScanFinished | None = None
         self.scanning = ""  # the targets of the last scan, as the status shows them
+        self.scan_params: dict = {}  # the last scan's, for the export
+        self.started_at: datetime | None = None
+        self.export_dir = self.remembered("export_dir", "")
         self._reset_scan_state()
         self._handlers: dict[type, Callable] = {
             Progress: self._on_progress, PortOpen: self._on_port_open,
@@ -510,6 +519,8 @@ class ScannerWindow(ToolWindow):
         self.tree.delete(*self.tree.get_children())
         self._reset_scan_state()
         self.result = None
+        self.scan_params = params
+        self.started_at = datetime.now().astimezone()
         self.summary.set("")
         self.progressbar["value"] = 0
         self.progress_text.set("resolving…")
@@ -859,26 +870,48 @@ class ScannerWindow(ToolWindow):
                 data = self.result.as_json()
                 for host, obj in zip(self.result.hosts, data.get("hosts", [data]), strict=True):
                     obj["services"] = {str(port): service for port, service in host.open}
+                if self.started_at is not None:
+                    data["scanned_at"] = self.started_at.isoformat(timespec="seconds")
+                data["port_spec"] = self.scan_params.get("ports", "")
+                data["targets"] = self.scan_params.get("targets", "")
                 json.dump(data, f, indent=2)
                 f.write("\n")
+
+    def initial_export_dir(self) -> str:
+        """Where the export dialog opens: the last export's folder while it
+        exists, else the user's Documents, else home."""
+        if self.export_dir and os.path.isdir(self.export_dir):
+            return self.export_dir
+        home = Path.home()
+        documents = home / "Documents"
+        return str(documents if documents.is_dir() else home)
 
     def export_dialog(self, fmt: str) -> None:
         if self.result is None:
             return
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", self.targets.get().strip())[:40] or "scan"
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", self.scanning.strip())[:40] or "scan"
         path = filedialog.asksaveasfilename(
             parent=self, title=f"Export open ports as {fmt.upper()}",
+            initialdir=self.initial_export_dir(),
             defaultextension=f".{fmt}", initialfile=f"scan-{name}.{fmt}",
             filetypes=[(fmt.upper(), f"*.{fmt}"), ("All files", "*")])
         if not path:
             return
+        # The folder the user went to is where the next export starts, even
+        # if this file could not be written (the next name may be fine).
+        self.export_dir = os.path.dirname(os.path.abspath(path))
+        self.remember(export_dir=self.export_dir)
         try:
             self.export(path, fmt)
-            opened = len(self.result.open)
-            self.status.set(f"Exported {opened} port(s) of {len(self.result.hosts)} "
-                            f"host(s) to {path}")
         except OSError as e:
-            self.status.set(f"Could not export: {e.strerror or e}")
+            reason = e.strerror or str(e)
+            self.status.set(f"Could not export to {path}: {reason}")
+            messagebox.showerror("Export failed", f"Could not write {path}", detail=reason,
+                                 parent=self)
+            return
+        opened = len(self.result.open)
+        self.status.set(f"Exported {opened:,} port(s) of {len(self.result.hosts):,} "
+                        f"host(s) to {path}")
 
     def copied_lines(self) -> list[str]:
         """The selection (or everything) as tab-separated lines in display

@@ -1,7 +1,8 @@
 """The scanner window under Xvfb: real scans of loopback listeners (one host
 and 127.0.0.1-3), the target field's checks, banners, -Pn, export and copy;
 a flood of 65535 open ports drawn in batches and cut short by Cancel; the
-strategies explained; the form whole at the smallest size."""
+strategies explained; the form whole at the smallest size; where exports go
+and what they hold."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import queue
 import socket
 import threading
 import tkinter as tk
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -670,3 +672,87 @@ def test_the_form_keeps_every_field_and_message_whole(tk_root, size):
         tk_root.update()
         assert window.strategy_hint.winfo_height() <= window.hints["threads"].winfo_height()
     window.close()
+
+
+# -- export (row 15) ---------------------------------------------------------------------
+def entry(menu: tk.Menu, label: str) -> int:
+    for i in range(menu.index("end") + 1):
+        if menu.type(i) == "command" and menu.entrycget(i, "label") == label:
+            return i
+    raise AssertionError(f"no {label!r} in the menu")
+
+
+def export_via_menu(window: ScannerWindow, fmt: str) -> None:
+    menu = window.nametowidget(window.export_button["menu"])
+    menu.invoke(entry(menu, f"{fmt.upper()}…"))
+
+
+def test_export_starts_in_documents_then_where_the_last_one_went(
+        tk_root, three_listeners, tmp_path, monkeypatch, settle_threads):
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    asked, answers = [], []
+
+    def ask(**options):
+        asked.append(options)
+        return answers.pop(0)
+
+    monkeypatch.setattr(scanner_window.filedialog, "asksaveasfilename", ask)
+    settings = Settings(tmp_path / "settings.json")
+    window = ScannerWindow(tk_root, settings)
+    spec = ",".join(f"{p}-{p + 1}" for p in three_listeners)
+    window.ports.set(spec)
+    before = datetime.now().astimezone().replace(microsecond=0)
+    window.start_button.invoke()
+    finish(window, tk_root)
+    assert "disabled" not in window.export_button.state()
+
+    out = tmp_path / "exports"
+    out.mkdir()
+    answers.append(str(out / "scan.json"))
+    export_via_menu(window, "json")
+    assert asked[-1]["initialdir"] == str(home / "Documents")
+    data = json.loads((out / "scan.json").read_text())
+    scanned_at = datetime.fromisoformat(data["scanned_at"])
+    assert scanned_at.tzinfo is not None and before <= scanned_at <= datetime.now().astimezone()
+    assert data["port_spec"] == spec and data["targets"] == "127.0.0.1"
+    assert data["open"] == three_listeners
+    assert f"to {out / 'scan.json'}" in window.status.get()
+
+    answers.append("")  # the dialog cancelled: nothing written, nothing said
+    export_via_menu(window, "csv")
+    assert asked[-1]["initialdir"] == str(out)
+    window.close()
+
+    again = ScannerWindow(tk_root, Settings(tmp_path / "settings.json"))
+    assert again.initial_export_dir() == str(out)  # remembered
+    again.close()
+    (home / "Documents").rmdir()
+    plain = ScannerWindow(tk_root, None)
+    assert plain.initial_export_dir() == str(home)  # no Documents: home
+    plain.close()
+    settle_threads()
+
+
+def test_an_export_that_cannot_be_written_says_why_in_a_dialog(
+        tk_root, three_listeners, tmp_path, monkeypatch, settle_threads):
+    shown = []
+    monkeypatch.setattr(scanner_window.filedialog, "asksaveasfilename",
+                        lambda **options: str(tmp_path / "no-such-folder" / "scan.csv"))
+    monkeypatch.setattr(scanner_window.messagebox, "showerror",
+                        lambda title, message, **options: shown.append((title, message,
+                                                                         options)))
+    window = ScannerWindow(tk_root, None)
+    window.ports.set(str(three_listeners[0]))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    export_via_menu(window, "csv")
+    assert len(shown) == 1
+    title, message, options = shown[0]
+    assert "scan.csv" in message and options["detail"] == "No such file or directory"
+    assert options["parent"] is window
+    assert window.status.get().startswith("Could not export")
+    assert "No such file or directory" in window.status.get()
+    window.close()
+    settle_threads()
