@@ -20,6 +20,10 @@ folder of the last export (else Documents, else home):
   ``"services": {"port": name}`` added to each host object, and at the top
   ``"scanned_at"`` (when the scan started, ISO 8601 with the time zone),
   ``"port_spec"`` (the ports asked for, as typed) and ``"targets"``.
+
+Right-click (or Shift+F10) on the results: Copy row, Copy all, and Open in
+echo client, which calls the ``open_echo(address, port)`` the window was
+given (the launcher's; without one the entry is disabled).
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ from datetime import datetime
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 
+from gui.contextmenu import attach, edit_menu
 from gui.poller import QueuePoller
 from gui.settings import Settings
+from gui.style import color
 from gui.toolwindow import ToolWindow
 from net.progress import format_eta
 from net.scan.engine import (
@@ -240,9 +246,13 @@ class ScannerWindow(ToolWindow):
     settings_section = "scanner"
     default_geometry = "720x600"
 
-    def __init__(self, master: tk.Misc, settings: Settings | None = None):
+    def __init__(self, master: tk.Misc, settings: Settings | None = None,
+                 open_echo: Callable[[str, int], object] | None = None):
+        """``open_echo(address, port)``, when given, opens an echo client on
+        an open port (the results' menu offers it)."""
         super().__init__(master, "netdesk — Port scanner", settings, icon="scanner",
                          min_size=(560, 520))
+        self.open_echo = open_echo
         # The base class's poller takes a fixed number of events a tick; a
         # full scan of an all-open host needs a bound in time and rows drawn
         # in batches.
@@ -271,6 +281,7 @@ class ScannerWindow(ToolWindow):
         self.scan_params: dict = {}  # the last scan's, for the export
         self.started_at: datetime | None = None
         self.export_dir = self.remembered("export_dir", "")
+        self.results_menu: tk.Menu | None = None  # the last one opened
         self._reset_scan_state()
         self._handlers: dict[type, Callable] = {
             Progress: self._on_progress, PortOpen: self._on_port_open,
@@ -320,6 +331,7 @@ class ScannerWindow(ToolWindow):
             cell.grid(row=row, column=1, sticky="ew", pady=2)
             entry = ttk.Entry(cell, textvariable=var, width=width or 30)
             entry.pack(side="left", fill="x" if not width else "none", expand=not width)
+            edit_menu(entry)
             self.entries[key] = entry
             # The counts beside targets and ports get a fixed width, so the
             # two long fields end at the same place.
@@ -357,13 +369,15 @@ class ScannerWindow(ToolWindow):
         self.start_button.pack(side="left")
         self.cancel_button = ttk.Button(buttons, text="Cancel", command=self.cancel)
         self.cancel_button.pack(side="left", padx=6)
+        # Made in the order they stand on the screen (Tab follows it), packed
+        # from the right edge.
+        self.copy_button = ttk.Button(buttons, text="Copy", command=self.copy_selection)
         self.export_button = ttk.Menubutton(buttons, text="Export")
         menu = tk.Menu(self.export_button, tearoff=False)
         menu.add_command(label="CSV…", command=lambda: self.export_dialog("csv"))
         menu.add_command(label="JSON…", command=lambda: self.export_dialog("json"))
         self.export_button["menu"] = menu
         self.export_button.pack(side="right")
-        self.copy_button = ttk.Button(buttons, text="Copy", command=self.copy_selection)
         self.copy_button.pack(side="right", padx=6)
 
         prog = ttk.Frame(self, padding=(10, 2))
@@ -377,7 +391,9 @@ class ScannerWindow(ToolWindow):
 
         table = ttk.Frame(self, padding=(10, 4))
         table.grid(row=3, column=0, sticky="nsew")
-        self.tree = ttk.Treeview(table, columns=COLUMNS, show="headings", selectmode="extended")
+        self.tree = ttk.Treeview(table, columns=COLUMNS, show="headings", selectmode="extended",
+                                 style="Results.Treeview")
+        self._style_focus()
         self.tree.heading("#0", text="Host", anchor="w")
         self.tree.column("#0", width=220, minwidth=120, stretch=False)
         for col in COLUMNS:
@@ -394,6 +410,8 @@ class ScannerWindow(ToolWindow):
         self.tree.bind("<<TreeviewSelect>>", lambda e: self._show_banner())
         self.tree.bind("<Control-c>", lambda e: self.copy_selection())
         self.tree.bind("<Control-a>", lambda e: self.tree.selection_set(self.tree.get_children()))
+        self.tree.bind("<FocusIn>", lambda e: self._show_focus_row())
+        attach(self.tree, self._build_results_menu)
 
         ttk.Label(self, textvariable=self.summary, padding=(10, 2)).grid(
             row=4, column=0, sticky="w")
@@ -412,6 +430,16 @@ class ScannerWindow(ToolWindow):
         self._check_targets_live()
         self._count_ports()
         self._explain_strategy()
+
+    def _style_focus(self) -> None:
+        """Draw the results' border in the accent colour while they have the
+        keyboard focus (the theme draws no focus on a Treeview)."""
+        accent = color(self, "accent")
+        style = ttk.Style(self)
+        if style.map("Results.Treeview", "bordercolor") == [("focus", accent)]:
+            return  # mapped by an earlier window: mapping again redraws every widget
+        style.map("Results.Treeview", bordercolor=[("focus", accent)],
+                  lightcolor=[("focus", accent)], darkcolor=[("focus", accent)])
 
     def _wrap_errors(self, form_width: int) -> None:
         left = self.entries["targets"].master.winfo_x()  # where column 1 starts
@@ -805,6 +833,21 @@ class ScannerWindow(ToolWindow):
         if row and row[2]:
             self.status.set(f"Port {row[0]}: {row[2]}")
 
+    def _show_focus_row(self) -> None:
+        """Tabbing into the results shows where the keyboard is: with no row
+        focused yet, the first one gets Tk's focus, selected when nothing
+        else is, so the arrow keys start from a row the user sees. (A focus
+        row already set stays, and the view is not moved to it.)"""
+        if self.tree.focus():
+            return
+        children = self.tree.get_children()
+        if not children:
+            return
+        self.tree.focus(children[0])
+        if not self.tree.selection():
+            self.tree.selection_set(children[0])
+        self.tree.see(children[0])
+
     def _sort_key(self, row: tuple) -> tuple:
         return (row[COLUMNS.index(self.sort_column)], row[0])
 
@@ -851,6 +894,46 @@ class ScannerWindow(ToolWindow):
         self.cancel_button.state(["!disabled"] if running else ["disabled"])
         ready = not running and self.result is not None
         self.export_button.state(["!disabled"] if ready else ["disabled"])
+
+    # -- the results' menu ------------------------------------------------------------
+    def _build_results_menu(self, event: tk.Event) -> tk.Menu:
+        """Copy row, Copy all, Open in echo client; a right-click on a row
+        not selected selects it first, as file managers do."""
+        clicked = (self.tree.identify_row(event.y) if event.type == tk.EventType.ButtonPress
+                   else self.tree.focus())
+        if clicked and clicked not in self.tree.selection():
+            self.tree.selection_set(clicked)
+        if clicked:
+            self.tree.focus(clicked)
+        selected = self.tree.selection()
+        port_row = selected[0] if len(selected) == 1 and selected[0] in self.rows else ""
+        menu = tk.Menu(self.tree, tearoff=False)
+        menu.add_command(label="Copy row" if len(selected) <= 1 else f"Copy {len(selected)} rows",
+                         accelerator="Ctrl+C", command=self.copy_selection,
+                         state="normal" if selected else "disabled")
+        menu.add_command(label="Copy all", command=self.copy_all,
+                         state="normal" if self.rows else "disabled")
+        menu.add_separator()
+        menu.add_command(label="Open in echo client",
+                         command=lambda: self.open_in_echo(port_row),
+                         state="normal" if port_row and self.open_echo else "disabled")
+        self.results_menu = menu
+        return menu
+
+    def _host_of(self, iid: str) -> _HostRows | None:
+        """The host of a port row ("p<host index>:<port>")."""
+        if iid not in self.rows:
+            return None
+        return self.hosts.get(int(iid[1:iid.index(":")]))
+
+    def open_in_echo(self, iid: str) -> None:
+        """Hand a port row's address and port to ``open_echo``."""
+        host = self._host_of(iid)
+        if host is None or self.open_echo is None:
+            return
+        port = self.rows[iid][0]
+        self.open_echo(host.address, port)
+        self.status.set(f"Opened an echo client on {host.address} port {port}")
 
     # -- output ---------------------------------------------------------------------
     def export(self, path: str, fmt: str) -> None:
@@ -913,12 +996,12 @@ class ScannerWindow(ToolWindow):
         self.status.set(f"Exported {opened:,} port(s) of {len(self.result.hosts):,} "
                         f"host(s) to {path}")
 
-    def copied_lines(self) -> list[str]:
+    def copied_lines(self, everything: bool = False) -> list[str]:
         """The selection (or everything) as tab-separated lines in display
         order; a host row stands for its ports, and with several hosts each
         line starts with the host and its address."""
         self._flush_all()
-        selected = set(self.tree.selection())
+        selected = set() if everything else set(self.tree.selection())
         everything = not selected
         lines = []
         for index in (self.shown_hosts if self.several else sorted(self.hosts)):
@@ -933,10 +1016,15 @@ class ScannerWindow(ToolWindow):
         return lines
 
     def copy_selection(self) -> None:
-        lines = self.copied_lines()
+        self._copy(self.copied_lines())
+
+    def copy_all(self) -> None:
+        self._copy(self.copied_lines(everything=True))
+
+    def _copy(self, lines: list[str]) -> None:
         self.clipboard_clear()
         self.clipboard_append("\n".join(lines))
-        self.status.set(f"Copied {len(lines)} port(s)")
+        self.status.set(f"Copied {len(lines):,} port(s)")
 
     def stop_workers(self) -> None:
         # Signal and return: the Tk thread never waits. The worker stops

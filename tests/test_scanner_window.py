@@ -1,8 +1,8 @@
 """The scanner window under Xvfb: real scans of loopback listeners (one host
 and 127.0.0.1-3), the target field's checks, banners, -Pn, export and copy;
 a flood of 65535 open ports drawn in batches and cut short by Cancel; the
-strategies explained; the form whole at the smallest size; where exports go
-and what they hold."""
+strategies explained; the form whole at the smallest size; Tab order and the
+table's focus; the results' menu; where exports go and what they hold."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import socket
 import threading
 import tkinter as tk
 from datetime import datetime
+from tkinter import ttk
 from types import SimpleNamespace
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 import gui.scanner_window as scanner_window
 from gui.scanner_window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
 from gui.settings import Settings
+from gui.style import color
 from net.scan.engine import (
     DOWN,
     STRATEGIES,
@@ -754,5 +756,139 @@ def test_an_export_that_cannot_be_written_says_why_in_a_dialog(
     assert options["parent"] is window
     assert window.status.get().startswith("Could not export")
     assert "No such file or directory" in window.status.get()
+    window.close()
+    settle_threads()
+
+
+# -- the keyboard and the results' menu (rows 18 and 19) ---------------------------------
+def focus_chain(start: tk.Misc) -> list[tk.Misc]:
+    chain, widget = [start], start.tk_focusNext()
+    while widget is not None and widget != start and len(chain) < 50:
+        chain.append(widget)
+        widget = widget.tk_focusNext()
+    return chain
+
+
+def test_tab_follows_the_screen_and_the_table_shows_its_focus(tk_root, three_listeners,
+                                                               settle_threads):
+    window = ScannerWindow(tk_root, None)
+    shown_window(tk_root, window)
+    window.ports.set(",".join(str(p) for p in three_listeners))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    tk_root.update()
+    chain = focus_chain(window.entries["targets"])
+    expected = [window.entries["targets"], window.entries["ports"], window.entries["threads"],
+                window.entries["timeout"], window.strategy_box, window.scan_all_check,
+                window.banners_check, window.start_button, window.copy_button,
+                window.export_button, window.tree]  # Cancel is off: Tab skips it
+    assert chain == expected
+    # Screen order: each next stop is further right on the same line, or lower.
+    places = [(w.winfo_rooty(), w.winfo_rootx()) for w in chain]
+    for (y0, x0), (y1, x1) in zip(places, places[1:]):
+        assert y1 > y0 + 2 or (abs(y1 - y0) <= 8 and x1 > x0), (places)
+
+    window.tree.selection_remove(window.tree.selection())
+    window.tree.focus("")
+    window.focus_force()
+    window.tree.focus_set()  # Tab into the table
+    tk_root.update()
+    first = window.tree.get_children()[0]
+    assert window.tree.focus() == first and window.tree.selection() == (first,)
+    assert window.tree.instate(["focus"])
+    style = ttk.Style(window)
+    assert style.lookup(window.tree.cget("style"), "bordercolor", ["focus"]) == \
+        color(window, "accent")
+    window.tree.event_generate("<Down>")  # the keys go on from the row shown
+    tk_root.update()
+    assert window.tree.selection() == (window.tree.get_children()[1],)
+    window.close()
+    settle_threads()
+
+
+def right_click(window: ScannerWindow, iid: str) -> tk.Menu:
+    window.tree.see(iid)
+    window.update()
+    x, y, w, h = window.tree.bbox(iid, "port")
+    window.tree.event_generate("<Button-3>", x=x + w // 2, y=y + h // 2,
+                               rootx=window.tree.winfo_rootx() + x + w // 2,
+                               rooty=window.tree.winfo_rooty() + y + h // 2)
+    menu = window.results_menu
+    assert menu is not None
+    return menu
+
+
+def test_the_results_menu_copies_and_opens_an_echo_client(tk_root, three_listeners,
+                                                          settle_threads):
+    opened = []
+    window = ScannerWindow(tk_root, None, open_echo=lambda address, port: opened.append(
+        (address, port)))
+    shown_window(tk_root, window)
+    window.ports.set(",".join(str(p) for p in three_listeners))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    rows = window.tree.get_children()
+    assert ports_of(window) == three_listeners
+
+    menu = right_click(window, rows[1])
+    assert window.tree.selection() == (rows[1],)  # the row clicked is the one meant
+    menu.invoke(entry(menu, "Open in echo client"))
+    menu.unpost()
+    assert opened == [("127.0.0.1", three_listeners[1])]
+
+    menu = right_click(window, rows[2])
+    menu.invoke(entry(menu, "Copy row"))
+    menu.unpost()
+    assert tk_root.clipboard_get() == f"{three_listeners[2]}\t\t\topen"
+    menu = right_click(window, rows[0])
+    menu.invoke(entry(menu, "Copy all"))
+    menu.unpost()
+    assert [int(line.split("\t")[0]) for line in tk_root.clipboard_get().splitlines()] == \
+        three_listeners
+
+    # From the keyboard (Shift+F10): the menu of the row with the focus.
+    window.tree.focus(rows[2])
+    window.tree.focus_force()
+    tk_root.update()
+    window.tree.event_generate("<Shift-F10>")
+    menu = window.results_menu
+    menu.invoke(entry(menu, "Open in echo client"))
+    menu.unpost()
+    assert opened[-1] == ("127.0.0.1", three_listeners[2])
+    window.close()
+
+    # Without an echo client to open (no launcher), the entry is there but off.
+    alone = ScannerWindow(tk_root, None)
+    shown_window(tk_root, alone)
+    alone.ports.set(str(three_listeners[0]))
+    alone.start_button.invoke()
+    finish(alone, tk_root)
+    menu = right_click(alone, alone.tree.get_children()[0])
+    assert menu.entrycget(entry(menu, "Open in echo client"), "state") == "disabled"
+    assert menu.entrycget(entry(menu, "Copy row"), "state") == "normal"
+    menu.unpost()
+    alone.close()
+    settle_threads()
+
+
+def test_a_host_row_cannot_be_opened_in_the_echo_client(tk_root, loopback_hosts,
+                                                        settle_threads):
+    open_ports, _ = loopback_hosts
+    opened = []
+    window = ScannerWindow(tk_root, None, open_echo=lambda a, p: opened.append((a, p)))
+    shown_window(tk_root, window)
+    window.targets.set("127.0.0.2-3")
+    window.ports.set(",".join(str(p) for p in open_ports["127.0.0.3"]))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    host_row = window.tree.get_children()[1]
+    menu = right_click(window, host_row)
+    assert menu.entrycget(entry(menu, "Open in echo client"), "state") == "disabled"
+    menu.unpost()
+    port_row = window.tree.get_children(host_row)[1]
+    menu = right_click(window, port_row)
+    menu.invoke(entry(menu, "Open in echo client"))
+    menu.unpost()
+    assert opened == [("127.0.0.3", open_ports["127.0.0.3"][1])]
     window.close()
     settle_threads()
