@@ -113,9 +113,29 @@ class Launcher:
         self.windows.append(window)
         return window
 
-    def open_echo(self) -> tk.Toplevel:
+    def own_server(self) -> tuple[str, dict[str, int]] | None:
+        """Where the panel's running server listens (host, {"echo": P, "chat": P}),
+        so windows opened now talk to it rather than to a remembered address."""
+        panel = self.panel
+        if panel is None or panel.closed or not panel.running or panel.status_now is None:
+            return None
+        host = panel.host.get().strip()
+        # A server on every address is reached on this machine's loopback.
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        return host, dict(panel.status_now.ports)
+
+    def open_echo(self, address: str | None = None, port: int | None = None) -> tk.Toplevel:
+        """An echo client: at ``address``/``port`` if given (from the scanner),
+        else at the panel's running server, else where it was last."""
         from gui.echo_window import EchoWindow
-        return self._track(EchoWindow(self.root, self.settings))
+        window = EchoWindow(self.root, self.settings)
+        own = self.own_server()
+        if address is None and own is not None and "echo" in own[1]:
+            address, port = own[0], own[1]["echo"]
+        if address is not None:
+            window.host.set(address)
+            window.port.set(str(port))
+        return self._track(window)
 
     def open_control(self) -> tk.Toplevel:
         """One panel: a second would only fight the first for the ports."""
@@ -133,7 +153,8 @@ class Launcher:
 
     def open_scanner(self) -> tk.Toplevel:
         from gui.scanner_window import ScannerWindow
-        return self._track(ScannerWindow(self.root, self.settings))
+        return self._track(ScannerWindow(self.root, self.settings,
+                                         open_echo=lambda a, p: self.open_echo(a, p)))
 
     # -- View and Help ---------------------------------------------------------------------
     def set_theme(self, mode: str) -> str:

@@ -116,3 +116,26 @@ def test_geometry_is_remembered(launcher, tmp_path):
         again.quit()
     finally:
         retire_root(root)
+
+
+def test_windows_opened_while_the_panel_serves_talk_to_its_server(launcher):
+    """Row 5: an echo window opened now defaults to the panel's host and port,
+    not to a remembered 9090; the scanner's "Open in echo client" goes where asked."""
+    root = launcher.root
+    launcher.settings.update("echo", host="127.0.0.9", port=9090)
+    launcher.buttons["server"].invoke()
+    panel = launcher.panel
+    panel.host.set("0.0.0.0")
+    panel.echo_port.set("0")
+    panel.chat_port.set("0")
+    panel.buttons["start"].invoke()
+    wait_until(lambda: panel.status_now is not None, 10, root, "the server")
+    echo_port = panel.status_now.ports["echo"]
+    launcher.buttons["echo"].invoke()
+    echo = launcher.windows[-1]
+    assert (echo.host.get(), echo.port.get()) == ("127.0.0.1", str(echo_port))
+    launcher.buttons["scanner"].invoke()
+    scanner = launcher.windows[-1]
+    scanner.open_echo("127.0.0.5", 7)
+    opened = launcher.windows[-1]
+    assert (opened.host.get(), opened.port.get()) == ("127.0.0.5", "7")
