@@ -17,9 +17,26 @@ import tkinter as tk
 
 import pytest
 
+from net import i18n
 from net.budgets import Budgets
 from net.chat.server import ChatOptions
 from net.echo.server import EchoServer
+
+# The suite reads English whatever the machine's locale: subprocesses get
+# C.UTF-8 (run_env() sets it again), in-process code that asks the system
+# finds it here, and every test starts in English (``english`` below).
+ENGLISH_ENV = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+for _var in ("LANGUAGE", "LC_MESSAGES"):
+    os.environ.pop(_var, None)
+os.environ.update(ENGLISH_ENV)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Each test starts in English (a test may switch to Russian)."""
+    i18n.setup("en")
+    yield
+    i18n.setup("en")
 
 
 @pytest.fixture
@@ -137,9 +154,17 @@ def netdesk_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "gui", *args]
 
 
-def run_env() -> dict:
+def run_env(**extra: str) -> dict:
+    """The environment of a test's subprocess: unbuffered, in English (the
+    C locale) unless ``extra`` says otherwise (``LANG="ru_RU.UTF-8"``)."""
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
+    for var in ("LANGUAGE", "LC_MESSAGES"):
+        env.pop(var, None)
+    env.update(ENGLISH_ENV)
+    if "LANG" in extra:
+        env.pop("LC_ALL")  # LC_ALL would win over the LANG asked for
+    env.update(extra)
     return env
 
 
