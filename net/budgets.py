@@ -43,6 +43,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, fields
 
+from net.i18n import N_, _, number
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
@@ -59,8 +61,8 @@ def parse_networks(specs: list[str] | tuple[str, ...]) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(spec.strip(), strict=False))
         except ValueError:
-            raise ValueError(f"not a network: {spec[:60]!r} (expected e.g. 192.0.2.0/24, "
-                             f"::1/128 or 'none')") from None
+            raise ValueError(_("not a network: {spec} (expected e.g. 192.0.2.0/24, ::1/128 "
+                               "or 'none')").format(spec=repr(spec[:60]))) from None
     return tuple(networks)
 
 
@@ -101,24 +103,55 @@ class Budgets:
         return any(address.version == net.version and address in net for net in self.trusted)
 
     def describe(self) -> list[tuple[str, str]]:
-        """(budget, value with its unit) rows for people: the panel and ``budgets``."""
+        """(budget, value with its unit) rows for people: the panel and ``budgets``,
+        in the current language."""
         rows = []
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "trusted":
-                text = ", ".join(str(n) for n in value) or "none"
+                text = ", ".join(str(n) for n in value) or _("none")
             elif f.name in _BYTES:
-                text = f"{value / 1024:g} KiB" if value < 1 << 20 else f"{value / (1 << 20):g} MiB"
+                text = (_("{n} KiB").format(n=number(value / 1024)) if value < 1 << 20
+                        else _("{n} MiB").format(n=number(value / (1 << 20))))
             else:
-                text = f"{value:g}" + _UNITS.get(f.name, "")
-            rows.append((f.name.replace("_", " "), text))
+                text = _(_UNITS.get(f.name, "{n}")).format(n=number(value))
+            rows.append((_(_LABELS[f.name]), text))
         return rows
 
 
 _BYTES = {"backlog_limit", "max_payload", "page_bytes"}
-_UNITS = {"login_deadline": " s", "stall_timeout": " s", "ping_after": " s", "idle_close": " s",
-          "failure_window": " s", "connect_rate": " a second", "say_rate": " a second",
-          "history_rate": " a second", "frame_rate": " a second"}
+_SECONDS, _A_SECOND = N_("{n} s"), N_("{n} a second")
+_UNITS = {"login_deadline": _SECONDS, "stall_timeout": _SECONDS, "ping_after": _SECONDS,
+          "idle_close": _SECONDS, "failure_window": _SECONDS, "connect_rate": _A_SECOND,
+          "say_rate": _A_SECOND, "history_rate": _A_SECOND, "frame_rate": _A_SECOND}
+# Each budget's name for people (English: the field's name, in words).
+_LABELS = {
+    "max_connections": N_("max connections"),
+    "per_address_connections": N_("per address connections"),
+    "connect_burst": N_("connect burst"),
+    "connect_rate": N_("connect rate"),
+    "login_deadline": N_("login deadline"),
+    "backlog_limit": N_("backlog limit"),
+    "page_bytes": N_("page bytes"),
+    "frame_burst": N_("frame burst"),
+    "frame_rate": N_("frame rate"),
+    "stall_timeout": N_("stall timeout"),
+    "ping_after": N_("ping after"),
+    "idle_close": N_("idle close"),
+    "max_payload": N_("max payload"),
+    "say_burst": N_("say burst"),
+    "say_rate": N_("say rate"),
+    "history_burst": N_("history burst"),
+    "history_rate": N_("history rate"),
+    "registrations_per_hour": N_("registrations per hour"),
+    "max_failures": N_("max failures"),
+    "failure_window": N_("failure window"),
+    "hash_workers": N_("hash workers"),
+    "sessions_per_account": N_("sessions per account"),
+    "addresses_per_account": N_("addresses per account"),
+    "table_entries": N_("table entries"),
+    "trusted": N_("trusted"),
+}
 
 
 def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -27,6 +27,7 @@ from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.chat.server import USERS_FILE, ChatOptions, ChatServer
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 from net.echo.server import EchoServer
+from net.i18n import N_, _, ngettext, number, pgettext, time_text
 
 log = logging.getLogger("netdesk.control")
 
@@ -79,7 +80,7 @@ class ServerController:
         with a message for people."""
         with self._lock:
             if self.running:
-                raise ValueError("already running")
+                raise ValueError(_("already running"))
             if config is not None:
                 self.config = config
             cfg = self.config
@@ -137,13 +138,14 @@ class ServerController:
                 try:
                     service.listener.resume()
                 except OSError as e:
-                    failed.append(f"{service.listener.name}: {e}")
+                    failed.append(f"{service_name(service.listener.name)}: {e}")
             if failed:
-                raise OSError("; ".join(failed) + " (still paused; try again later)")
+                raise OSError(_("{failures} (still paused; try again later)").format(
+                    failures="; ".join(failed)))
 
     def _require_running(self) -> None:
         if not self.running:
-            raise ValueError("the server is not running")
+            raise ValueError(_("the server is not running"))
 
     @property
     def paused(self) -> bool:
@@ -214,41 +216,46 @@ class ServerController:
         handler = _COMMANDS.get(name)
         if handler is None:
             shown = name if len(name) <= 20 else name[:20] + "..."
-            return Reply(f"unknown command {shown!r}; type 'help' for the list")
+            return Reply(_("unknown command {name}; type 'help' for the list").format(
+                name=repr(shown)))
         try:
             return handler(self, rest)
         except (OSError, ValueError, sqlite3.Error) as e:
             return Reply(f"{name}: {e}")
         except Exception as e:  # a bug: logged in full, one line for the user
             log.exception("command %s failed", name)
-            return Reply(f"{name} failed: {type(e).__name__}: {e} (details in the log)")
+            return Reply(_("{command} failed: {error}: {reason} (details in the log)").format(
+                command=name, error=type(e).__name__, reason=e))
 
     def _cmd_shutdown(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: shutdown (no arguments)")
+            return _no_arguments("shutdown")
         self.shutdown()
-        return Reply("server stopped", stop=True)
+        return Reply(_("server stopped"), stop=True)
 
     def _cmd_pause(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: pause (no arguments)")
+            return _no_arguments("pause")
         if self.paused:
-            return Reply("already paused")
+            return Reply(_("already paused"))
         self.pause()
-        return Reply("paused: new connections are refused; current sessions go on")
+        return Reply(_("paused: new connections are refused; current sessions go on"))
 
     def _cmd_resume(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: resume (no arguments)")
+            return _no_arguments("resume")
         if not self.paused:
-            return Reply("not paused" if self.running else "the server is not running")
+            return Reply(_("not paused") if self.running else _("the server is not running"))
         self.resume()
-        return Reply("resumed: " + ", ".join(
-            f"{s.listener.name} on port {s.listener.port}" for s in self.services()))
+        return Reply(_("resumed: {services}").format(services=", ".join(
+            _("{service} on port {port}").format(service=service_name(s.listener.name),
+                                                 port=s.listener.port)
+            for s in self.services())))
 
     def _cmd_logs(self, rest: list[str]) -> Reply:
         most = 10_000
-        usage = Reply(f"usage: logs [N], N a number of lines from 1 to {most}")
+        usage = Reply(_("usage: logs [N], N a number of lines from 1 to {most}").format(
+            most=most))
         if len(rest) > 1:
             return usage
         n = 20
@@ -261,88 +268,127 @@ class ServerController:
             if not 1 <= n <= most:
                 return usage
         lines = self.log_lines(n)
-        return Reply("\n".join(lines) if lines else "(the log is empty)")
+        return Reply("\n".join(lines) if lines else _("(the log is empty)"))
 
     def _cmd_clear_logs(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: clear-logs (no arguments)")
+            return _no_arguments("clear-logs")
         self.clear_logs()
-        return Reply("log cleared")
+        return Reply(_("log cleared"))
 
     def _cmd_clear_users(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: clear-users (no arguments)")
+            return _no_arguments("clear-users")
         count = self.clear_users()
-        return Reply(f"identification file cleared: {count} account(s) forgotten; "
-                     f"users online now stay until they leave")
+        return Reply(ngettext("identification file cleared: {n} account forgotten; "
+                              "users online now stay until they leave",
+                              "identification file cleared: {n} accounts forgotten; "
+                              "users online now stay until they leave", count).format(
+            n=number(count)))
 
     def _cmd_status(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: status (no arguments)")
+            return _no_arguments("status")
         s = self.status()
         if not s.running:
-            return Reply("stopped")
-        ports = "; ".join(f"{'listening' if s.listening[name] else 'paused'}: {name} port {port}"
-                          for name, port in s.ports.items())
-        return Reply(f"{ports}; "
-                     f"{s.connections} connection(s), {s.online} user(s) online, "
-                     f"{s.messages} message(s) since start; up {format_duration(s.uptime)}")
+            return Reply(_("stopped"))
+        ports = "; ".join(
+            (_("listening: {service} port {port}") if s.listening[name]
+             else _("paused: {service} port {port}")).format(service=service_name(name),
+                                                             port=port)
+            for name, port in s.ports.items())
+        counts = ", ".join([
+            ngettext("{n} connection", "{n} connections", s.connections).format(
+                n=number(s.connections)),
+            ngettext("{n} user online", "{n} users online", s.online).format(
+                n=number(s.online)),
+            ngettext("{n} message since start", "{n} messages since start", s.messages).format(
+                n=number(s.messages))])
+        return Reply(_("{ports}; {counts}; up {uptime}").format(
+            ports=ports, counts=counts, uptime=format_duration(s.uptime)))
 
     def _cmd_clients(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: clients (no arguments)")
+            return _no_arguments("clients")
         rows = self.clients()
         if not rows:
-            return Reply("no chat clients connected")
-        lines = [f"{'name':20s} {'address':24s} {'since':8s} messages"]
+            return Reply(_("no chat clients connected"))
+        name, address = pgettext("clients column", "name"), pgettext("clients column", "address")
+        since, messages = pgettext("clients column", "since"), pgettext("clients column",
+                                                                         "messages")
+        logging_in = _("(logging in)")
+        lines = [f"{name:20s} {address:24s} {since:8s} {messages}"]
         for c in rows:
-            since = datetime.fromtimestamp(c["since"]).strftime("%H:%M:%S")
-            lines.append(f"{c['name'] or '(logging in)':20s} {c['address']:24s} {since:8s} "
-                         f"{c['messages']}")
+            since = time_text(datetime.fromtimestamp(c["since"]), seconds=True)
+            lines.append(f"{c['name'] or logging_in:20s} {c['address']:24s} {since:8s} "
+                         f"{number(c['messages'])}")
         return Reply("\n".join(lines))
 
     def _cmd_kick(self, rest: list[str]) -> Reply:
         if len(rest) != 1:
-            return Reply("usage: kick NAME")
+            return Reply(_("usage: kick NAME"))
         name = rest[0]
         if len(name) > 32:  # longer than any chat name (net/chat/protocol.NAME_MAX)
-            return Reply(f"{name[:32]}... is not online")
+            return Reply(_("{name} is not online").format(name=name[:32] + "..."))
         if self.kick(name):
-            return Reply(f"{name} disconnected")
-        return Reply(f"{name} is not online")
+            return Reply(_("{name} disconnected").format(name=name))
+        return Reply(_("{name} is not online").format(name=name))
 
     def _cmd_budgets(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: budgets (no arguments)")
+            return _no_arguments("budgets")
         rows = self.budgets()
         width = max(len(name) for name, _ in rows)
         return Reply("\n".join(f"{name:{width}s}  {value}" for name, value in rows))
 
     def _cmd_help(self, rest: list[str]) -> Reply:
         if rest:
-            return Reply("usage: help (no arguments)")
-        return Reply(HELP)
+            return _no_arguments("help")
+        return Reply(help_text())
+
+
+def _no_arguments(command: str) -> Reply:
+    return Reply(_("usage: {command} (no arguments)").format(command=command))
+
+
+def service_name(service: str) -> str:
+    """A service's name for people: ``echo`` and ``chat`` (``эхо``, ``чат``)."""
+    names = {"echo": pgettext("service", "echo"), "chat": pgettext("service", "chat")}
+    return names.get(service, service)
 
 
 def format_duration(seconds: float) -> str:
+    """``1h02m03s``, ``2m05s`` (``1 ч 02 мин 03 с``)."""
     seconds = int(seconds)
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+    if h:
+        return _("{h}h{m:02d}m{s:02d}s").format(h=h, m=m, s=s)
+    return _("{m}m{s:02d}s").format(m=m, s=s)
 
 
-HELP = """commands:
-  status            ports, paused or not, clients, messages, uptime
-  clients           who is online, from where, since when
-  kick NAME         disconnect a chat user
-  pause             stop listening (current sessions go on)
-  resume            listen again on the same ports
-  logs [N]          the last N log lines (default 20, at most 10000)
-  clear-logs        empty the log file
-  clear-users       clear the identification file (all accounts and tokens)
-  budgets           what one client or address may use (see --help of serve)
-  help              this list
-  shutdown          stop every service and exit"""
+# The console's commands and what each does, in the order ``help`` lists them
+# (marked with N_, shown through _() when asked: the language may change).
+HELP = [
+    ("status", N_("ports, paused or not, clients, messages, uptime")),
+    ("clients", N_("who is online, from where, since when")),
+    (N_("kick NAME"), N_("disconnect a chat user")),
+    ("pause", N_("stop listening (current sessions go on)")),
+    ("resume", N_("listen again on the same ports")),
+    ("logs [N]", N_("the last N log lines (default 20, at most 10000)")),
+    ("clear-logs", N_("empty the log file")),
+    ("clear-users", N_("clear the identification file (all accounts and tokens)")),
+    ("budgets", N_("what one client or address may use (see --help of serve)")),
+    ("help", N_("this list")),
+    ("shutdown", N_("stop every service and exit")),
+]
+
+
+def help_text() -> str:
+    """What ``help`` answers, in the current language."""
+    lines = [_("commands:")]
+    lines += [f"  {_(command):17s} {_(what)}" for command, what in HELP]
+    return "\n".join(lines)
 
 _COMMANDS = {
     "shutdown": ServerController._cmd_shutdown,

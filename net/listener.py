@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from net.budgets import Budgets, address_key
+from net.i18n import _
 from net.ratelimit import TokenBuckets
 from net.sockutil import shutdown
 
@@ -40,7 +41,8 @@ class ListenError(OSError):
 
 def validate_port(port: int) -> int:
     if not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port must be a number from 0 to 65535, not {port!r}")
+        raise ValueError(_("port must be a number from 0 to 65535, not {port}").format(
+            port=repr(port)))
     return port
 
 
@@ -55,7 +57,8 @@ def bind_listener(host: str, port: int, tries: int = 20, backlog: int = 128) -> 
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                    flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
-        raise ListenError(f"cannot listen on {host!r}: {e.strerror}") from None
+        raise ListenError(_("cannot listen on {host}: {reason}").format(
+            host=repr(host), reason=e.strerror)) from None
     family = infos[0][0]
     bind_host = infos[0][4][0]
     last: OSError | None = None
@@ -74,10 +77,11 @@ def bind_listener(host: str, port: int, tries: int = 20, backlog: int = 128) -> 
             sock.close()
             last = e
             if e.errno not in _ADDR_IN_USE:
-                raise ListenError(f"cannot listen on {host or '*'}:{candidate}: "
-                                  f"{e.strerror or e}") from None
-    raise ListenError(f"ports {port}-{candidates[-1]} on {host or '*'} are all busy "
-                      f"({last.strerror if last else 'in use'})")
+                raise ListenError(_("cannot listen on {host}:{port}: {reason}").format(
+                    host=host or "*", port=candidate, reason=e.strerror or e)) from None
+    raise ListenError(_("ports {first}-{last} on {host} are all busy ({reason})").format(
+        first=port, last=candidates[-1], host=host or "*",
+        reason=last.strerror if last and last.strerror else _("in use")))
 
 
 class Listener:
@@ -157,10 +161,10 @@ class Listener:
         self._stop_acceptor()
         with self._lock:
             conns = list(self._conns.values())
-        for sock, _ in conns:
+        for sock, _thread in conns:
             shutdown(sock)  # wakes a thread blocked in recv
         deadline = time.monotonic() + timeout
-        for _, thread in conns:
+        for _sock, thread in conns:
             thread.join(max(0.0, deadline - time.monotonic()))
         left = [t.name for _, t in conns if t.is_alive()]
         if left:

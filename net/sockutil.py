@@ -12,6 +12,8 @@ import struct
 import sys
 from collections.abc import Sequence
 
+from net.i18n import _
+
 
 def set_io_timeout(sock: socket.socket, seconds: float) -> None:
     """Bound every blocking read and write on ``sock`` by ``seconds``.
@@ -71,13 +73,14 @@ def wait_writable(sock: socket.socket, timeout: float | None) -> bool:
 
 
 def describe_error(e: BaseException) -> str:
-    """One line a user can act on, from a network exception."""
+    """One line a user can act on, from a network exception, in the user's
+    language (the system's own reason, ``strerror``, stays as the system says it)."""
     if isinstance(e, socket.gaierror):
-        return f"unknown host ({e.strerror})"
+        return _("unknown host ({reason})").format(reason=e.strerror)
     if isinstance(e, ConnectionRefusedError):
-        return "connection refused: is the server running on that port?"
+        return _("connection refused: is the server running on that port?")
     if isinstance(e, TimeoutError):
-        return str(e) if str(e) and str(e) != "timed out" else "timed out"
+        return str(e) if str(e) and str(e) != "timed out" else _("timed out")
     if isinstance(e, OSError) and e.strerror:
         return e.strerror
     return str(e) or type(e).__name__

@@ -50,7 +50,7 @@ def test_every_console_command(tmp_path):
         alice = login(chat, "alice")
         out = console.run("status")
         assert "listening: echo port" in out and f"chat port {chat[1]}" in out
-        assert "1 user(s) online" in out
+        assert "1 user online" in out
 
         out = console.run("clients")
         assert "alice" in out and "127.0.0.1" in out
@@ -81,7 +81,7 @@ def test_every_console_command(tmp_path):
         assert alice.recv_until("bye")["reason"] == "kicked"
         alice.close()
 
-        assert "2 account(s) forgotten" in console.run("clear-users")
+        assert "2 accounts forgotten" in console.run("clear-users")
         c = ChatConnection()
         c.connect(*chat)
         assert c.login("alice", "another password")["new_account"] is True

@@ -364,7 +364,7 @@ def test_scan_cli_interrupted_exits_130():
 def test_progress_bar_line():
     from net.cli.scan import progress_line
     line = progress_line(Progress(500, 1000, 3, 2500.0, 0.2), 80)
-    assert "50.0%" in line and "2500 ports/s" in line and "ETA 00:00" in line
+    assert "50.0%" in line and "2,500 ports/s" in line and "ETA 00:00" in line
     assert len(line) < 80
 
 
@@ -394,7 +394,7 @@ def test_scan_cli_draws_a_progress_bar_on_a_terminal(listeners):
         os.close(controller_fd)
     text = seen.decode(errors="replace")
     assert proc.returncode == 0
-    assert "scanning 127.0.0.1 (127.0.0.1): 20000 ports" in text
+    assert "scanning 127.0.0.1 (127.0.0.1): 20,000 ports" in text
     assert "\r[" in text and "100.0%" in text and "ports/s" in text and "ETA" in text
     assert "[" not in out  # the bar never reaches stdout
     assert " closed, " in out.strip().splitlines()[-1]  # the summary, after the ports

@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from typing import TextIO
 
+from net.i18n import _
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -21,28 +23,31 @@ def shown(text: str, limit: int = _SHOWN_MAX) -> str:
     return repr(text[:limit] + "...") if len(text) > limit else repr(text)
 
 
-def whole_number(text: str, low: int, high: int, what: str = "value") -> int:
+def whole_number(text: str, low: int, high: int, what: str | None = None) -> int:
     """``text`` as an int from ``low`` to ``high``, written in ASCII digits.
 
     ``int()`` alone also takes ``'１２３'``, ``'٣'``, ``'1_000'`` and
     whitespace, and raises an error of its own past 4,300 digits.
     """
+    what = _("value") if what is None else what
     if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"not a whole number: {shown(text)}")
-    if len(text.lstrip("0")) > len(str(high)):
         raise argparse.ArgumentTypeError(
-            f"{what} {shown(text)} is out of range ({low}-{high})")
+            _("not a whole number: {text}").format(text=shown(text)))
+    if len(text.lstrip("0")) > len(str(high)):
+        raise argparse.ArgumentTypeError(_("{what} {value} is out of range ({low}-{high})").format(
+            what=what, value=shown(text), low=low, high=high))
     number = int(text)
     if not low <= number <= high:
-        raise argparse.ArgumentTypeError(f"{what} {number} is out of range ({low}-{high})")
+        raise argparse.ArgumentTypeError(_("{what} {value} is out of range ({low}-{high})").format(
+            what=what, value=number, low=low, high=high))
     return number
 
 
-def whole_number_type(low: int, high: int, what: str = "value") -> Callable[[str], int]:
+def whole_number_type(low: int, high: int, what: str | None = None) -> Callable[[str], int]:
     """An argparse type: a whole number from ``low`` to ``high``."""
     def convert(text: str) -> int:
         return whole_number(text, low, high, what)
-    convert.__name__ = what
+    convert.__name__ = what or "value"
     return convert
 
 
@@ -52,11 +57,12 @@ def seconds_type(low: float = 0.0, high: float = math.inf) -> Callable[[str], fl
     def seconds(text: str) -> float:
         if len(text) > _NUMBER_MAX or not _DECIMAL.fullmatch(text):
             raise argparse.ArgumentTypeError(
-                f"not a number of seconds: {shown(text)} (write e.g. 1.5)")
+                _("not a number of seconds: {text} (write e.g. 1.5)").format(text=shown(text)))
         value = float(text)
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"{text} seconds is out of range ({low:g}-{high:g})")
+                _("{value} seconds is out of range ({low}-{high})").format(
+                    value=text, low=f"{low:g}", high=f"{high:g}"))
         return value
     return seconds
 
@@ -64,8 +70,8 @@ def seconds_type(low: float = 0.0, high: float = math.inf) -> Callable[[str], fl
 def port_number(text: str) -> int:
     """argparse type: a TCP port, 0 to 65535."""
     if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"not a port number: {shown(text)}")
-    return whole_number(text, 0, 65535, "port")
+        raise argparse.ArgumentTypeError(_("not a port number: {text}").format(text=shown(text)))
+    return whole_number(text, 0, 65535, _("port"))
 
 
 def ask(prompt: str, default: str, stdin: TextIO, stdout: TextIO) -> str | None:
@@ -81,7 +87,7 @@ def ask(prompt: str, default: str, stdin: TextIO, stdout: TextIO) -> str | None:
 def ask_valid(prompt: str, default: str, check: Callable[[str], object],
               stdin: TextIO, stdout: TextIO, tries: int = 3):
     """Ask until ``check`` accepts the answer (it raises ValueError otherwise)."""
-    for _ in range(tries):
+    for _attempt in range(tries):
         answer = ask(prompt, default, stdin, stdout)
         if answer is None:
             return None
@@ -95,5 +101,5 @@ def ask_valid(prompt: str, default: str, check: Callable[[str], object],
 def client_port(text: str) -> int:
     port = port_number(text)
     if port == 0:
-        raise ValueError("port 0 is for servers; give the port a server listens on")
+        raise ValueError(_("port 0 is for servers; give the port a server listens on"))
     return port

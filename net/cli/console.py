@@ -16,7 +16,8 @@ from net import datadir
 from net.chat.server import ChatOptions
 from net.cli.budget_flags import budgets_from
 from net.cli.common import EXIT_USAGE
-from net.control import ServerConfig, ServerController
+from net.control import ServerConfig, ServerController, service_name
+from net.i18n import _
 from net.listener import ListenError
 
 log = logging.getLogger("netdesk.control")
@@ -38,7 +39,8 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
     try:
         data_dir = datadir.ensure_data_dir(args.data_dir)
     except OSError as e:
-        print(f"netdesk serve: cannot use data directory: {e}", file=sys.stderr)
+        print("netdesk serve: " + _("cannot use data directory: {reason}").format(reason=e),
+              file=sys.stderr)
         return 1
     try:
         budgets = budgets_from(args)
@@ -59,7 +61,9 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
             print(f"netdesk serve: {e}", file=sys.stderr)
             return 1
         for service, host, port in started:
-            print(f"{service} listening on {host}:{port}", file=stdout, flush=True)
+            line = _("{service} listening on {host}:{port}").format(
+                service=service_name(service), host=host, port=port)
+            print(line, file=stdout, flush=True)
         _read_commands(controller, stdin, stdout)
         if not controller.stopped.is_set():
             # End of input: keep serving until a signal or another shutdown.
@@ -80,7 +84,7 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
 def _read_commands(controller: ServerController, stdin, stdout) -> None:
     interactive = stdin.isatty()
     if interactive:
-        print("type 'help' for commands", file=stdout, flush=True)
+        print(_("type 'help' for commands"), file=stdout, flush=True)
     while not controller.stopped.is_set():
         if interactive:
             stdout.write("netdesk> ")
@@ -90,7 +94,8 @@ def _read_commands(controller: ServerController, stdin, stdout) -> None:
             return
         if len(line) > LINE_MAX and not line.endswith("\n"):
             _skip_rest_of_line(stdin)
-            print(f"line too long (at most {LINE_MAX} characters)", file=stdout, flush=True)
+            print(_("line too long (at most {n} characters)").format(n=LINE_MAX), file=stdout,
+                  flush=True)
             continue
         reply = controller.execute(line)
         if reply.text:

@@ -18,6 +18,7 @@ import sys
 from typing import TextIO
 
 from net.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ask
+from net.i18n import _, ngettext, number
 from net.progress import format_eta
 from net.scan.engine import (
     DEFAULT_IN_FLIGHT,
@@ -34,14 +35,17 @@ from net.scan.targets import TargetError, read_target_file
 
 
 def progress_line(p: Progress, width: int) -> str:
-    """``[#####.....]  45.0%  12345 ports/s  ETA 00:03  open 2`` sized to ``width``;
+    """``[#####.....]  45.0%  12,345 ports/s  ETA 00:03  open 2`` sized to ``width``;
     with several hosts, also ``hosts 3/40 (12 up, 200 down)``."""
     fraction = p.done / p.total if p.total else 1.0
     hosts = ""
     if p.hosts_total > 1:
-        hosts = f"  hosts {p.hosts_done}/{p.hosts_up} ({p.hosts_up} up, {p.hosts_down} down)"
-    tail = (f" {fraction * 100:5.1f}%  {p.rate:7.0f} ports/s  ETA {format_eta(p.eta)}"
-            f"{hosts}  open {p.open_count}")
+        hosts = "  " + _("hosts {done}/{total} ({up} up, {down} down)").format(
+            done=number(p.hosts_done), total=number(p.hosts_up), up=number(p.hosts_up),
+            down=number(p.hosts_down))
+    tail = " " + _("{percent}%  {rate} ports/s  ETA {eta}{hosts}  open {open}").format(
+        percent=f"{number(fraction * 100, 1):>5}", rate=f"{number(p.rate, 0):>7}",
+        eta=format_eta(p.eta), hosts=hosts, open=number(p.open_count))
     bar_width = max(10, min(40, width - len(tail) - 3))
     filled = int(bar_width * fraction)
     return f"[{'#' * filled}{'.' * (bar_width - filled)}]{tail}"[: max(width - 1, 20)]
@@ -59,9 +63,19 @@ class ProgressBar:
         if not self.enabled:
             return
         if isinstance(event, ScanStarted):
-            what = (f"{event.hosts} hosts x {event.ports} ports" if event.hosts > 1
-                    else f"{event.host} ({event.address}): {event.total} ports")
-            self.stream.write(f"scanning {what}, {how(event)}\n")
+            ports = ngettext("{n} port", "{n} ports", event.ports).format(
+                n=number(event.ports))
+            if event.hosts > 1:
+                what = _("{hosts} x {ports}").format(
+                    hosts=ngettext("{n} host", "{n} hosts", event.hosts).format(
+                        n=number(event.hosts)), ports=ports)
+            else:
+                what = _("{host} ({address}): {ports}").format(
+                    host=event.host, address=event.address,
+                    ports=ngettext("{n} port", "{n} ports", event.total).format(
+                        n=number(event.total)))
+            self.stream.write(_("scanning {what}, {how}").format(what=what, how=how(event))
+                              + "\n")
         elif isinstance(event, Progress):
             width = shutil.get_terminal_size((80, 20)).columns
             self.stream.write("\r" + progress_line(event, width))
@@ -82,25 +96,46 @@ class ProgressBar:
 def how(event: ScanStarted) -> str:
     """``fast, 2 processes x 2048 connects at once`` and the like."""
     if event.strategy == "fast":
-        workers = f"{event.procs} processes x " if event.procs > 1 else ""
-        return f"fast, {workers}{event.in_flight} connects at once"
+        connects = ngettext("{n} connect at once", "{n} connects at once",
+                            event.in_flight).format(n=number(event.in_flight))
+        if event.procs > 1:
+            procs = ngettext("{n} process", "{n} processes", event.procs).format(
+                n=number(event.procs))
+            return _("fast, {procs} x {connects}").format(procs=procs, connects=connects)
+        return _("fast, {connects}").format(connects=connects)
     if event.strategy == "threads":
-        return f"threads, {event.threads} blocking connects at once"
-    return "sequential, one connect at a time"
+        return ngettext("threads, {n} blocking connect at once",
+                        "threads, {n} blocking connects at once",
+                        event.threads).format(n=number(event.threads))
+    return _("sequential, one connect at a time")
 
 
 def port_lines(host: HostResult) -> list[str]:
     lines = []
     for port, service in host.open:
-        lines.append(f"Port {port} open" + (f"  ({service})" if service else ""))
+        lines.append(_("Port {port} open").format(port=port)
+                     + (f"  ({service})" if service else ""))
         if host.banners.get(port):
             lines.append(f"    {host.banners[port]}")
     return lines
 
 
 def host_summary(host: HostResult) -> str:
-    return (f"{len(host.open)} open, {host.closed} closed, {host.filtered} filtered of "
-            f"{host.ports_scanned} ports")
+    """``6 open, 64,529 closed, 0 filtered of 64,535 ports``."""
+    return ngettext("{open} open, {closed} closed, {filtered} filtered of {total} port",
+                    "{open} open, {closed} closed, {filtered} filtered of {total} ports",
+                    host.ports_scanned).format(
+        open=number(len(host.open)), closed=number(host.closed),
+        filtered=number(host.filtered), total=number(host.ports_scanned))
+
+
+def seconds_text(seconds: float) -> str:
+    """``in 0.52 s``."""
+    return _("in {seconds} s").format(seconds=number(seconds, 2))
+
+
+def interrupted_note(interrupted: bool) -> str:
+    return " " + _("(interrupted)") if interrupted else ""
 
 
 class TextReport:
@@ -121,29 +156,34 @@ class TextReport:
             return
         self.printed.add(result.address)
         self.bar.finish(erase=True)
-        lines = [f"Host {result.host} ({result.address}) up", *port_lines(result),
-                 f"  {host_summary(result)}{note}"]
+        lines = [_("Host {host} ({address}) up").format(host=result.host,
+                                                         address=result.address),
+                 *port_lines(result), f"  {host_summary(result)}{note}"]
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
 
     def end(self, result: ScanFinished, interrupted: bool) -> None:
-        note = " (interrupted)" if interrupted else ""
+        note = interrupted_note(interrupted)
         for host in result.hosts:
             if host.ports_scanned:
-                self.host(host, note if interrupted else "")
+                self.host(host, note)
         up = result.up
         opened = len(result.open)
-        self.out.write(f"{len(result.hosts)} hosts: {up} up, {len(result.hosts) - up} down; "
-                       f"{opened} open port{'s' if opened != 1 else ''} in "
-                       f"{result.elapsed:.2f} s{note}\n")
+        hosts = ngettext("{n} host", "{n} hosts", len(result.hosts)).format(
+            n=number(len(result.hosts)))
+        ports = ngettext("{n} open port", "{n} open ports", opened).format(n=number(opened))
+        self.out.write(_("{hosts}: {up} up, {down} down; {ports} {elapsed}").format(
+            hosts=hosts, up=number(up), down=number(len(result.hosts) - up), ports=ports,
+            elapsed=seconds_text(result.elapsed)) + note + "\n")
         self.out.flush()
 
 
 def print_single(result: ScanFinished, out: TextIO, interrupted: bool) -> None:
     host = result.single
     lines = port_lines(host)
-    lines.append(f"{host_summary(host)} on {host.host} ({host.address}) in "
-                 f"{result.elapsed:.2f} s" + (" (interrupted)" if interrupted else ""))
+    lines.append(_("{summary} on {host} ({address}) {elapsed}").format(
+        summary=host_summary(host), host=host.host, address=host.address,
+        elapsed=seconds_text(result.elapsed)) + interrupted_note(interrupted))
     out.write("\n".join(lines) + "\n")
 
 
@@ -152,7 +192,7 @@ def gather_targets(args: argparse.Namespace, stdin: TextIO, stderr: TextIO) -> l
     if args.input_list:
         targets += read_target_file(args.input_list)  # TargetError: the caller's
     if not targets:
-        answer = ask("Host to scan", "127.0.0.1", stdin, stderr)
+        answer = ask(_("Host to scan"), "127.0.0.1", stdin, stderr)
         if answer is None:
             return None
         targets = [answer]
@@ -164,7 +204,7 @@ def run_scan(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
     try:
         targets = gather_targets(args, stdin, stderr)
         if targets is None:
-            print("netdesk scan: no host given", file=stderr)
+            print("netdesk scan: " + _("no host given"), file=stderr)
             return EXIT_USAGE
         scanner = Scanner(targets, args.ports, strategy=args.strategy, threads=args.threads,
                           timeout=args.timeout, in_flight=args.in_flight or DEFAULT_IN_FLIGHT,
@@ -184,7 +224,7 @@ def run_scan(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
         result = scanner.partial_result()
     except (OSError, RuntimeError) as e:  # out of sockets, a worker that died...
         bar.finish()
-        print(f"netdesk scan: the scan failed: {e}", file=stderr)
+        print(_("netdesk scan: the scan failed: {error}").format(error=e), file=stderr)
         return EXIT_ERROR
     bar.finish()
     if args.json:
@@ -195,6 +235,6 @@ def run_scan(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
         print_single(result, stdout, interrupted)
     stdout.flush()
     if interrupted:
-        print("netdesk scan: interrupted", file=stderr)
+        print("netdesk scan: " + _("interrupted"), file=stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK

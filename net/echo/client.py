@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from net.echo.server import CHUNK
+from net.i18n import _, ngettext, number
 from net.sockutil import describe_error, ready, shutdown
 
 
@@ -76,7 +77,7 @@ class EchoClient:
         before it connects, so another thread can shut it down to give up;
         it returns False to give up at once."""
         error: OSError | None = None
-        for family, kind, proto, _, address in socket.getaddrinfo(
+        for family, kind, proto, _name, address in socket.getaddrinfo(
                 host, port, type=socket.SOCK_STREAM):
             sock = socket.socket(family, kind, proto)
             try:
@@ -97,7 +98,7 @@ class EchoClient:
     def roundtrip(self, data: bytes) -> tuple[bytes, float]:
         """Send ``data``; wait (bounded by the timeout) for as many bytes back."""
         if self.sock is None:
-            raise ConnectionError("not connected")
+            raise ConnectionError(_("not connected"))
         start = time.perf_counter()
         self.sock.sendall(data)
         deadline = start + self.timeout
@@ -105,12 +106,14 @@ class EchoClient:
         while got < len(data):
             left = deadline - time.perf_counter()
             if left <= 0:
-                raise TimeoutError(f"only {got} of {len(data)} bytes came back in "
-                                   f"{self.timeout:g} s")
+                raise TimeoutError(ngettext(
+                    "only {got} of {n} byte came back in {seconds} s",
+                    "only {got} of {n} bytes came back in {seconds} s", len(data)).format(
+                    got=number(got), n=number(len(data)), seconds=number(self.timeout)))
             self.sock.settimeout(left)
             chunk = self.sock.recv(min(CHUNK * 64, len(data) - got))
             if not chunk:
-                raise ConnectionError("the server closed the connection")
+                raise ConnectionError(_("the server closed the connection"))
             parts.append(chunk)
             got += len(chunk)
         return b"".join(parts), time.perf_counter() - start

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
+from net.i18n import _
 from net.scan import procs as procs_mod
 from net.scan.connects import Host, Share, classify, connect_loop, is_self_connect
 from net.scan.events import (
@@ -210,19 +211,21 @@ class Scanner:
                  procs: int | None = None, banners: bool = False,
                  max_hosts: int = MAX_HOSTS_DEFAULT, portable: bool = False):
         if strategy not in STRATEGIES:
-            raise ScanError(f"unknown strategy {strategy!r} (one of {', '.join(STRATEGIES)})")
+            raise ScanError(_("unknown strategy {strategy} (one of {choices})").format(
+                strategy=repr(strategy), choices=", ".join(STRATEGIES)))
         if not (isinstance(timeout, (int, float)) and 0.01 <= timeout <= 60):
-            raise ScanError("timeout must be between 0.01 and 60 seconds")
+            raise ScanError(_("timeout must be between 0.01 and 60 seconds"))
         if threads is not None and not (isinstance(threads, int) and 1 <= threads <= 2048):
-            raise ScanError("threads must be between 1 and 2048")
+            raise ScanError(_("threads must be between 1 and 2048"))
         if procs is not None and not (isinstance(procs, int) and 1 <= procs <= MAX_PROCS):
-            raise ScanError(f"procs must be between 1 and {MAX_PROCS}")
+            raise ScanError(_("procs must be between 1 and {n}").format(
+                n=MAX_PROCS))
         try:
             self.ports = parse_ports(ports) if isinstance(ports, str) else sorted(set(ports))
         except PortSpecError as e:
             raise ScanError(str(e)) from None
         if not self.ports or self.ports[0] < 1 or self.ports[-1] > 65535:
-            raise ScanError("ports must be between 1 and 65535")
+            raise ScanError(_("ports must be between 1 and 65535"))
         self._cancel = cancel if cancel is not None else threading.Event()
         try:
             self.targets = parse_targets(targets if isinstance(targets, str) else list(targets),

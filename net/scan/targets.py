@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from net.i18n import N_, _
+
 MAX_HOSTS_DEFAULT = 65536
 # max_hosts itself is bounded: each Target costs some 150 bytes, so a million
 # of them is about 150 MB, and a /8 (16.7 million) would be gigabytes.
@@ -98,9 +100,10 @@ def split_targets(text: str) -> list[str]:
     """Items of a target list separated by spaces and/or commas (any mix,
     repeated separators ok)."""
     if not isinstance(text, str):
-        raise TargetError("a target list must be text")
+        raise TargetError(_("a target list must be text"))
     if len(text) > TEXT_MAX:
-        raise TargetError(f"target list too long (at most {TEXT_MAX} characters)")
+        raise TargetError(_("target list too long (at most {n} characters)").format(
+            n=TEXT_MAX))
     return [item for item in _SEPARATORS.split(text) if item]
 
 
@@ -112,28 +115,33 @@ def read_target_file(path: str) -> list[str]:
     raise TargetError with a clear message naming the file."""
     shown = _shown(os.fspath(path), 100)
     if os.path.isdir(path):
-        raise TargetError(f"target file {shown} is a directory")
+        raise TargetError(_("target file {file} is a directory").format(file=shown))
     try:
         with open(path, "rb") as f:
             data = f.read(FILE_MAX_BYTES + 1)
     except FileNotFoundError:
-        raise TargetError(f"target file {shown} does not exist") from None
+        raise TargetError(_("target file {file} does not exist").format(file=shown)) from None
     except PermissionError:
-        raise TargetError(f"target file {shown} can't be read (permission denied)") from None
+        raise TargetError(_("target file {file} can't be read (permission denied)").format(
+            file=shown)) from None
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
         reason = getattr(e, "strerror", None) or e
-        raise TargetError(f"target file {shown} can't be read ({reason})") from None
+        raise TargetError(_("target file {file} can't be read ({reason})").format(
+            file=shown, reason=reason)) from None
     if len(data) > FILE_MAX_BYTES:
-        raise TargetError(f"target file {shown} is too big (at most {FILE_MAX_BYTES} bytes)")
+        raise TargetError(_("target file {file} is too big (at most {n} bytes)").format(
+            file=shown, n=FILE_MAX_BYTES))
     if b"\0" in data:
-        raise TargetError(f"target file {shown} is not a text file")
+        raise TargetError(_("target file {file} is not a text file").format(file=shown))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise TargetError(f"target file {shown} is not UTF-8 text (byte {e.start})") from None
+        raise TargetError(_("target file {file} is not UTF-8 text (byte {byte})").format(
+            file=shown, byte=e.start)) from None
     lines = text.splitlines()
     if len(lines) > FILE_MAX_LINES:
-        raise TargetError(f"target file {shown} has too many lines (at most {FILE_MAX_LINES})")
+        raise TargetError(_("target file {file} has too many lines (at most {n})").format(
+            file=shown, n=FILE_MAX_LINES))
     items: list[str] = []
     for line in lines:
         items += split_targets(line.partition("#")[0])
@@ -159,16 +167,19 @@ def parse_targets(items: str | list[str], *, max_hosts: int = MAX_HOSTS_DEFAULT,
     or raises ``socket.gaierror``."""
     if (isinstance(max_hosts, bool) or not isinstance(max_hosts, int)
             or not 1 <= max_hosts <= MAX_HOSTS_LIMIT):
-        raise TargetError(f"--max-hosts must be between 1 and {MAX_HOSTS_LIMIT}")
+        raise TargetError(_("--max-hosts must be between 1 and {n}").format(
+            n=MAX_HOSTS_LIMIT))
     parsed = _parse_all(items)
     total = _count(parsed)
     if total > max_hosts:
-        raise TargetError(f"{total} hosts is more than --max-hosts {max_hosts}")
+        raise TargetError(_("{total} hosts is more than --max-hosts {max_hosts}").format(
+            total=total, max_hosts=max_hosts))
     for item in parsed:
         if item.family != socket.AF_UNSPEC and item.first() == 0:
             what = "0.0.0.0" if item.family == socket.AF_INET else "::"
-            raise TargetError(f"{_shown(item.text)} includes {what}, the unspecified address, "
-                              "which is no host (write 127.0.0.1 for this machine)")
+            raise TargetError(_("{text} includes {what}, the unspecified address, which is "
+                                "no host (write 127.0.0.1 for this machine)").format(
+                text=_shown(item.text), what=what))
     resolve = socket.getaddrinfo if resolve is None else resolve
     targets: list[Target] = []
     seen: set[str] = set()
@@ -195,26 +206,31 @@ def _parse_all(items: str | list[str]) -> list[_Item]:
         texts = split_targets(items)
     elif isinstance(items, (list, tuple)):
         if sum(len(i) for i in items if isinstance(i, str)) > TEXT_MAX:
-            raise TargetError(f"target list too long (at most {TEXT_MAX} characters)")
+            raise TargetError(_("target list too long (at most {n} characters)").format(
+                n=TEXT_MAX))
         texts = [t for i in items for t in split_targets(i)]
     else:
-        raise TargetError("a target list must be text or a list of texts")
+        raise TargetError(_("a target list must be text or a list of texts"))
     if not texts:
-        raise TargetError("no target given (example: 10.200.1.0/24 10.200.2.1-40 localhost)")
+        raise TargetError(_("no target given (example: 10.200.1.0/24 10.200.2.1-40 localhost)"))
     return [_parse_item(text) for text in texts]
 
 
 def _parse_item(text: str) -> _Item:
     if len(text) > ITEM_MAX:
-        raise TargetError(f"target {_shown(text)} is too long (at most {ITEM_MAX} characters)")
+        raise TargetError(_("target {text} is too long (at most {n} characters)").format(
+            text=_shown(text), n=ITEM_MAX))
     if text.startswith("["):
         inner, bracket, rest = text[1:].partition("]")
         if not bracket or (rest and not rest.startswith("/")):
             if bracket and rest.startswith(":"):
-                raise TargetError(f"{_shown(text)}: no port here (ports go in the port list)")
-            raise TargetError(f"{_shown(text)} is not an IPv6 address like [::1]")
+                raise TargetError(_("{text}: no port here (ports go in the port list)").format(
+                    text=_shown(text)))
+            raise TargetError(_("{text} is not an IPv6 address like [::1]").format(
+                text=_shown(text)))
         if ":" not in inner:
-            raise TargetError(f"{_shown(text)}: brackets are only for IPv6 addresses")
+            raise TargetError(_("{text}: brackets are only for IPv6 addresses").format(
+                text=_shown(text)))
         return _ipv6_item(text, inner + rest)
     if ":" in text:
         return _ipv6_item(text, text)
@@ -225,10 +241,11 @@ def _parse_item(text: str) -> _Item:
 
 def _ipv4_item(text: str) -> _Item:
     if "/" in text:
-        address, _, prefix_text = text.partition("/")
-        prefix = _number(prefix_text, 32, text, "prefix length")
+        address, _slash, prefix_text = text.partition("/")
+        prefix = _number(prefix_text, 32, text, N_("prefix length"))
         if "-" in address or "*" in address:
-            raise TargetError(f"{_shown(text)}: a /prefix goes after a single address")
+            raise TargetError(_("{text}: a /prefix goes after a single address").format(
+                text=_shown(text)))
         low = _ipv4(address, text)
         size = 1 << (32 - prefix)
         low -= low % size
@@ -237,12 +254,13 @@ def _ipv4_item(text: str) -> _Item:
     if dash and "-" not in end and start.count(".") == 3 and end.count(".") == 3:
         low, high = _ipv4(start, text), _ipv4(end, text)
         if high < low:
-            raise TargetError(f"range {_shown(text)} runs backwards (write {end}-{start})")
+            raise TargetError(_("range {text} runs backwards (write {end}-{start})").format(
+                text=_shown(text), end=end, start=start))
         return _Item(text, socket.AF_INET, low, high)
     parts = text.split(".")
     if len(parts) != 4:
-        raise TargetError(f"{_shown(text)} is not an IPv4 address: it needs four numbers "
-                          "like 10.200.1.7")
+        raise TargetError(_("{text} is not an IPv4 address: it needs four numbers like "
+                            "10.200.1.7").format(text=_shown(text)))
     octets = []
     for part in parts:
         if part == "*":
@@ -252,8 +270,8 @@ def _ipv4_item(text: str) -> _Item:
         low = _octet(low_text, text)
         high = _octet(high_text, text) if dash else low
         if high < low:
-            raise TargetError(f"range {_shown(text)} runs backwards ({part}: "
-                              f"write {high}-{low})")
+            raise TargetError(_("range {text} runs backwards ({part}: write {high}-{low})").format(
+                text=_shown(text), part=part, high=high, low=low))
         octets.append((low, high))
     # Ranges that leave no gaps (10.200.1.1-40, 10.200.1-2.*) are one run of
     # addresses: counted exactly when other items overlap them.
@@ -268,49 +286,57 @@ def _ipv4_item(text: str) -> _Item:
 def _ipv4(address: str, text: str) -> int:
     parts = address.split(".")
     if len(parts) != 4:
-        raise TargetError(f"{_shown(text)}: {_shown(address)} is not an IPv4 address "
-                          "like 10.200.1.7")
+        raise TargetError(_("{text}: {address} is not an IPv4 address like 10.200.1.7").format(
+            text=_shown(text), address=_shown(address)))
     return int.from_bytes(bytes(_octet(p, text) for p in parts), "big")
 
 
 def _octet(part: str, text: str) -> int:
     if not part:
-        raise TargetError(f"{_shown(text)} has an empty number (write IPv4 like 10.200.1.7)")
-    value = _number(part, 255, text, "number")
+        raise TargetError(_("{text} has an empty number (write IPv4 like 10.200.1.7)").format(
+            text=_shown(text)))
+    value = _number(part, 255, text, N_("number"))
     if part != str(value):
-        raise TargetError(f"{_shown(text)}: {_shown(part)} has a leading zero "
-                          "(some tools read it as octal)")
+        raise TargetError(_("{text}: {part} has a leading zero (some tools read it as "
+                            "octal)").format(text=_shown(text), part=_shown(part)))
     return value
 
 
 def _number(part: str, most: int, text: str, what: str) -> int:
+    """``part`` as a number from 0 to ``most``; ``what`` (marked with ``N_``) names it."""
+    what = _(what)
     if not part or not (part.isascii() and part.isdigit()):
-        raise TargetError(f"{_shown(text)}: {_shown(part)} is not a {what}")
+        raise TargetError(_("{text}: {part} is not a {what}").format(
+            text=_shown(text), part=_shown(part), what=what))
     if len(part.lstrip("0")) > len(str(most)) or int(part) > most:
-        raise TargetError(f"{_shown(text)}: {what} {_shown(part)} is out of range (0-{most})")
+        raise TargetError(_("{text}: {what} {part} is out of range (0-{most})").format(
+            text=_shown(text), what=what, part=_shown(part), most=most))
     return int(part)
 
 
 def _ipv6_item(text: str, bare: str) -> _Item:
     if not bare.isascii():
-        raise TargetError(f"{_shown(text)} is not an IPv6 address")
+        raise TargetError(_("{text} is not an IPv6 address").format(text=_shown(text)))
     if "-" in bare:
-        raise TargetError(f"{_shown(text)}: IPv6 ranges aren't supported (write a block "
-                          "like 2001:db8::/120)")
+        raise TargetError(_("{text}: IPv6 ranges aren't supported (write a block like "
+                            "2001:db8::/120)").format(text=_shown(text)))
     address, slash, prefix_text = bare.partition("/")
     address, percent, zone = address.partition("%")
     if percent and slash:
-        raise TargetError(f"{_shown(text)}: a zone like %eth0 goes on a single address")
+        raise TargetError(_("{text}: a zone like %eth0 goes on a single address").format(
+            text=_shown(text)))
     if percent and not _ZONE.fullmatch(zone):
-        raise TargetError(f"{_shown(text)} has no zone like %eth0 after the %")
+        raise TargetError(_("{text} has no zone like %eth0 after the %").format(text=_shown(text)))
     try:
         value = int(ipaddress.IPv6Address(address))
     except ValueError:
-        hint = " (ports go in the port list)" if bare.count(":") == 1 else ""
-        raise TargetError(f"{_shown(text)} is not an IPv6 address{hint}") from None
+        if bare.count(":") == 1:
+            raise TargetError(_("{text} is not an IPv6 address (ports go in the port list)")
+                              .format(text=_shown(text))) from None
+        raise TargetError(_("{text} is not an IPv6 address").format(text=_shown(text))) from None
     if not slash:
         return _Item(text, socket.AF_INET6, value, value, zone=zone)
-    prefix = _number(prefix_text, 128, text, "prefix length")
+    prefix = _number(prefix_text, 128, text, N_("prefix length"))
     size = 1 << (128 - prefix)
     value -= value % size
     return _Item(text, socket.AF_INET6, value, value + size - 1)
@@ -318,26 +344,27 @@ def _ipv6_item(text: str, bare: str) -> _Item:
 
 def _name_item(text: str) -> _Item:
     if text.startswith("-"):
-        raise TargetError(f"{_shown(text)} looks like an option, not a target")
+        raise TargetError(_("{text} looks like an option, not a target").format(text=_shown(text)))
     if "/" in text:
-        raise TargetError(f"{_shown(text)}: a /prefix goes after an address, not a name")
+        raise TargetError(_("{text}: a /prefix goes after an address, not a name").format(
+            text=_shown(text)))
     if not text.isprintable():
-        raise TargetError(f"{_shown(text)} is not a valid host name")
+        raise TargetError(_("{text} is not a valid host name").format(text=_shown(text)))
     try:
         ascii_name = text.encode("idna").decode("ascii")
     except UnicodeError:
-        raise TargetError(f"{_shown(text)} is not a valid host name") from None
+        raise TargetError(_("{text} is not a valid host name").format(text=_shown(text))) from None
     # IDNA turns full-width digits, dots and colons into ASCII ones ("：：1" is
     # "::1"), and resolvers read "0x7f.1" or "1.2.3" as addresses: none of that
     # may pass as a name.
     if not _NAME.fullmatch(ascii_name):
-        raise TargetError(f"{_shown(text)} is not a valid host name")
+        raise TargetError(_("{text} is not a valid host name").format(text=_shown(text)))
     last = ascii_name.rstrip(".").rpartition(".")[2]
     last_written = _DOTS.split(text.rstrip("."))[-1]
     if (set(ascii_name) <= _IPV4_CHARS or last.isdigit() or last_written.isdigit()
             or _inet_aton_takes(ascii_name)):
-        raise TargetError(f"{_shown(text)} is neither an IPv4 address (ASCII digits, like "
-                          "10.200.1.7) nor a host name")
+        raise TargetError(_("{text} is neither an IPv4 address (ASCII digits, like "
+                            "10.200.1.7) nor a host name").format(text=_shown(text)))
     return _Item(text, socket.AF_UNSPEC)
 
 
@@ -389,13 +416,15 @@ def _resolve(name: str, resolve: Resolver) -> tuple[str, int]:
     try:
         infos = resolve(name, None, type=socket.SOCK_STREAM)
     except UnicodeError:
-        raise TargetError(f"{_shown(name)} is not a valid host name") from None
+        raise TargetError(_("{name} is not a valid host name").format(name=_shown(name))) from None
     except OSError as e:
-        raise TargetError(f"unknown host {_shown(name)} ({e.strerror or e})") from None
-    found = [(family, sockaddr) for family, _, _, _, sockaddr in infos
+        raise TargetError(_("unknown host {name} ({reason})").format(
+            name=_shown(name), reason=e.strerror or e)) from None
+    found = [(family, sockaddr) for family, *_rest, sockaddr in infos
              if family in (socket.AF_INET, socket.AF_INET6)]
     if not found:
-        raise TargetError(f"unknown host {_shown(name)} (no IPv4 or IPv6 address)")
+        raise TargetError(_("unknown host {name} (no IPv4 or IPv6 address)").format(
+            name=_shown(name)))
     found.sort(key=lambda info: info[0] != socket.AF_INET)  # stable: IPv4 first
     family, sockaddr = found[0]
     address = str(sockaddr[0])
@@ -404,10 +433,11 @@ def _resolve(name: str, resolve: Resolver) -> tuple[str, int]:
     try:
         value = ipaddress.ip_address(address)
     except ValueError:
-        raise TargetError(f"{_shown(name)} resolved to {_shown(address)}, not an address") from None
+        raise TargetError(_("{name} resolved to {address}, not an address").format(
+            name=_shown(name), address=_shown(address))) from None
     if value.is_unspecified:
-        raise TargetError(f"{_shown(name)} resolves to {value}, the unspecified address, "
-                          "which is no host")
+        raise TargetError(_("{name} resolves to {value}, the unspecified address, which is "
+                            "no host").format(name=_shown(name), value=value))
     return str(value), family
 
 
