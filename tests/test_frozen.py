@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import reap
+from tests.conftest import reap, run_env
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = "netdesk.exe" if sys.platform == "win32" else "netdesk"
@@ -98,3 +98,20 @@ def test_frozen_serve_answers_an_echo_and_the_frozen_client(frozen, tmp_path):
         assert proc.wait(timeout=20) == 0
     finally:
         reap(proc)
+
+
+@pytest.mark.timeout(120)
+def test_frozen_build_speaks_russian(frozen):
+    """The catalogues travel in the bundle: Порт N открыт and argparse's words."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        scan = subprocess.run([str(frozen), "scan", "127.0.0.1", "-p", str(port), "--lang", "ru"],
+                              capture_output=True, text=True, timeout=60, env=run_env())
+    help_ru = subprocess.run([str(frozen), "scan", "--help"], capture_output=True, text=True,
+                             timeout=60, env=run_env(LANG="ru_RU.UTF-8"))
+    assert scan.returncode == 0, scan.stderr
+    assert f"Порт {port} открыт" in scan.stdout.splitlines()
+    assert help_ru.stdout.startswith("использование: netdesk scan"), help_ru.stdout[:200]
+    assert "показать эту справку и выйти" in help_ru.stdout
