@@ -16,25 +16,29 @@ from tkinter import ttk
 from gui.icons import scaled_photo, set_window_icon
 from gui.style import px
 from net import __version__
+from net.i18n import N_, _
 
-DESCRIPTION = ("A desktop network workbench: echo and chat servers, a chat client, "
-               "a TCP port scanner and a server control panel.")
+DESCRIPTION = N_("A desktop network workbench: echo and chat servers, a chat client, "
+                 "a TCP port scanner and a server control panel.")
 
+# Sections and what each key does, marked here and translated when shown.
+# Key names stay as printed on keyboards (Ctrl, Shift, Enter).
 SHORTCUTS = [
-    ("Everywhere", [
-        ("Ctrl+Q", "Quit netdesk (asks first while a server runs or a chat is connected)"),
-        ("Tab, Shift+Tab", "Move between fields and buttons"),
-        ("Enter", "Press the focused button"),
-        ("Escape", "Close a dialog"),
-        ("Shift+F10, Menu", "Open the right-click menu of a text, list or table"),
+    (N_("Everywhere"), [
+        ("Ctrl+Q", N_("Quit netdesk (asks first while a server runs or a chat is connected)")),
+        ("Tab, Shift+Tab", N_("Move between fields and buttons")),
+        ("Enter", N_("Press the focused button")),
+        ("Escape", N_("Close a dialog")),
+        ("Shift+F10, Menu", N_("Open the right-click menu of a text, list or table")),
     ]),
-    ("Transcripts and logs", [
-        ("Ctrl+F", "Find; Enter and Shift+Enter step to the next and previous match"),
-        ("Ctrl+C, Ctrl+A", "Copy, select all"),
+    (N_("Transcripts and logs"), [
+        ("Ctrl+F", N_("Find; Enter and Shift+Enter step to the next and previous match")),
+        ("Ctrl+C, Ctrl+A", N_("Copy, select all")),
     ]),
-    ("Launcher", [
-        ("Alt+V", "View menu: light, dark or the system's look"),
-        ("Alt+H", "Help menu"),
+    (N_("Launcher"), [  # the letters are those the menus underline in the language shown
+        ("Alt+{view}", N_("View menu: light, dark or the system's look")),
+        ("Alt+{language}", N_("Language menu: English, Russian or the system's")),
+        ("Alt+{help}", N_("Help menu")),
     ]),
 ]
 
@@ -53,7 +57,7 @@ class _Dialog(tk.Toplevel):
         self.columnconfigure(0, weight=1)
 
     def close_row(self, row: int) -> ttk.Button:
-        button = ttk.Button(self.body, text="Close", command=self.destroy,
+        button = ttk.Button(self.body, text=_("Close"), command=self.destroy,
                             style="Accent.TButton")
         button.grid(row=row, column=0, columnspan=2, sticky="e", pady=(px(self, 16), 0))
         button.bind("<Return>", lambda e: self.destroy())
@@ -63,7 +67,7 @@ class _Dialog(tk.Toplevel):
 
 class AboutDialog(_Dialog):
     def __init__(self, master: tk.Misc, data_dir: Path):
-        super().__init__(master, "About netdesk")
+        super().__init__(master, _("About netdesk"))
         self.resizable(False, False)
         body = self.body
         self.logo = scaled_photo(self, "netdesk", 64)
@@ -71,11 +75,12 @@ class AboutDialog(_Dialog):
             ttk.Label(body, image=self.logo).grid(row=0, column=0, rowspan=3, sticky="n",
                                                   padx=(0, px(self, 16)))
         ttk.Label(body, text="netdesk", style="Title.TLabel").grid(row=0, column=1, sticky="w")
-        ttk.Label(body, text=f"Version {__version__}", style="Hint.TLabel").grid(
-            row=1, column=1, sticky="w")
-        ttk.Label(body, text=DESCRIPTION, wraplength=px(self, 360), justify="left").grid(
+        ttk.Label(body, text=_("Version {version}").format(version=__version__),
+                  style="Hint.TLabel").grid(row=1, column=1, sticky="w")
+        ttk.Label(body, text=_(DESCRIPTION), wraplength=px(self, 360), justify="left").grid(
             row=2, column=1, sticky="w", pady=(px(self, 10), 0))
-        ttk.Label(body, text="Data folder (log, accounts, history, settings):",
+        ttk.Label(body, text=_("Data folder (log, accounts, history, settings):"),
+                  wraplength=px(self, 360), justify="left",
                   style="Hint.TLabel").grid(row=3, column=1, sticky="w",
                                             pady=(px(self, 12), 0))
         # Read-only but selectable, so the path can be copied.
@@ -87,19 +92,22 @@ class AboutDialog(_Dialog):
 
 
 class ShortcutsDialog(_Dialog):
-    def __init__(self, master: tk.Misc):
-        super().__init__(master, "netdesk — Keyboard shortcuts")
+    def __init__(self, master: tk.Misc, menu_keys: dict[str, str] | None = None):
+        """``menu_keys``: the letter each launcher menu opens with ({"view": "V"})."""
+        super().__init__(master, _("netdesk — Keyboard shortcuts"))
+        menu_keys = {"file": "F", "view": "V", "language": "L", "help": "H",
+                     **(menu_keys or {})}
         body = self.body
         row = 0
         for section, keys in SHORTCUTS:
-            ttk.Label(body, text=section, style="Accent.TLabel",
+            ttk.Label(body, text=_(section), style="Accent.TLabel",
                       font="TkHeadingFont").grid(row=row, column=0, columnspan=2, sticky="w",
                                                  pady=(px(self, 10) if row else 0, px(self, 2)))
             row += 1
             for key, what in keys:
-                ttk.Label(body, text=key, font="TkFixedFont").grid(
+                ttk.Label(body, text=key.format(**menu_keys), font="TkFixedFont").grid(
                     row=row, column=0, sticky="nw", padx=(px(self, 8), px(self, 16)))
-                ttk.Label(body, text=what, wraplength=px(self, 380), justify="left").grid(
+                ttk.Label(body, text=_(what), wraplength=px(self, 380), justify="left").grid(
                     row=row, column=1, sticky="w")
                 row += 1
         self.close_button = self.close_row(row)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import tkinter as tk
 from collections.abc import Callable
 
+from net.i18n import _
+
 
 def _buttons(widget: tk.Misc) -> list[str]:
     if widget.tk.call("tk", "windowingsystem") == "aqua":
@@ -68,10 +70,11 @@ def edit_menu(entry: tk.Misc) -> None:
         select_all = (lambda: entry.tag_add("sel", "1.0", "end-1c")) if isinstance(
             entry, tk.Text) else (lambda: entry.select_range(0, "end"))
         return _menu(entry, [
-            ("Cut", "Ctrl+X", lambda: entry.event_generate("<<Cut>>"), selected and editable),
-            ("Copy", "Ctrl+C", lambda: entry.event_generate("<<Copy>>"), selected),
-            ("Paste", "Ctrl+V", lambda: entry.event_generate("<<Paste>>"), editable),
-            ("Select all", "Ctrl+A", select_all, True),
+            (_("Cut"), "Ctrl+X", lambda: entry.event_generate("<<Cut>>"),
+             selected and editable),
+            (_("Copy"), "Ctrl+C", lambda: entry.event_generate("<<Copy>>"), selected),
+            (_("Paste"), "Ctrl+V", lambda: entry.event_generate("<<Paste>>"), editable),
+            (_("Select all"), "Ctrl+A", select_all, True),
         ])
     attach(entry, build)
 
@@ -80,7 +83,8 @@ def read_only_menu(text: tk.Text) -> None:
     """Copy and Select all for a read-only transcript or log."""
     def build(event: tk.Event) -> tk.Menu:
         return _menu(text, [
-            ("Copy", "Ctrl+C", lambda: text.event_generate("<<Copy>>"), _has_selection(text)),
-            ("Select all", "Ctrl+A", lambda: text.tag_add("sel", "1.0", "end-1c"), True),
+            (_("Copy"), "Ctrl+C", lambda: text.event_generate("<<Copy>>"),
+             _has_selection(text)),
+            (_("Select all"), "Ctrl+A", lambda: text.tag_add("sel", "1.0", "end-1c"), True),
         ])
     attach(text, build)

@@ -25,11 +25,19 @@ from gui.findbar import MATCH_TAG, FindBar
 from gui.panel_controller import Impact, PanelController
 from gui.settings import Settings
 from gui.style import color, themed_text
-from gui.toolwindow import ToolWindow
-from net import datadir
+from gui.toolwindow import ChoiceBox, ToolWindow
+from net import datadir, i18n
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
-from net.control import ControlThread, QueueLogHandler, ServerConfig, Status, format_duration
+from net.control import (
+    ControlThread,
+    QueueLogHandler,
+    ServerConfig,
+    Status,
+    format_duration,
+    service_name,
+)
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
+from net.i18n import N_, _, ngettext, number, pgettext
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
           "ERROR": logging.ERROR}
@@ -37,10 +45,30 @@ LEVEL_ROLES = {"DEBUG": "muted", "WARNING": "warning", "ERROR": "error", "CRITIC
 MAX_LOG_LINES = 5000
 TRIM_STEP = 500  # lines dropped from the top of the view at a time
 IN_FLIGHT = 8  # live records checked against the file's last lines after the first read
-LOGGING_IN = "(logging in)"
-FAILED_WHAT = {"impact": "count what would be lost", "kick_user": "kick",
-               "log_lines": "read the log file", "clear_logs": "clear the log",
-               "clear_users": "clear the identification file", "shutdown": "stop"}
+# What the table shows for a connection that has no name yet (the control
+# thread's rows carry None; the panel keeps such rows in ``logging_in``).
+LOGGING_IN = N_("(logging in)")
+# What could not be done, for "Could not ...: reason".
+FAILED_WHAT = {"start": N_("start"), "impact": N_("count what would be lost"),
+               "kick_user": N_("kick"), "log_lines": N_("read the log file"),
+               "clear_logs": N_("clear the log"),
+               "clear_users": N_("clear the identification file"), "shutdown": N_("stop"),
+               "pause": N_("pause"), "resume": N_("resume"), "budgets": N_("read the budgets")}
+
+
+def level_name(level: str) -> str:
+    """A log level as the view shows it: "WARNING" / "ВНИМАНИЕ" (the log file
+    itself stays English)."""
+    names = {"DEBUG": pgettext("log level", "DEBUG"), "INFO": pgettext("log level", "INFO"),
+             "WARNING": pgettext("log level", "WARNING"),
+             "ERROR": pgettext("log level", "ERROR"),
+             "CRITICAL": pgettext("log level", "CRITICAL")}
+    return names.get(level, level)
+
+
+def level_width() -> int:
+    """Characters the level column of the view takes in the language in force."""
+    return max(len(level_name(level)) for level in LEVELS)
 
 
 # -- what reaches the window ------------------------------------------------------------
@@ -92,12 +120,15 @@ def port_field(label: str, text: str) -> tuple[int | None, str]:
     Every message names its field first, in one format; 0 asks for any free port."""
     text = text.strip()
     if not text:
-        return None, f"{label}: enter a port number (0-65535; 0 picks a free one)"
+        return None, _("{field}: enter a port number (0-65535; 0 picks a free one)").format(
+            field=label)
     shown = text if len(text) <= 12 else text[:12] + "…"
     if not (text.isascii() and text.isdigit()):
-        return None, f"{label}: “{shown}” is not a port number (0-65535)"
+        return None, _("{field}: “{text}” is not a port number (0-65535)").format(
+            field=label, text=shown)
     if len(text) > 5 or int(text) > 65535:
-        return None, f"{label}: {shown} is out of range (0-65535)"
+        return None, _("{field}: {text} is out of range (0-65535)").format(
+            field=label, text=shown)
     return int(text), ""
 
 
@@ -107,10 +138,6 @@ def level_of(line: str) -> int:
     return LEVELS.get(parts[2], logging.INFO) if len(parts) > 2 else logging.INFO
 
 
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
-
-
 # -- log lines as shown ------------------------------------------------------------------
 _RECORD = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}),\d+ (\w+)\s+([\w.]+): (.*)",
                      re.DOTALL)
@@ -118,17 +145,24 @@ _RECORD = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}),\d+ (\w+)\s+([\w.
 
 def shown_line(line: str, today: str | None = None) -> str:
     """A log file line made to fit the view: the time (and the date when it
-    is not today), the level, and the message without the logger's name
-    when the message repeats it ("netdesk.chat: chat: ..." -> "chat: ...")."""
+    is not today, as the user's language writes it), the level in the
+    user's language, and the message without the logger's name when the
+    message repeats it ("netdesk.chat: chat: ..." -> "chat: ...")."""
     m = _RECORD.fullmatch(line)
     if not m:
         return line
     day, clock, level, name, message = m.groups()
-    when = clock if day == (today or date.today().isoformat()) else f"{day} {clock}"
+    if day == (today or date.today().isoformat()):
+        when = clock
+    else:
+        try:
+            when = i18n.datetime_text(datetime.fromisoformat(f"{day} {clock}"), seconds=True)
+        except ValueError:
+            when = f"{day} {clock}"
     short = name.removeprefix("netdesk.")
     if not message.startswith(f"{short.rsplit('.', 1)[-1]}:"):
         message = f"{short}: {message}"
-    return f"{when} {level:<7} {message}"
+    return f"{when} {level_name(level):<{level_width()}} {message}"
 
 
 class ControlPanel(ToolWindow):
@@ -137,14 +171,14 @@ class ControlPanel(ToolWindow):
 
     def __init__(self, master: tk.Misc, data_dir: Path, settings: Settings | None = None,
                  log_handler: datadir.PrivateRotatingFileHandler | None = None):
-        super().__init__(master, "netdesk — Server control", settings, icon="server",
+        super().__init__(master, _("netdesk — Server control"), settings, icon="server",
                          min_size=(640, 520))
         # All interfaces, as `netdesk serve`: a chat server is for the others
         # on the network; 127.0.0.1 keeps it to this machine.
         self.host = tk.StringVar(self, self.remembered("host", "0.0.0.0"))
         self.echo_port = tk.StringVar(self, str(self.remembered("echo_port", ECHO_PORT)))
         self.chat_port = tk.StringVar(self, str(self.remembered("chat_port", CHAT_PORT)))
-        self.state = tk.StringVar(self, "Stopped")
+        self.state = tk.StringVar(self, _("Stopped"))
         self.counters = tk.StringVar(self, "")
         self.level = tk.StringVar(self, "INFO")
         self.line_filter = tk.StringVar(self)
@@ -152,6 +186,7 @@ class ControlPanel(ToolWindow):
         self._in_flight: list[str] = []
         self._in_flight_left = 0
         self.status_now: Status | None = None
+        self.logging_in: set[str] = set()  # rows (addresses) of users still logging in
         # The panel's own view of the server, kept from the control thread's
         # reports: the controller itself belongs to that thread.
         self.running = False
@@ -180,12 +215,13 @@ class ControlPanel(ToolWindow):
     def _build(self) -> None:
         # Creation order is the Tab order: fields, buttons, table, its
         # buttons, the log's tools, the log.
-        services = ttk.LabelFrame(self, text="Services", padding=(8, 4, 8, 6))
+        services = ttk.LabelFrame(self, text=_("Services"), padding=(8, 4, 8, 6))
         services.grid(row=0, column=0, sticky="ew", padx=8, pady=(6, 2))
         self.fields: dict[str, ttk.Entry] = {}
         for col, (key, label, var, width) in enumerate(
-                [("host", "Host", self.host, 16), ("echo_port", "Echo port", self.echo_port, 7),
-                 ("chat_port", "Chat port", self.chat_port, 7)]):
+                [("host", _("Host"), self.host, 16),
+                 ("echo_port", _("Echo port"), self.echo_port, 7),
+                 ("chat_port", _("Chat port"), self.chat_port, 7)]):
             ttk.Label(services, text=label).grid(row=0, column=col * 2, padx=(12 if col else 0, 4))
             entry = ttk.Entry(services, textvariable=var, width=width)
             entry.grid(row=0, column=col * 2 + 1, sticky="w")
@@ -202,12 +238,15 @@ class ControlPanel(ToolWindow):
         buttons = ttk.Frame(services)
         buttons.grid(row=2, column=0, columnspan=7, sticky="w", pady=(6, 0))
         self.buttons: dict[str, ttk.Button] = {}
-        for name, label in (("start", "Start"), ("stop", "Stop"), ("pause", "Pause"),
-                            ("resume", "Resume")):
-            b = ttk.Button(buttons, text=label, command=getattr(self, name), width=7)
+        labels = (("start", _("Start")), ("stop", _("Stop")), ("pause", _("Pause")),
+                  ("resume", _("Resume")))
+        # One width for the four, as wide as the longest word needs.
+        width = max(7, *(len(label) + 1 for _name, label in labels))
+        for name, label in labels:
+            b = ttk.Button(buttons, text=label, command=getattr(self, name), width=width)
             b.pack(side="left", padx=(0, 4))
             self.buttons[name] = b
-        self.budgets_button = ttk.Button(buttons, text="Budgets…",
+        self.budgets_button = ttk.Button(buttons, text=_("Budgets…"),
                                          command=lambda: self.control.submit("budgets"))
         self.budgets_button.pack(side="left", padx=(12, 0))
         state_row = ttk.Frame(services)
@@ -216,14 +255,17 @@ class ControlPanel(ToolWindow):
         self.state_dot = ttk.Label(state_row, text="●")
         self.state_dot.pack(side="left", padx=(0, 6))
         ttk.Label(state_row, textvariable=self.state, font="TkHeadingFont").pack(side="left")
-        ttk.Label(services, textvariable=self.counters, style="Hint.TLabel").grid(
-            row=4, column=0, columnspan=7, sticky="w")
+        self.counters_label = ttk.Label(services, textvariable=self.counters,
+                                        style="Hint.TLabel", justify="left")
+        self.counters_label.grid(row=4, column=0, columnspan=7, sticky="ew")
+        self.counters_label.bind("<Configure>", lambda e: self.counters_label.configure(
+            wraplength=max(e.width, 200)))
 
         panes = ttk.PanedWindow(self, orient="vertical")
         panes.grid(row=1, column=0, sticky="nsew", padx=8, pady=2)
         self.panes = panes
 
-        clients = ttk.LabelFrame(panes, text="Chat clients", padding=(6, 2, 6, 6))
+        clients = ttk.LabelFrame(panes, text=_("Chat clients"), padding=(6, 2, 6, 6))
         cols = ("name", "address", "since", "messages")
         self.clients = ttk.Treeview(clients, columns=cols, show="headings", height=5,
                                     selectmode="browse")
@@ -231,13 +273,16 @@ class ControlPanel(ToolWindow):
         # in this font; name and address share the rest.
         heading_font = tkfont.nametofont("TkHeadingFont")
         body_font = tkfont.nametofont("TkDefaultFont")
+        headings = {"name": _("Name"), "address": _("Address"), "since": _("Since"),
+                    "messages": _("Messages")}
         for col, sample, stretch in (("name", "nickname", True),
                                      ("address", "127.0.0.1:65535", True),
-                                     ("since", "00:00:00", False),
-                                     ("messages", "Messages", False)):
-            width = max(heading_font.measure(col.capitalize()), body_font.measure(sample)) + 16
+                                     ("since", i18n.time_text(datetime(2026, 12, 28, 23, 59, 59),
+                                                              seconds=True), False),
+                                     ("messages", "00000", False)):
+            width = max(heading_font.measure(headings[col]), body_font.measure(sample)) + 16
             anchor = "e" if col == "messages" else "w"
-            self.clients.heading(col, text=col.capitalize(), anchor=anchor)
+            self.clients.heading(col, text=headings[col], anchor=anchor)
             self.clients.column(col, width=width, minwidth=min(width, 60), stretch=stretch,
                                 anchor=anchor)
         self.clients.grid(row=0, column=0, sticky="nsew")
@@ -246,10 +291,10 @@ class ControlPanel(ToolWindow):
         bar.grid(row=0, column=1, sticky="ns")
         side = ttk.Frame(clients)
         side.grid(row=0, column=2, sticky="n", padx=(6, 0))
-        self.kick_button = ttk.Button(side, text="Kick", command=self.kick_selected)
+        self.kick_button = ttk.Button(side, text=_("Kick"), command=self.kick_selected)
         self.kick_button.pack(fill="x")
         # Accounts live with the users, not with the log.
-        self.clear_users_button = ttk.Button(side, text="Clear identification\nfile…",
+        self.clear_users_button = ttk.Button(side, text=_("Clear identification\nfile…"),
                                              command=self.clear_users)
         self.clear_users_button.pack(fill="x", pady=(6, 0))
         clients.rowconfigure(0, weight=1)
@@ -259,22 +304,23 @@ class ControlPanel(ToolWindow):
         attach(self.clients, self._client_menu)
         panes.add(clients, weight=1)
 
-        logs = ttk.LabelFrame(panes, text="Log", padding=(6, 2, 6, 6))
+        logs = ttk.LabelFrame(panes, text=_("Log"), padding=(6, 2, 6, 6))
         tools = ttk.Frame(logs)
         tools.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(0, 4))
-        ttk.Label(tools, text="Level").pack(side="left")
-        level_box = ttk.Combobox(tools, textvariable=self.level, values=list(LEVELS), width=9,
-                                 state="readonly")
+        ttk.Label(tools, text=_("Level")).pack(side="left")
+        level_names = {level: level_name(level) for level in LEVELS}
+        level_box = ChoiceBox(tools, self.level, level_names,
+                              width=max(9, *(len(n) + 2 for n in level_names.values())))
         level_box.pack(side="left", padx=(4, 12))
-        level_box.bind("<<ComboboxSelected>>", lambda e: self.render_log())
+        self.level.trace_add("write", lambda *a: self.render_log())
         self.level_box = level_box
-        ttk.Label(tools, text="Only lines with").pack(side="left")
+        ttk.Label(tools, text=_("Only lines with")).pack(side="left")
         self.filter_entry = ttk.Entry(tools, textvariable=self.line_filter, width=16)
         self.filter_entry.pack(side="left", padx=4)
         self.filter_entry.bind("<Escape>", lambda e: self.line_filter.set(""))
         edit_menu(self.filter_entry)
         self.line_filter.trace_add("write", lambda *a: self.render_log())
-        self.clear_logs_button = ttk.Button(tools, text="Clear logs…", command=self.clear_logs)
+        self.clear_logs_button = ttk.Button(tools, text=_("Clear logs…"), command=self.clear_logs)
         self.clear_logs_button.pack(side="right")
         # Wrapped, with continuation lines indented under the message: no
         # sideways scrolling at any width.
@@ -285,7 +331,8 @@ class ControlPanel(ToolWindow):
         self.log_view.configure(highlightcolor=color(self, "accent"),
                                 highlightbackground=ttk.Style(self).lookup("TFrame",
                                                                            "background"))
-        indent = tkfont.Font(self, font="TkFixedFont").measure(" " * 17)
+        # Continuation lines start under the message: after the time and the level.
+        indent = tkfont.Font(self, font="TkFixedFont").measure(" " * (10 + level_width()))
         self.log_view.tag_configure("line", lmargin2=indent + 4)
         ybar = ttk.Scrollbar(logs, orient="vertical", command=self.log_view.yview)
         self.log_view.configure(yscrollcommand=ybar.set)
@@ -314,21 +361,21 @@ class ControlPanel(ToolWindow):
         if self.running:
             return
         host = self.host.get().strip()
-        echo, problem = port_field("Echo port", self.echo_port.get())
-        chat, chat_problem = port_field("Chat port", self.chat_port.get())
+        echo, problem = port_field(_("Echo port"), self.echo_port.get())
+        chat, chat_problem = port_field(_("Chat port"), self.chat_port.get())
         field = "echo_port" if problem else "chat_port" if chat_problem else ""
         problem = problem or chat_problem
         if not problem and not host:
-            field, problem = "host", "Host: enter an address to listen on (0.0.0.0: every " \
-                                     "interface; 127.0.0.1: this computer only)"
+            field, problem = "host", _("Host: enter an address to listen on (0.0.0.0: every "
+                                       "interface; 127.0.0.1: this computer only)")
         if not problem and echo and echo == chat:
-            field, problem = "chat_port", f"Chat port: {chat} is the echo port too; " \
-                                          f"choose another"
+            field, problem = "chat_port", _("Chat port: {port} is the echo port too; "
+                                            "choose another").format(port=chat)
         self._field_problem(field, problem)
         if problem:
             return
         self.remember(host=host, echo_port=echo, chat_port=chat)
-        self._busy("Starting…")
+        self._busy(_("Starting…"))
         self.control.submit("start", ServerConfig(host=host, echo_port=echo, chat_port=chat))
 
     def _field_problem(self, field: str, problem: str) -> None:
@@ -347,31 +394,31 @@ class ControlPanel(ToolWindow):
         self._ask_first("stop")
 
     def _stop_now(self) -> None:
-        self._busy("Stopping…")
+        self._busy(_("Stopping…"))
         self.control.submit("shutdown")
 
     def pause(self) -> None:
-        self._busy("Pausing…")
+        self._busy(_("Pausing…"))
         self.control.submit("pause")
 
     def resume(self) -> None:
-        self._busy("Resuming…")
+        self._busy(_("Resuming…"))
         self.control.submit("resume")
 
     def selected_name(self) -> str | None:
         """The chat name of the selected row, if it has one (not still logging in)."""
         for item in self.clients.selection():
             name = self.clients.set(item, "name")
-            if name and name != LOGGING_IN:
+            if name and item not in self.logging_in:
                 return name
         return None
 
     def kick_selected(self) -> None:
         name = self.selected_name()
         if name is None:
-            self.status.set("Select a user in the table to kick")
+            self.status.set(_("Select a user in the table to kick"))
             return
-        self.status.set(f"Kicking {name}…")
+        self.status.set(_("Kicking {name}…").format(name=name))
         self.control.submit("kick_user", name)
 
     def clear_logs(self) -> None:
@@ -401,37 +448,41 @@ class ControlPanel(ToolWindow):
             return
         if action == "clear_users":
             n = impact.accounts
-            lost = ("Every account and its session tokens" if n is None
-                    else plural(n, "account and its session tokens",
-                                "accounts and their session tokens"))
+            lost = (_("Every account and its session tokens will be deleted") if n is None
+                    else ngettext("{n} account and its session tokens will be deleted",
+                                  "{n} accounts and their session tokens will be deleted",
+                                  n).format(n=number(n)))
             if n == 0 or confirm_destructive(
-                    self, "Clear the identification file",
-                    "Forget every account, password and session token?",
-                    f"{lost} will be deleted; those names can then be registered by anyone. "
-                    f"Users online now stay until they leave."):
+                    self, _("Clear the identification file"),
+                    _("Forget every account, password and session token?"),
+                    _("{lost}; those names can then be registered by anyone. "
+                      "Users online now stay until they leave.").format(lost=lost)):
                 self.control.submit("clear_users")
         elif action == "clear_logs":
             n = impact.log_lines
-            lost = "Every line of the log file" if n is None else \
-                f"The log file's {plural(n, 'line')}"
+            lost = _("Every line of the log file will be deleted for good (older rotated "
+                     "files are kept).") if n is None else ngettext(
+                "The log file's {n} line will be deleted for good (older rotated files are "
+                "kept).",
+                "The log file's {n} lines will be deleted for good (older rotated files are "
+                "kept).", n).format(n=number(n))
             if n == 0 or confirm_destructive(
-                    self, "Clear the log", "Empty the log file?",
-                    f"{lost} will be deleted for good (older rotated files are kept)."):
+                    self, _("Clear the log"), _("Empty the log file?"), lost):
                 self.control.submit("clear_logs")
         elif action == "stop":
             if not impact.running:
                 return
             if impact.connections == 0 or confirm_destructive(
-                    self, "Stop the server", "Stop the echo and chat services?",
-                    f"The server stops; {self._cut_off(impact)}."):
+                    self, _("Stop the server"), _("Stop the echo and chat services?"),
+                    _("The server stops; {who}.").format(who=self._cut_off(impact))):
                 self._stop_now()
         elif action == "close":
             if not impact.running:
                 self._finish_close()
             elif confirm_destructive(
-                    self, "Stop the server and close?",
-                    "The services are running. Stop them and close the panel?",
-                    f"The server stops; {self._cut_off(impact)}."):
+                    self, _("Stop the server and close?"),
+                    _("The services are running. Stop them and close the panel?"),
+                    _("The server stops; {who}.").format(who=self._cut_off(impact))):
                 self.closing = True
                 self._stop_now()  # the window closes when the control thread says it stopped
 
@@ -439,15 +490,19 @@ class ControlPanel(ToolWindow):
     def _cut_off(impact: Impact) -> str:
         others = impact.connections - impact.online
         if impact.online and others > 0:
-            return (f"{plural(impact.online, 'user')} online and "
-                    f"{plural(others, 'other connection')} are disconnected")
+            return _("{users} and {others} are disconnected").format(
+                users=ngettext("{n} user online", "{n} users online", impact.online).format(
+                    n=number(impact.online)),
+                others=ngettext("{n} other connection", "{n} other connections",
+                                others).format(n=number(others)))
         if impact.online:
-            return f"{plural(impact.online, 'user')} online " \
-                   f"{'is' if impact.online == 1 else 'are'} disconnected"
+            return ngettext("{n} user online is disconnected",
+                            "{n} users online are disconnected",
+                            impact.online).format(n=number(impact.online))
         if impact.connections:
-            return f"{plural(impact.connections, 'open connection')} " \
-                   f"{'is' if impact.connections == 1 else 'are'} closed"
-        return "no one is connected now, but no one can connect until it starts again"
+            return ngettext("{n} open connection is closed", "{n} open connections are closed",
+                            impact.connections).format(n=number(impact.connections))
+        return _("no one is connected now, but no one can connect until it starts again")
 
     # -- events -------------------------------------------------------------------------------
     def on_event(self, event: object) -> None:
@@ -474,10 +529,12 @@ class ControlPanel(ToolWindow):
     def _on_failed(self, event: CommandFailed) -> None:
         if event.command == "impact":
             self.asking = None
-        what = FAILED_WHAT.get(event.command, event.command.replace("_", " "))
-        self.status.set(f"Could not {what}: {event.message}")
+        what = FAILED_WHAT.get(event.command)
+        what = _(what) if what else event.command.replace("_", " ")
+        self.status.set(_("Could not {what}: {reason}").format(what=what, reason=event.message))
         if event.command == "start":
-            self._field_problem("", f"Could not start: {event.message}")
+            self._field_problem("", _("Could not {what}: {reason}").format(
+                what=_(FAILED_WHAT["start"]), reason=event.message))
         self._show_state()
 
     def _on_done(self, event: Done) -> None:
@@ -487,13 +544,15 @@ class ControlPanel(ToolWindow):
 
     def _started(self, result: list[tuple[str, str, int]]) -> None:
         self.running = True
-        self.status.set("Started: " + ", ".join(f"{s} on {h}:{p}" for s, h, p in result))
+        self.status.set(_("Started: {services}").format(services=", ".join(
+            _("{service} on {host}:{port}").format(service=service_name(s), host=h, port=p)
+            for s, h, p in result)))
 
     def _stopped(self, result: None) -> None:
         self.running = False
         self.status_now = None
         self._show_clients([])
-        self.status.set("Stopped: every service closed")
+        self.status.set(_("Stopped: every service closed"))
         if self.closing:
             self._finish_close()
 
@@ -514,41 +573,48 @@ class ControlPanel(ToolWindow):
     def _logs_cleared(self, result: None) -> None:
         self.log_records.clear()
         self.render_log()
-        self.status.set("Log cleared")
+        self.status.set(_("Log cleared"))
 
     def _users_cleared(self, count: int) -> None:
-        self.status.set(f"Identification file cleared: {plural(count, 'account')} forgotten")
+        self.status.set(ngettext("Identification file cleared: {n} account forgotten",
+                                 "Identification file cleared: {n} accounts forgotten",
+                                 count).format(n=number(count)))
 
     def _kicked(self, result: tuple[str, bool]) -> None:
         name, kicked = result
-        self.status.set(f"Kicked {name}" if kicked else f"{name} is no longer online")
+        self.status.set(_("Kicked {name}").format(name=name) if kicked
+                        else _("{name} is no longer online").format(name=name))
 
     def _paused(self, result: None) -> None:
-        self.status.set("Paused: new connections are refused")
+        self.status.set(_("Paused: new connections are refused"))
 
     def _resumed(self, result: None) -> None:
-        self.status.set("Resumed: listening again")
+        self.status.set(_("Resumed: listening again"))
 
     # -- showing the state ------------------------------------------------------------------------
     def _show_state(self) -> None:
         s = self.status_now
         running = self.running
         if not running or s is None:
-            text, role = "Stopped", "muted"
+            text, role = _("Stopped"), "muted"
         elif s.paused:
-            text, role = "Paused — not accepting new connections", "warning"
+            text, role = _("Paused — not accepting new connections"), "warning"
         else:
-            ports = ", ".join(f"{k} {v}" for k, v in s.ports.items())
-            text, role = f"Listening — {ports}", "accent"
+            ports = ", ".join(f"{service_name(k)} {v}" for k, v in s.ports.items())
+            text, role = _("Listening — {ports}").format(ports=ports), "accent"
         self.state.set(text)
         self.state_dot.configure(foreground=color(self, role))
         if running and s is not None:
-            self.counters.set(f"up {format_duration(s.uptime)}  ·  "
-                              f"{plural(s.connections, 'connection')}  ·  {s.online} online  ·  "
-                              f"{plural(s.messages, 'message')}")
+            self.counters.set("  ·  ".join((
+                _("up {uptime}").format(uptime=format_duration(s.uptime)),
+                ngettext("{n} connection", "{n} connections", s.connections).format(
+                    n=number(s.connections)),
+                _("{n} online").format(n=number(s.online)),
+                ngettext("{n} message", "{n} messages", s.messages).format(
+                    n=number(s.messages)))))
         else:
-            self.counters.set("Start listens on the host and ports above "
-                              "(port 0: any free one).")
+            self.counters.set(_("Start listens on the host and ports above "
+                                "(port 0: any free one)."))
         paused = bool(s and s.paused)
         enable = {"start": not running, "stop": running, "pause": running and not paused,
                   "resume": running and paused}
@@ -588,11 +654,18 @@ class ControlPanel(ToolWindow):
         """Update the table in place (keyed by address), so the selection,
         the keyboard focus and the scroll position survive each snapshot."""
         seen = set()
+        today = date.today()
         for index, row in enumerate(rows):
             iid = row["address"]
             seen.add(iid)
-            values = (row["name"] or LOGGING_IN, row["address"],
-                      datetime.fromtimestamp(row["since"]).strftime("%H:%M:%S"), row["messages"])
+            if row["name"]:
+                self.logging_in.discard(iid)
+            else:
+                self.logging_in.add(iid)
+            since = datetime.fromtimestamp(row["since"])
+            values = (row["name"] or _(LOGGING_IN), row["address"],
+                      i18n.time_text(since, seconds=True) if since.date() == today
+                      else i18n.datetime_text(since), number(row["messages"]))
             if self.clients.exists(iid):
                 if tuple(str(v) for v in self.clients.item(iid, "values")) != \
                         tuple(str(v) for v in values):
@@ -604,6 +677,7 @@ class ControlPanel(ToolWindow):
         gone = [i for i in self.clients.get_children() if i not in seen]
         if gone:
             self.clients.delete(*gone)
+        self.logging_in &= seen
         self._show_kick()
 
     def _client_menu(self, event: tk.Event) -> tk.Menu | None:
@@ -616,13 +690,14 @@ class ControlPanel(ToolWindow):
             return None
         name = self.clients.set(selection[0], "name")
         menu = tk.Menu(self, tearoff=False)
-        kickable = name != LOGGING_IN
-        menu.add_command(label=f"Kick {name}" if kickable else "Kick (still logging in)",
+        kickable = selection[0] not in self.logging_in
+        menu.add_command(label=_("Kick {name}").format(name=name) if kickable
+                         else _("Kick (still logging in)"),
                          command=self.kick_selected,
                          state="normal" if kickable else "disabled")
-        menu.add_command(label="Copy name", command=lambda: self._copy(name),
+        menu.add_command(label=_("Copy name"), command=lambda: self._copy(name),
                          state="normal" if kickable else "disabled")
-        menu.add_command(label="Copy address",
+        menu.add_command(label=_("Copy address"),
                          command=lambda: self._copy(self.clients.set(selection[0], "address")))
         return menu
 
@@ -633,22 +708,22 @@ class ControlPanel(ToolWindow):
     def show_budgets(self, rows: list[tuple[str, str]]) -> None:
         """A small window listing what one client or address may use."""
         top = tk.Toplevel(self)
-        top.title("netdesk — Budgets")
+        top.title(_("netdesk — Budgets"))
         top.transient(self.winfo_toplevel())
         ttk.Label(top, padding=(10, 8, 10, 4), wraplength=420, justify="left",
-                  text="What one client or address may make the server keep. Addresses in "
-                       "the trusted networks skip the per-address budgets. Set them with "
-                       "the flags of 'netdesk serve' (see --help).").pack(fill="x")
+                  text=_("What one client or address may make the server keep. Addresses in "
+                         "the trusted networks skip the per-address budgets. Set them with "
+                         "the flags of 'netdesk serve' (see --help).")).pack(fill="x")
         table = ttk.Treeview(top, columns=("budget", "value"), show="headings",
                              height=len(rows))
-        table.heading("budget", text="Budget")
-        table.heading("value", text="Value")
+        table.heading("budget", text=_("Budget"))
+        table.heading("value", text=_("Value"))
         table.column("budget", width=220)
         table.column("value", width=200, stretch=True)
         for row in rows:
             table.insert("", "end", values=row)
         table.pack(fill="both", expand=True, padx=10)
-        close = ttk.Button(top, text="Close", command=top.destroy)
+        close = ttk.Button(top, text=_("Close"), command=top.destroy)
         close.pack(pady=8)
         top.bind("<Escape>", lambda e: top.destroy())
         top.bind("<Return>", lambda e: top.destroy())
@@ -782,8 +857,9 @@ class _LiveFindBar(FindBar):
 
     def _count(self) -> None:
         if not self.matches:
-            self.count.set("no matches")
+            self.count.set(_("no matches"))
         elif self.current >= 0:
-            self.count.set(f"{self.current + 1} of {len(self.matches)}")
+            self.count.set(self.position_text(self.current))
         else:
-            self.count.set(f"{len(self.matches)} matches")
+            self.count.set(ngettext("{n} match", "{n} matches", len(self.matches)).format(
+                n=number(len(self.matches))))

@@ -24,6 +24,7 @@ from net.echo.client import (
     Sent,
 )
 from net.echo.server import DEFAULT_PORT
+from net.i18n import _, number
 
 IDLE, CONNECTING, CONNECTED, DISCONNECTED = "idle", "connecting", "connected", "disconnected"
 TRANSCRIPT_ROLES = {"note": "hint", "error": "error", "mine": "accent", "meta": "muted"}
@@ -34,7 +35,7 @@ class EchoWindow(ToolWindow):
     default_geometry = "600x420"
 
     def __init__(self, master: tk.Misc, settings: Settings | None = None):
-        super().__init__(master, "netdesk — Echo client", settings, icon="echo")
+        super().__init__(master, _("netdesk — Echo client"), settings, icon="echo")
         self.session = EchoSession(self.events.put)
         self.state = IDLE
         self.offline_reason = ""  # why the last connection ended or failed
@@ -52,7 +53,7 @@ class EchoWindow(ToolWindow):
         }
         self._build()
         self._set_state(IDLE)
-        self.status.set("Not connected. Enter a host and port, then Connect.")
+        self.status.set(_("Not connected. Enter a host and port, then Connect."))
 
     @property
     def connected(self) -> bool:
@@ -61,22 +62,26 @@ class EchoWindow(ToolWindow):
     def _build(self) -> None:
         top = ttk.Frame(self, padding=(8, 8, 8, 4))
         top.grid(row=0, column=0, sticky="ew")
-        ttk.Label(top, text="Host").grid(row=0, column=0, padx=(0, 4))
+        ttk.Label(top, text=_("Host")).grid(row=0, column=0, padx=(0, 4))
         self.host_entry = ttk.Entry(top, textvariable=self.host, width=24)
         self.host_entry.grid(row=0, column=1, sticky="ew")
-        ttk.Label(top, text="Port").grid(row=0, column=2, padx=(10, 4))
+        ttk.Label(top, text=_("Port")).grid(row=0, column=2, padx=(10, 4))
         self.port_entry = ttk.Entry(top, textvariable=self.port, width=7)
         self.port_entry.grid(row=0, column=3)
         # Buttons on a row of their own, so the host field keeps its room
         # when the window is narrow.
         buttons = ttk.Frame(top)
         buttons.grid(row=1, column=0, columnspan=4, sticky="ew", pady=(6, 0))
-        self.connect_button = ttk.Button(buttons, text="Connect", command=self.connect)
+        self.connect_button = ttk.Button(buttons, text=_("Connect"), command=self.connect)
         self.connect_button.pack(side="left")
-        self.disconnect_button = ttk.Button(buttons, text="Disconnect", command=self.disconnect)
+        self.disconnect_button = ttk.Button(buttons, text=_("Disconnect"),
+                                            command=self.disconnect)
         self.disconnect_button.pack(side="left", padx=(6, 0))
-        self.field_error = ttk.Label(buttons, style="Error.TLabel")
-        self.field_error.pack(side="left", padx=(10, 0))
+        # What is wrong with the fields, wrapped in the room beside the buttons.
+        self.field_error = ttk.Label(buttons, style="Error.TLabel", justify="left")
+        self.field_error.pack(side="left", padx=(10, 0), fill="x", expand=True)
+        self.field_error.bind("<Configure>", lambda e: self.field_error.configure(
+            wraplength=max(e.width, 120)))
         top.columnconfigure(1, weight=1)
 
         frame, self.transcript = transcript(self)
@@ -92,7 +97,7 @@ class EchoWindow(ToolWindow):
         bottom.grid(row=3, column=0, sticky="ew")
         self.entry = ttk.Entry(bottom, textvariable=self.line)
         self.entry.grid(row=0, column=0, sticky="ew")
-        self.send_button = ttk.Button(bottom, text="Send", command=self.send)
+        self.send_button = ttk.Button(bottom, text=_("Send"), command=self.send)
         self.send_button.grid(row=0, column=1, padx=(6, 0))
         # Why the line in the entry was not sent; hidden while there is no reason.
         self.entry_note = ttk.Label(bottom, style="Error.TLabel", anchor="w")
@@ -124,10 +129,10 @@ class EchoWindow(ToolWindow):
         host, port, problem = address_or_error(self.host.get(), self.port.get())
         self.field_error.configure(text=problem)
         if problem:
-            (self.host_entry if "host" in problem else self.port_entry).focus_set()
+            (self.port_entry if host else self.host_entry).focus_set()
             return
         self.remember(host=host, port=port)
-        self.status.set(f"Connecting to {host}:{port}…")
+        self.status.set(_("Connecting to {host}:{port}…").format(host=host, port=port))
         self._set_state(CONNECTING)
         self.session.connect(host, port)
 
@@ -141,7 +146,7 @@ class EchoWindow(ToolWindow):
             return
         if self.state != CONNECTED:
             # Kept in the entry: the user decides what to do with it.
-            self._note(f"Not sent: {self._why_not()}")
+            self._note(_("Not sent: {why}").format(why=self._why_not()))
             return
         self._note("")
         self.line.set("")
@@ -149,10 +154,11 @@ class EchoWindow(ToolWindow):
 
     def _why_not(self) -> str:
         if self.state == CONNECTING:
-            return "still connecting; press Enter again once connected."
-        action = "Reconnect" if self.was_connected else "Connect"
-        why = _full_stop(self.offline_reason or "not connected")
-        return f"{why} {action}, then press Enter to send it."
+            return _("still connecting; press Enter again once connected.")
+        why = _full_stop(self.offline_reason or _("not connected"))
+        then = (_("Reconnect, then press Enter to send it.") if self.was_connected
+                else _("Connect, then press Enter to send it."))
+        return f"{why} {then}"
 
     def _note(self, text: str) -> None:
         """Show (or hide) the reason under the entry, keeping the transcript's
@@ -175,10 +181,11 @@ class EchoWindow(ToolWindow):
         self.was_connected = True
         self.offline_reason = ""
         self._set_state(CONNECTED)
-        self.status.set(f"Connected to {event.host}:{event.port}")
-        append(self.transcript, (f"connected to {event.host}:{event.port}", "note"))
+        self.status.set(_("Connected to {host}:{port}").format(host=event.host, port=event.port))
+        append(self.transcript, (_("connected to {host}:{port}").format(
+            host=event.host, port=event.port), "note"))
         if self.line.get():
-            self._note("Connected: press Enter to send the line.")
+            self._note(_("Connected: press Enter to send the line."))
         else:
             self._note("")
         self.entry.focus_set()
@@ -187,9 +194,10 @@ class EchoWindow(ToolWindow):
         append(self.transcript, ("→ ", "meta"), (event.text, "mine"))
 
     def _on_echoed(self, event: Echoed) -> None:
-        ms = event.rtt * 1000
-        append(self.transcript, ("← ", "meta"), (event.text, ()), (f"   {ms:.2f} ms", "meta"))
-        self.status.set(f"Last round trip {ms:.2f} ms")
+        ms = number(event.rtt * 1000, 2)
+        append(self.transcript, ("← ", "meta"), (event.text, ()),
+               ("   " + _("{ms} ms").format(ms=ms), "meta"))
+        self.status.set(_("Last round trip {ms} ms").format(ms=ms))
 
     def _on_failed(self, event: Failed) -> None:
         append(self.transcript, (event.message, "error"))
@@ -201,19 +209,20 @@ class EchoWindow(ToolWindow):
         # The connection ended between the click and the send: give the line back.
         if not self.line.get():
             self.line.set(event.text)
-        self._note(f"Not sent: {self._why_not()}")
+        self._note(_("Not sent: {why}").format(why=self._why_not()))
 
     def _on_disconnected(self, event: Disconnected) -> None:
         self.offline_reason = event.reason
         self._set_state(DISCONNECTED)
-        append(self.transcript, (f"disconnected: {event.reason}",
+        append(self.transcript, (_("disconnected: {reason}").format(reason=event.reason),
                                  "error" if event.by_server else "note"))
-        self.status.set(f"Disconnected: {event.reason}")
+        self.status.set(_("Disconnected: {reason}").format(reason=event.reason))
 
     def _set_state(self, state: str) -> None:
         self.state = state
         focused = self.focus_get()
-        self.connect_button.configure(text="Reconnect" if state == DISCONNECTED else "Connect")
+        self.connect_button.configure(text=_("Reconnect") if state == DISCONNECTED
+                                      else _("Connect"))
         enabled = {
             self.connect_button: state in (IDLE, DISCONNECTED),
             self.disconnect_button: state in (CONNECTING, CONNECTED),

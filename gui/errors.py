@@ -17,6 +17,7 @@ from pathlib import Path
 from tkinter import ttk
 
 from gui.style import px
+from net.i18n import _, ngettext, number
 
 log = logging.getLogger("netdesk.gui")
 
@@ -74,29 +75,31 @@ class ErrorDialog(tk.Toplevel):
         super().__init__(master)
         self.details = details
         self.on_close = on_close
-        self.title("netdesk — Error")
+        self.title(_("netdesk — Error"))
         self.transient(master.winfo_toplevel())
         self.resizable(False, False)
         body = ttk.Frame(self, padding=px(self, 16))
         body.grid(sticky="nsew")
         wrap = px(self, 440)
-        ttk.Label(body, text="Something went wrong", style="Title.TLabel").grid(
+        ttk.Label(body, text=_("Something went wrong"), style="Title.TLabel",
+                  wraplength=wrap, justify="left").grid(
             row=0, column=0, columnspan=3, sticky="w")
         if len(summary) > 300:
             summary = summary[:300] + "…"
         ttk.Label(body, text=summary, wraplength=wrap, justify="left").grid(
             row=1, column=0, columnspan=3, sticky="w", pady=(px(self, 8), 0))
-        where = f"The details are in {log_file}." if log_file else \
-            "The details were written to the log."
-        ttk.Label(body, text=f"{where} The window may not show everything it should; "
-                             f"if it misbehaves, close it and open it again.",
+        where = _("The details are in {file}.").format(file=log_file) if log_file else \
+            _("The details were written to the log.")
+        advice = _("The window may not show everything it should; if it misbehaves, "
+                   "close it and open it again.")
+        ttk.Label(body, text=f"{where} {advice}",
                   wraplength=wrap, justify="left", style="Hint.TLabel").grid(
             row=2, column=0, columnspan=3, sticky="w", pady=(px(self, 6), 0))
         self.more_label = ttk.Label(body, text="", style="Hint.TLabel")
         self.more_label.grid(row=3, column=0, columnspan=3, sticky="w")
-        ttk.Button(body, text="Copy details", command=self.copy).grid(
+        ttk.Button(body, text=_("Copy details"), command=self.copy).grid(
             row=4, column=1, sticky="e", pady=(px(self, 12), 0), padx=(0, px(self, 6)))
-        self.close_button = ttk.Button(body, text="Close", command=self.close,
+        self.close_button = ttk.Button(body, text=_("Close"), command=self.close,
                                        style="Accent.TButton")
         self.close_button.grid(row=4, column=2, sticky="e", pady=(px(self, 12), 0))
         body.columnconfigure(0, weight=1)
@@ -106,7 +109,9 @@ class ErrorDialog(tk.Toplevel):
         self.close_button.focus_set()
 
     def more(self, n: int) -> None:
-        self.more_label.configure(text=f"{n} more error(s) since; see the log.")
+        self.more_label.configure(text=ngettext(
+            "{n} more error since; see the log.", "{n} more errors since; see the log.",
+            n).format(n=number(n)))
 
     def copy(self) -> None:
         self.clipboard_clear()

@@ -6,7 +6,8 @@
 
 Matching is case-insensitive and literal (no regular expressions: a user
 searching for "1.2" means the text "1.2"). Enter and Shift+Enter step to the
-next and the previous match; the count says "3 of 12" or "no matches".
+next and the previous match; the count says "3 of 12" or "no matches" (in
+the user's language: "3 из 12").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tkinter as tk
 from tkinter import ttk
 
 from gui.style import color
+from net.i18n import _, number
 
 MATCH_TAG = "find-match"
 CURRENT_TAG = "find-current"
@@ -28,7 +30,7 @@ class FindBar(ttk.Frame):
         self.count = tk.StringVar(self, "")
         self.matches: list[tuple[str, str]] = []
         self.current = -1
-        ttk.Label(self, text="Find:").pack(side="left")
+        ttk.Label(self, text=_("Find:")).pack(side="left")
         self.entry = ttk.Entry(self, textvariable=self.query, width=24)
         self.entry.pack(side="left", padx=(4, 4), fill="x", expand=True)
         ttk.Button(self, text="▲", width=3, command=self.previous).pack(side="left")
@@ -36,7 +38,7 @@ class FindBar(ttk.Frame):
         ttk.Label(self, textvariable=self.count, width=14, anchor="w").pack(
             side="left", padx=(6, 0))
         ttk.Button(self, text="✕", width=3, command=self.close).pack(side="right")
-        self.query.trace_add("write", lambda *_: self.search())
+        self.query.trace_add("write", lambda *args: self.search())
         self.entry.bind("<Return>", lambda e: self.next())
         self.entry.bind("<Shift-Return>", lambda e: self.previous())
         self.entry.bind("<KP_Enter>", lambda e: self.next())
@@ -99,7 +101,7 @@ class FindBar(ttk.Frame):
             if len(self.matches) >= 10_000:  # enough to show; the count says "10000+"
                 break
         if not self.matches:
-            self.count.set("no matches")
+            self.count.set(_("no matches"))
             return
         # Start from the newest match: transcripts and logs grow downwards.
         self._show(len(self.matches) - 1)
@@ -118,5 +120,10 @@ class FindBar(ttk.Frame):
         start, end = self.matches[index]
         self.text.tag_add(CURRENT_TAG, start, end)
         self.text.see(start)
+        self.count.set(self.position_text(index))
+
+    def position_text(self, index: int) -> str:
+        """"3 of 12" for the match at ``index`` ("10,000+" when the search stopped)."""
         more = "+" if len(self.matches) >= 10_000 else ""
-        self.count.set(f"{index + 1} of {len(self.matches)}{more}")
+        return _("{current} of {total}").format(current=number(index + 1),
+                                                total=number(len(self.matches)) + more)

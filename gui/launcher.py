@@ -1,10 +1,16 @@
 """The main window: one button per tool; the View menu (light, dark or the
-system's look) and the Help menu (About, keyboard shortcuts, data folder).
+system's look), the Language menu (English, Русский or the system's) and the
+Help menu (About, keyboard shortcuts, data folder).
 
 Each tool opens in a window of its own; several chat windows may be open at
 once. Quit closes every window, which stops every worker and service, so
 it asks first while that would cut someone off: a server with users online,
 a connected chat.
+
+The language: ``--lang`` on the command line, else the Language menu's
+remembered choice, else the system's (``choose_language``). A choice in the
+menu is remembered and applies to windows opened from then on; the launcher
+rebuilds its own words at once.
 """
 
 from __future__ import annotations
@@ -19,6 +25,56 @@ from gui.confirm import confirm_destructive
 from gui.icons import scaled_photo, set_window_icon
 from gui.settings import Settings
 from gui.tkrelease import release_all
+from net import i18n
+from net.i18n import N_, _, ngettext, number
+
+SYSTEM = "system"  # the Language menu's "As the system"
+# The menu bar's menus; "&" marks the letter Alt opens each with, in every language.
+MENUS = {"file": N_("&File"), "view": N_("&View"), "language": N_("&Language"),
+         "help": N_("&Help")}
+
+
+def mnemonic(text: str) -> tuple[str, int]:
+    """A label with "&" before its access key, as Tk wants it: ("View", 0) for
+    "&View"; -1 when the label has none."""
+    at = text.find("&")
+    if at < 0 or at == len(text) - 1:
+        return text, -1
+    return text[:at] + text[at + 1:], at
+
+
+def access_key(text: str) -> str:
+    """The key Alt takes with a marked label: "V" for "&View" ("" for none)."""
+    label, at = mnemonic(text)
+    return label[at].upper() if at >= 0 else ""
+
+
+def shown(text: str) -> str:
+    """A marked label without its "&", for a button."""
+    return mnemonic(text)[0]
+
+
+def remembered_language(settings: Settings) -> str:
+    """The Language menu's last choice: "en", "ru" or "system"."""
+    choice = settings.get("view", "language", SYSTEM)
+    return choice if choice in i18n.LANGUAGES else SYSTEM
+
+
+def choose_language(settings: Settings, cli_lang: str | None = None) -> str:
+    """Install the desktop's language: ``--lang`` wins, then the Language
+    menu's remembered choice, then the system's. Returns "en" or "ru"."""
+    if cli_lang:
+        return i18n.setup(cli_lang)
+    choice = remembered_language(settings)
+    return i18n.setup(None if choice == SYSTEM else choice)
+
+
+def tk_language(root: tk.Misc) -> None:
+    """Tk's own dialogs (Yes/No, file dialogs) in the language in force."""
+    try:
+        root.tk.call("::msgcat::mclocale", i18n.current())
+    except tk.TclError:  # no msgcat: Tk's dialogs stay in their language
+        pass
 
 
 class Launcher:
@@ -44,69 +100,111 @@ class Launcher:
         self.theme = tk.StringVar(root, settings.get("view", "theme", "system"))
         if self.theme.get() not in style.MODES:
             self.theme.set("system")
+        self.language = tk.StringVar(root, remembered_language(settings))
+        self.language_note = ""  # what the last change of language did, in its words
         self._images: list[tk.PhotoImage] = []
+        self.menubar: tk.Menu | None = None
+        self.frame: ttk.Frame | None = None
+        tk_language(root)
         self._build()
 
     def tools(self) -> list[tuple[str, str, str, object]]:
-        """(key, label, icon, opener) for every tool the launcher offers."""
+        """(key, label, icon, opener) for every tool the launcher offers; the
+        label marks its menu access key with "&" (``shown()`` drops it)."""
         return [
-            ("server", "Server control panel", "server", self.open_control),
-            ("chat", "New chat window", "chat", self.open_chat),
-            ("scanner", "Port scanner", "scanner", self.open_scanner),
-            ("echo", "Echo client", "echo", self.open_echo),
+            ("server", _("&Server control panel"), "server", self.open_control),
+            ("chat", _("New &chat window"), "chat", self.open_chat),
+            ("scanner", _("&Port scanner"), "scanner", self.open_scanner),
+            ("echo", _("&Echo client"), "echo", self.open_echo),
         ]
 
     def _build(self) -> None:
+        """The menus and the buttons, in the language in force (again after a
+        change of language: the old ones go first)."""
         px = lambda n: style.px(self.root, n)  # noqa: E731 - sizes at 96 dpi
+        focused_key = None
+        if self.frame is not None:
+            focus = self.root.focus_get() if self.root.winfo_exists() else None
+            focused_key = next((k for k, b in self.buttons.items() if b is focus), None)
+            self.frame.destroy()
+        old_menubar = self.menubar
+
+        def cascade(bar: tk.Menu, key: str, menu: tk.Menu) -> None:
+            label, underline = mnemonic(_(MENUS[key]))
+            bar.add_cascade(label=label, menu=menu, underline=underline)
+
+        def command(menu: tk.Menu, text: str, **options) -> None:
+            label, underline = mnemonic(text)
+            menu.add_command(label=label, underline=underline, **options)
+
         self.menubar = menubar = tk.Menu(self.root)
         file_menu = tk.Menu(menubar, tearoff=False)
-        for key, label, _icon, opener in self.tools():
-            file_menu.add_command(label=label, command=opener,
-                                  underline=0 if key != "chat" else 4)
+        for _key, label, _icon, opener in self.tools():
+            command(file_menu, label, command=opener)
         file_menu.add_separator()
-        file_menu.add_command(label="Quit", accelerator="Ctrl+Q", underline=0,
-                              command=self.request_quit)
-        menubar.add_cascade(label="File", menu=file_menu, underline=0)
+        command(file_menu, _("&Quit"), accelerator="Ctrl+Q", command=self.request_quit)
+        cascade(menubar, "file", file_menu)
         view_menu = tk.Menu(menubar, tearoff=False)
-        for mode, label in (("light", "Light"), ("dark", "Dark"),
-                            ("system", "As the system (default)")):
+        for mode, text in (("light", _("&Light")), ("dark", _("&Dark")),
+                           ("system", _("As the &system (default)"))):
+            label, underline = mnemonic(text)
             view_menu.add_radiobutton(label=label, value=mode, variable=self.theme,
-                                      underline=0, command=lambda: self.set_theme(
+                                      underline=underline, command=lambda: self.set_theme(
                                           self.theme.get()))
-        menubar.add_cascade(label="View", menu=view_menu, underline=0)
+        cascade(menubar, "view", view_menu)
+        language_menu = tk.Menu(menubar, tearoff=False)
+        # Each language by its own name, so anyone finds theirs.
+        choices = [(code, name, 0) for code, name in i18n.LANGUAGES.items()]
+        choices.append((SYSTEM, *mnemonic(_("As the &system ({language})").format(
+            language=i18n.language_name(i18n.system_language())))))
+        for code, label, underline in choices:
+            language_menu.add_radiobutton(label=label, value=code, variable=self.language,
+                                          underline=underline, command=lambda: self.set_language(
+                                              self.language.get()))
+        cascade(menubar, "language", language_menu)
         help_menu = tk.Menu(menubar, tearoff=False)
-        help_menu.add_command(label="Keyboard shortcuts…", underline=0,
-                              command=self.shortcuts)
-        help_menu.add_command(label="Open data folder", underline=5,
-                              command=self.open_data_folder)
+        command(help_menu, _("&Keyboard shortcuts…"), command=self.shortcuts)
+        command(help_menu, _("Open data &folder"), command=self.open_data_folder)
         help_menu.add_separator()
-        help_menu.add_command(label="About netdesk…", underline=0, command=self.about)
-        menubar.add_cascade(label="Help", menu=help_menu, underline=0)
-        self.menus = {"file": file_menu, "view": view_menu, "help": help_menu}
+        command(help_menu, _("&About netdesk…"), command=self.about)
+        cascade(menubar, "help", help_menu)
+        self.menus = {"file": file_menu, "view": view_menu, "language": language_menu,
+                      "help": help_menu}
         self.root.configure(menu=menubar)
+        if old_menubar is not None:
+            old_menubar.destroy()
 
-        frame = ttk.Frame(self.root, padding=px(16))
+        self.frame = frame = ttk.Frame(self.root, padding=px(16))
         frame.grid(row=0, column=0, sticky="nsew")
         self.root.rowconfigure(0, weight=1)
         self.root.columnconfigure(0, weight=1)
         ttk.Label(frame, text="netdesk", style="Title.TLabel").grid(row=0, column=0, sticky="w")
-        ttk.Label(frame, text="A desktop network workbench", style="Hint.TLabel").grid(
-            row=1, column=0, sticky="w", pady=(0, px(12)))
+        self.subtitle = ttk.Label(frame, text=_("A desktop network workbench"),
+                                  style="Hint.TLabel")
+        self.subtitle.grid(row=1, column=0, sticky="w", pady=(0, px(12)))
         ttk.Style(self.root).configure("Tool.TButton", anchor="w")
         self.buttons: dict[str, ttk.Button] = {}
-        for i, (key, label, icon, opener) in enumerate(self.tools()):
-            image = scaled_photo(self.root, icon, 32)
-            if image:
-                self._images.append(image)
-            button = ttk.Button(frame, text=label, command=opener, image=image or "",
+        if not self._images:
+            self._images = [scaled_photo(self.root, icon, 32) for _k, _l, icon, _o in
+                            self.tools()]
+        for i, (key, label, _icon, opener) in enumerate(self.tools()):
+            image = self._images[i]
+            button = ttk.Button(frame, text=shown(label), command=opener, image=image or "",
                                 compound="left", padding=(px(10), px(4)),
                                 style="Tool.TButton")
             button.grid(row=2 + i, column=0, sticky="ew", pady=px(3))
             button.bind("<Return>", lambda e, b=button: b.invoke())  # Tab, then Enter
             self.buttons[key] = button
+        # What the last change of language did; wraps to the window's width.
+        self.note = ttk.Label(frame, text=self.language_note, style="Hint.TLabel",
+                              justify="left")
+        self.note.grid(row=2 + len(self.buttons), column=0, sticky="ew", pady=(px(8), 0))
+        self.note.bind("<Configure>", lambda e: self.note.configure(
+            wraplength=max(e.width, px(100))))
+        if not self.language_note:
+            self.note.grid_remove()
         frame.columnconfigure(0, weight=1)
-        first = next(iter(self.buttons.values()))
-        first.focus_set()
+        self.buttons[focused_key or next(iter(self.buttons))].focus_set()
 
     def _track(self, window: tk.Toplevel) -> tk.Toplevel:
         self.windows = [w for w in self.windows if not getattr(w, "closed", False)]
@@ -156,7 +254,30 @@ class Launcher:
         return self._track(ScannerWindow(self.root, self.settings,
                                          open_echo=lambda a, p: self.open_echo(a, p)))
 
-    # -- View and Help ---------------------------------------------------------------------
+    # -- View, Language and Help -----------------------------------------------------------
+    def set_language(self, choice: str) -> str:
+        """English, Russian or the system's ("en", "ru", "system"): remembered,
+        and in force for every window opened from now on; the launcher says so
+        and speaks it at once. Returns the language now in force."""
+        if choice != SYSTEM and choice not in i18n.LANGUAGES:
+            raise ValueError(f"unknown language {choice!r}")
+        self.language.set(choice)
+        self.settings.update("view", language=choice)
+        lang = i18n.setup(None if choice == SYSTEM else choice)
+        tk_language(self.root)
+        note = _("Windows opened from now on use {language}.").format(
+            language=i18n.language_name(lang))
+        open_now = [w for w in self.windows if not getattr(w, "closed", True)]
+        if open_now:
+            note += " " + ngettext("The window open now keeps its words until it is "
+                                   "opened again.",
+                                   "The {n} windows open now keep their words until "
+                                   "they are opened again.",
+                                   len(open_now)).format(n=number(len(open_now)))
+        self.language_note = note
+        self._build()
+        return lang
+
     def set_theme(self, mode: str) -> str:
         """Light, dark or the system's look, for every open window, remembered."""
         if mode not in style.MODES:
@@ -182,7 +303,8 @@ class Launcher:
 
     def shortcuts(self) -> tk.Toplevel:
         from gui.about import ShortcutsDialog
-        return self._dialog("shortcuts_dialog", lambda: ShortcutsDialog(self.root))
+        keys = {key: access_key(_(text)) for key, text in MENUS.items()}
+        return self._dialog("shortcuts_dialog", lambda: ShortcutsDialog(self.root, keys))
 
     def open_data_folder(self) -> None:
         from gui.about import open_folder
@@ -196,9 +318,10 @@ class Launcher:
         if panel is not None and not panel.closed and getattr(panel, "running", False):
             status = getattr(panel, "status_now", None)
             online = getattr(status, "online", 0) if status is not None else 0
-            users = f"{online} user{'s' if online != 1 else ''} online"
-            lost.append(f"The server in the control panel stops; {users} "
-                        f"{'is' if online == 1 else 'are'} disconnected.")
+            lost.append(ngettext(
+                "The server in the control panel stops; {n} user online is disconnected.",
+                "The server in the control panel stops; {n} users online are disconnected.",
+                online).format(n=number(online)))
         chat_module = sys.modules.get("gui.chat_window")
         if chat_module is not None:
             connected = [w for w in self.windows
@@ -207,8 +330,11 @@ class Launcher:
                               or getattr(w, "connected_to", None) is not None)]
             if connected:
                 n = len(connected)
-                lost.append(f"{n} chat window{'s are' if n != 1 else ' is'} connected and "
-                            f"will be disconnected; unsent text is lost.")
+                lost.append(ngettext(
+                    "{n} chat window is connected and will be disconnected; "
+                    "unsent text is lost.",
+                    "{n} chat windows are connected and will be disconnected; "
+                    "unsent text is lost.", n).format(n=number(n)))
         return lost
 
     def request_quit(self) -> bool:
@@ -220,7 +346,8 @@ class Launcher:
         if lost:
             self._asking = True
             try:
-                sure = self.confirm(self.root, "Quit netdesk?", "Quit netdesk?", "\n".join(lost))
+                sure = self.confirm(self.root, _("Quit netdesk?"), _("Quit netdesk?"),
+                                    "\n".join(lost))
             finally:
                 self._asking = False
             if not sure:

@@ -10,6 +10,7 @@ import sys
 from net import datadir
 from net.cli import main as cli
 from net.cli.common import EXIT_INTERRUPTED
+from net.i18n import _
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,22 +23,27 @@ def main(argv: list[str] | None = None) -> int:
 def run_gui(args: argparse.Namespace) -> int:
     import tkinter as tk
 
-    from gui.launcher import Launcher
+    from gui.launcher import Launcher, choose_language
     from gui.settings import Settings
 
     try:
         data_dir = datadir.ensure_data_dir(args.data_dir)
     except OSError as e:
-        print(f"netdesk: cannot use data directory: {e}", file=sys.stderr)
+        print("netdesk: " + _("cannot use data directory: {reason}").format(reason=e),
+              file=sys.stderr)
         return 1
+    # --lang (already in force), else the Language menu's last choice, else the system's.
+    settings = Settings(data_dir / "settings.json")
+    choose_language(settings, args.lang)
     handler = datadir.setup_logging(data_dir, args.log_level.upper())
     try:
         root = tk.Tk(className="netdesk")
     except tk.TclError as e:
-        print(f"netdesk: cannot open a window ({e}). Is there a display? "
-              f"The subcommands serve, echo and scan work without one.", file=sys.stderr)
+        print("netdesk: " + _("cannot open a window ({reason}). Is there a display? "
+                              "The subcommands serve, echo and scan work without one.").format(
+            reason=e), file=sys.stderr)
+        datadir.remove_logging(handler)
         return 1
-    settings = Settings(data_dir / "settings.json")
     prepare_root(root, data_dir, settings)
     try:
         launcher = Launcher(root, data_dir, settings, handler)

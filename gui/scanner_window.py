@@ -43,12 +43,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
+from tkinter import font as tkfont
 
 from gui.contextmenu import attach, edit_menu
 from gui.poller import QueuePoller
 from gui.settings import Settings
 from gui.style import color
-from gui.toolwindow import ToolWindow
+from gui.toolwindow import ChoiceBox, ToolWindow
+from net.i18n import N_, _, ngettext, number, pgettext
 from net.progress import format_eta
 from net.scan.engine import (
     DEFAULT_IN_FLIGHT,
@@ -73,17 +75,43 @@ from net.scan.targets import MAX_HOSTS_DEFAULT, TargetError, count_hosts, split_
 log = logging.getLogger(__name__)
 
 COLUMNS = ("port", "service", "banner", "state")
-FIXED_WIDTHS = {"port": 64, "service": 100, "state": 76}  # banner (and host) take the rest
+# Pixels at 96 dpi; banner (and host) take the rest. Port and State grow to
+# their heading in the language shown (_fixed_widths).
+FIXED_WIDTHS = {"port": 64, "service": 100, "state": 76}
 CSV_COLUMNS = ("host", "address", "port", "service", "banner")
-# What each strategy does, in a line under the box (one line at the
-# smallest width).
+# What each strategy does, in a line under the box (wrapped at the
+# smallest width), and what a blank thread count means with it.
 STRATEGY_HINTS = {
-    "fast": f"Up to {DEFAULT_IN_FLIGHT:,} connects at once on one thread: the fastest.",
-    "threads": "A pool of threads, each waiting on one connect.",
-    "sequential": "One connect after another: slow, for comparison.",
+    "fast": N_("Up to {n} connects at once on one thread: the fastest."),
+    "threads": N_("A pool of threads, each waiting on one connect."),
+    "sequential": N_("One connect after another: slow, for comparison."),
 }
-THREADS_HINTS = {"fast": "blank = 1 thread", "threads": "blank = 256 threads",
-                 "sequential": "not used: one connect at a time"}
+THREADS_HINTS = {"fast": N_("blank = 1 thread"), "threads": N_("blank = 256 threads"),
+                 "sequential": N_("not used: one connect at a time")}
+
+
+def strategy_name(strategy: str) -> str:
+    """A strategy as the form and the status show it ("fast" / "быстрая");
+    the settings and the engine keep the English code."""
+    names = {"fast": pgettext("scan strategy", "fast"),
+             "threads": pgettext("scan strategy", "threads"),
+             "sequential": pgettext("scan strategy", "sequential")}
+    return names.get(strategy, strategy)
+
+
+def state_name(state: str) -> str:
+    """A row's state as the table shows it: a port "open", a host "up",
+    "scanning" or "cancelled"."""
+    names = {"open": pgettext("port state", "open"), UP: pgettext("host state", "up"),
+             "scanning": pgettext("host state", "scanning"),
+             "cancelled": pgettext("host state", "cancelled")}
+    return names.get(state, state)
+
+
+def column_title(column: str) -> str:
+    names = {"port": _("Port"), "service": _("Service"), "banner": _("Banner"),
+             "state": _("State")}
+    return names[column]
 # The Tk thread's share per tick while a scan floods the window: events are
 # taken and their rows drawn for about SLICE_S (at most BATCH events, rows
 # in chunks of ROWS_CHUNK and no more than ROWS_WAITING taken ahead), then Tk
@@ -225,7 +253,7 @@ def run_scan(params: dict, emit: Callable[[object], None], cancel: threading.Eve
         emit(ScanFailed(str(e)))
     except Exception as e:  # shown to the user and logged, never swallowed
         log.exception("the scan failed")
-        emit(ScanFailed(f"scan failed: {e}"))
+        emit(ScanFailed(_("scan failed: {error}").format(error=e)))
     finally:
         emit(WorkerDone())
 
@@ -250,7 +278,7 @@ class ScannerWindow(ToolWindow):
                  open_echo: Callable[[str, int], object] | None = None):
         """``open_echo(address, port)``, when given, opens an echo client on
         an open port (the results' menu offers it)."""
-        super().__init__(master, "netdesk — Port scanner", settings, icon="scanner",
+        super().__init__(master, _("netdesk — Port scanner"), settings, icon="scanner",
                          min_size=(560, 520))
         self.open_echo = open_echo
         # The base class's poller takes a fixed number of events a tick; a
@@ -293,7 +321,7 @@ class ScannerWindow(ToolWindow):
         }
         self._build()
         self._set_running(False)
-        self.status.set("Enter targets and press Start (Enter).")
+        self.status.set(_("Enter targets and press Start (Enter)."))
 
     def _reset_scan_state(self) -> None:
         self.several = False
@@ -316,10 +344,10 @@ class ScannerWindow(ToolWindow):
         self.errors: dict[str, ttk.Label] = {}
         self.entries: dict[str, ttk.Widget] = {}
         self.hints: dict[str, ttk.Label] = {}
-        fields = [("targets", "Targets", self.targets, 0, ""),
-                  ("ports", "Ports", self.ports, 0, ""),
-                  ("threads", "Threads", self.threads, 8, ""),
-                  ("timeout", "Timeout (s)", self.timeout, 8, "")]
+        fields = [("targets", _("Targets"), self.targets, 0, ""),
+                  ("ports", _("Ports"), self.ports, 0, ""),
+                  ("threads", _("Threads"), self.threads, 8, ""),
+                  ("timeout", _("Timeout (s)"), self.timeout, 8, "")]
         # Each field takes two grid rows: the field, and under it a message
         # that is gridded only while there is one. Under the field, a long
         # message (target errors run to 60 characters) wraps across the
@@ -342,9 +370,10 @@ class ScannerWindow(ToolWindow):
             error.grid(row=row + 1, column=1, sticky="w", pady=(0, 2))
             error.grid_remove()
             self.errors[key] = error
-        ttk.Label(form, text="Strategy").grid(row=8, column=0, sticky="w", pady=2)
-        self.strategy_box = ttk.Combobox(form, textvariable=self.strategy, values=STRATEGIES,
-                                         state="readonly", width=12)
+        ttk.Label(form, text=_("Strategy")).grid(row=8, column=0, sticky="w", pady=2)
+        names = {strategy: strategy_name(strategy) for strategy in STRATEGIES}
+        self.strategy_box = ChoiceBox(form, self.strategy, names,
+                                      width=max(12, *(len(n) + 2 for n in names.values())))
         self.strategy_box.grid(row=8, column=1, sticky="w", pady=2)
         # What the chosen strategy does, changing with the choice.
         self.strategy_hint = ttk.Label(form, style="Hint.TLabel", justify="left",
@@ -353,26 +382,30 @@ class ScannerWindow(ToolWindow):
         checks = ttk.Frame(form)
         checks.grid(row=10, column=0, columnspan=2, sticky="w", pady=(4, 0))
         self.scan_all_check = ttk.Checkbutton(
-            checks, text="Scan hosts that do not answer (-Pn)", variable=self.scan_all)
-        self.scan_all_check.pack(side="left")
-        self.banners_check = ttk.Checkbutton(checks, text="Read banners", variable=self.banners)
-        self.banners_check.pack(side="left", padx=(16, 0))
+            checks, text=_("Scan hosts that do not answer (-Pn)"), variable=self.scan_all)
+        self.scan_all_check.grid(row=0, column=0, sticky="w")
+        self.banners_check = ttk.Checkbutton(checks, text=_("Read banners"),
+                                             variable=self.banners)
+        self.banners_check.grid(row=0, column=1, sticky="w", padx=(16, 0))
+        self.checks = checks
+
         form.columnconfigure(1, weight=1)
-        form.bind("<Configure>", lambda e: self._wrap_errors(e.width))
-        self.targets.trace_add("write", lambda *_: self._check_targets_live())
-        self.ports.trace_add("write", lambda *_: self._count_ports())
-        self.strategy.trace_add("write", lambda *_: self._explain_strategy())
+        form.bind("<Configure>", lambda e: (self._wrap_errors(e.width),
+                                            self._place_checks(e.width)))
+        self.targets.trace_add("write", lambda *a: self._check_targets_live())
+        self.ports.trace_add("write", lambda *a: self._count_ports())
+        self.strategy.trace_add("write", lambda *a: self._explain_strategy())
 
         buttons = ttk.Frame(self, padding=(10, 4))
         buttons.grid(row=1, column=0, sticky="ew")
-        self.start_button = ttk.Button(buttons, text="Start", command=self.start)
+        self.start_button = ttk.Button(buttons, text=_("Start"), command=self.start)
         self.start_button.pack(side="left")
-        self.cancel_button = ttk.Button(buttons, text="Cancel", command=self.cancel)
+        self.cancel_button = ttk.Button(buttons, text=_("Cancel"), command=self.cancel)
         self.cancel_button.pack(side="left", padx=6)
         # Made in the order they stand on the screen (Tab follows it), packed
         # from the right edge.
-        self.copy_button = ttk.Button(buttons, text="Copy", command=self.copy_selection)
-        self.export_button = ttk.Menubutton(buttons, text="Export")
+        self.copy_button = ttk.Button(buttons, text=_("Copy"), command=self.copy_selection)
+        self.export_button = ttk.Menubutton(buttons, text=_("Export"))
         menu = tk.Menu(self.export_button, tearoff=False)
         menu.add_command(label="CSV…", command=lambda: self.export_dialog("csv"))
         menu.add_command(label="JSON…", command=lambda: self.export_dialog("json"))
@@ -385,8 +418,11 @@ class ScannerWindow(ToolWindow):
         self.progressbar = ttk.Progressbar(prog, mode="determinate", maximum=100)
         self.progressbar.grid(row=0, column=0, sticky="ew")
         # Under the bar: with host counts the line is too long to sit beside it.
-        ttk.Label(prog, textvariable=self.progress_text, anchor="w").grid(
-            row=1, column=0, sticky="ew", pady=(2, 0))
+        self.progress_label = ttk.Label(prog, textvariable=self.progress_text, anchor="w",
+                                        justify="left")
+        self.progress_label.grid(row=1, column=0, sticky="ew", pady=(2, 0))
+        self.progress_label.bind("<Configure>", lambda e: self.progress_label.configure(
+            wraplength=max(e.width, 200)))
         prog.columnconfigure(0, weight=1)
 
         table = ttk.Frame(self, padding=(10, 4))
@@ -394,11 +430,12 @@ class ScannerWindow(ToolWindow):
         self.tree = ttk.Treeview(table, columns=COLUMNS, show="headings", selectmode="extended",
                                  style="Results.Treeview")
         self._style_focus()
-        self.tree.heading("#0", text="Host", anchor="w")
+        self.tree.heading("#0", text=_("Host"), anchor="w")
         self.tree.column("#0", width=220, minwidth=120, stretch=False)
+        self.fixed_widths = self._fixed_widths()
         for col in COLUMNS:
-            self.tree.heading(col, text=col.capitalize(), command=lambda c=col: self.sort_by(c))
-            self.tree.column(col, width=FIXED_WIDTHS.get(col, 200), minwidth=50,
+            self.tree.heading(col, text=column_title(col), command=lambda c=col: self.sort_by(c))
+            self.tree.column(col, width=self.fixed_widths.get(col, 200), minwidth=50,
                              anchor="e" if col == "port" else "w", stretch=False)
         bar = ttk.Scrollbar(table, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=bar.set)
@@ -413,8 +450,11 @@ class ScannerWindow(ToolWindow):
         self.tree.bind("<FocusIn>", lambda e: self._show_focus_row())
         attach(self.tree, self._build_results_menu)
 
-        ttk.Label(self, textvariable=self.summary, padding=(10, 2)).grid(
-            row=4, column=0, sticky="w")
+        self.summary_label = ttk.Label(self, textvariable=self.summary, padding=(10, 2),
+                                       justify="left")
+        self.summary_label.grid(row=4, column=0, sticky="ew")
+        self.summary_label.bind("<Configure>", lambda e: self.summary_label.configure(
+            wraplength=max(e.width - 20, 200)))
         self.statusbar.grid(row=5, column=0, sticky="ew")
         self.rowconfigure(3, weight=1)
         self.columnconfigure(0, weight=1)
@@ -448,10 +488,40 @@ class ScannerWindow(ToolWindow):
             if label.cget("wraplength") != wrap:
                 label.configure(wraplength=wrap)
 
+    def _fixed_widths(self) -> dict[str, int]:
+        """Port, Service and State as wide as FIXED_WIDTHS says, or as their
+        heading (with the sort arrow) and states in the language shown, if wider."""
+        heading = tkfont.nametofont("TkHeadingFont")
+        body = tkfont.nametofont("TkDefaultFont")
+        widths = {}
+        for col, width in FIXED_WIDTHS.items():
+            need = heading.measure(column_title(col) + " ▲") + 16
+            if col == "state":
+                need = max(need, *(body.measure(state_name(s)) + 12
+                                   for s in ("open", UP, "scanning", "cancelled")))
+            widths[col] = max(width, need)
+        return widths
+
+    def _place_checks(self, form_width: int) -> None:
+        """The two checkboxes side by side, or one under the other when the
+        form is too narrow for both (their words are longer in Russian)."""
+        room = form_width - 24
+        both = (self.scan_all_check.winfo_reqwidth() + self.banners_check.winfo_reqwidth()
+                + 16)
+        side_by_side = both <= room
+        if side_by_side != (int(self.banners_check.grid_info().get("row", 0)) == 0):
+            if side_by_side:
+                self.banners_check.grid(row=0, column=1, padx=(16, 0), pady=0)
+            else:
+                self.banners_check.grid(row=1, column=0, padx=0, pady=(2, 0))
+
     def _explain_strategy(self) -> None:
         strategy = self.strategy.get()
-        self.strategy_hint.configure(text=STRATEGY_HINTS.get(strategy, ""))
-        self.hints["threads"].configure(text=THREADS_HINTS.get(strategy, ""))
+        hint = STRATEGY_HINTS.get(strategy)
+        self.strategy_hint.configure(
+            text=_(hint).format(n=number(DEFAULT_IN_FLIGHT)) if hint else "")
+        threads = THREADS_HINTS.get(strategy)
+        self.hints["threads"].configure(text=_(threads) if threads else "")
         # Sequential runs one connect at a time whatever the field says.
         self.entries["threads"].state(["disabled"] if strategy == "sequential"
                                       else ["!disabled"])
@@ -465,7 +535,8 @@ class ScannerWindow(ToolWindow):
         except TargetError as e:
             return 0, str(e)
         if hosts > MAX_HOSTS_DEFAULT:
-            return 0, f"{hosts:,} hosts is more than one scan takes ({MAX_HOSTS_DEFAULT:,})"
+            return 0, _("{hosts} hosts is more than one scan takes ({most})").format(
+                hosts=number(hosts), most=number(MAX_HOSTS_DEFAULT))
         return hosts, ""
 
     def _check_targets_live(self) -> None:
@@ -473,8 +544,8 @@ class ScannerWindow(ToolWindow):
         error already shown follows the text (and goes once it is fixed), but
         a new one waits for Start, so half-typed addresses don't flash red."""
         hosts, problem = self._targets_problem(self.targets.get())
-        self.hints["targets"].configure(
-            text="" if problem else f"{hosts:,} host{'s' if hosts != 1 else ''}")
+        self.hints["targets"].configure(text="" if problem else ngettext(
+            "{n} host", "{n} hosts", hosts).format(n=number(hosts)))
         if not problem or self.errors["targets"].cget("text"):
             self._show_error("targets", problem)
 
@@ -483,8 +554,8 @@ class ScannerWindow(ToolWindow):
             count = len(parse_ports(self.ports.get()))
         except PortSpecError:
             count = 0
-        self.hints["ports"].configure(
-            text=f"{count:,} port{'s' if count != 1 else ''}" if count else "")
+        self.hints["ports"].configure(text=ngettext("{n} port", "{n} ports", count).format(
+            n=number(count)) if count else "")
 
     def _show_error(self, key: str, message: str) -> None:
         """A message under the field ("" takes it away)."""
@@ -499,7 +570,7 @@ class ScannerWindow(ToolWindow):
         """The form as Scanner arguments, or None with messages by the fields."""
         problems: dict[str, str] = {}
         targets = self.targets.get().strip()
-        _, problem = self._targets_problem(targets)
+        problem = self._targets_problem(targets)[1]
         if problem:
             problems["targets"] = problem
         try:
@@ -513,13 +584,14 @@ class ScannerWindow(ToolWindow):
                 if not 1 <= threads <= 2048:
                     raise ValueError
             except ValueError:
-                problems["threads"] = "a number from 1 to 2048, or blank"
+                problems["threads"] = _("a number from 1 to 2048, or blank")
         try:
             timeout = float(self.timeout.get())
             if not 0.01 <= timeout <= 60:
                 raise ValueError
         except ValueError:
-            problems["timeout"] = "seconds, from 0.01 to 60"
+            problems["timeout"] = _("seconds, from {low} to {high}").format(
+                low=number(0.01, 2), high=number(60))
             timeout = DEFAULT_TIMEOUT
         for key in self.errors:
             self._show_error(key, problems.get(key, ""))
@@ -538,7 +610,7 @@ class ScannerWindow(ToolWindow):
             return
         params = self.validate()
         if params is None:
-            self.status.set("Fix the fields marked in red.")
+            self.status.set(_("Fix the fields marked in red."))
             return
         self.remember(targets=params["targets"], ports=params["ports"],
                       threads=self.threads.get().strip(), timeout=params["timeout"],
@@ -551,9 +623,9 @@ class ScannerWindow(ToolWindow):
         self.started_at = datetime.now().astimezone()
         self.summary.set("")
         self.progressbar["value"] = 0
-        self.progress_text.set("resolving…")
+        self.progress_text.set(_("resolving…"))
         self.scanning = _shorten(params["targets"], 60)
-        self.status.set(f"Scanning {self.scanning}…")
+        self.status.set(_("Scanning {targets}…").format(targets=self.scanning))
         self._set_running(True)
         self.cancel_event = threading.Event()
         self.worker = threading.Thread(target=run_scan,
@@ -572,7 +644,7 @@ class ScannerWindow(ToolWindow):
                 self.pending.clear()
                 self.pending_rows = 0
                 self.skipped = True
-            self.status.set("Cancelling…")
+            self.status.set(_("Cancelling…"))
 
     # -- events -------------------------------------------------------------------
     def on_event(self, event) -> None:
@@ -589,11 +661,17 @@ class ScannerWindow(ToolWindow):
         self._fit_columns(self.tree.winfo_width())
         how = _how(event)
         if self.several:
-            self.status.set(f"Scanning {event.hosts:,} hosts × {event.ports:,} ports, {how}")
-            self.progress_text.set("finding the hosts that answer…")
+            self.status.set(_("Scanning {hosts} × {ports}, {how}").format(
+                hosts=ngettext("{n} host", "{n} hosts", event.hosts).format(
+                    n=number(event.hosts)),
+                ports=ngettext("{n} port", "{n} ports", event.ports).format(
+                    n=number(event.ports)), how=how))
+            self.progress_text.set(_("finding the hosts that answer…"))
         else:
-            self.status.set(f"Scanning {event.host} ({event.address}): {event.total:,} ports, "
-                            f"{how}")
+            self.status.set(_("Scanning {host} ({address}): {ports}, {how}").format(
+                host=event.host, address=event.address,
+                ports=ngettext("{n} port", "{n} ports", event.total).format(
+                    n=number(event.total)), how=how))
             self.progress_text.set("")
 
     def _on_target_order(self, event: TargetOrder) -> None:
@@ -606,16 +684,22 @@ class ScannerWindow(ToolWindow):
         elif event.state == DOWN:
             self.hosts_down += 1
         if self.several and not self.progressed:  # still finding hosts: no Progress yet
-            self.progress_text.set(f"finding the hosts that answer…  hosts: "
-                                   f"{self.hosts_up:,} up, {self.hosts_down:,} down")
+            self.progress_text.set(_("finding the hosts that answer…") + "  "
+                                   + self._host_counts(self.hosts_up, self.hosts_down))
+
+    @staticmethod
+    def _host_counts(up: int, down: int) -> str:
+        return _("hosts: {up} up, {down} down").format(up=number(up), down=number(down))
 
     def _on_progress(self, event: Progress) -> None:
         self.progressed = True
         pct = 100.0 * event.done / event.total if event.total else 100.0
         self.progressbar["value"] = pct
-        text = f"{pct:5.1f}%  {event.rate:,.0f} ports/s  ETA {format_eta(event.eta)}"
+        text = _("{percent}%  {rate} ports/s  ETA {eta}").format(
+            percent=f"{number(pct, 1):>5}", rate=number(event.rate, 0),
+            eta=format_eta(event.eta))
         if event.hosts_total > 1:
-            text += f"  hosts: {event.hosts_up:,} up, {event.hosts_down:,} down"
+            text += "  " + self._host_counts(event.hosts_up, event.hosts_down)
         self.progress_text.set(text)
 
     def _on_port_open(self, event: PortOpen) -> None:
@@ -645,7 +729,7 @@ class ScannerWindow(ToolWindow):
         iid = f"p{host.index}:{event.port}" if host else ""
         if iid not in self.rows:
             return
-        port, service, _, state = self.rows[iid]
+        port, service, _banner, state = self.rows[iid]
         self.rows[iid] = (port, service, event.text, state)
         self.tree.set(iid, "banner", event.text)
         # Banners come after every port: a view sorted by them is re-sorted
@@ -667,7 +751,8 @@ class ScannerWindow(ToolWindow):
                 if result.open:
                     host = self._host(result.host, result.address)
                     self._add_rows(host, result.open)
-        word = "Cancelled" if event.cancelled else "Done"
+        ended = _("Cancelled: {what}") if event.cancelled else _("Done: {what}")
+        elapsed = _("in {seconds} s").format(seconds=number(event.elapsed, 2))
         if self.several:
             # A scan cut short has hosts that answered but were never decided.
             for result in event.hosts:
@@ -675,21 +760,30 @@ class ScannerWindow(ToolWindow):
                     self._host(result.host, result.address)
             for host in self.hosts.values():
                 self._update_host_text(host)
-            opened = len(event.open)
-            self.summary.set(f"{word}: {event.up:,} of {len(event.hosts):,} hosts up, "
-                             f"{opened:,} open port{'s' if opened != 1 else ''} "
-                             f"in {event.elapsed:.2f} s")
-            self.status.set(f"{word}: {self.scanning} ({len(event.hosts):,} hosts)")
+            opened, hosts = len(event.open), len(event.hosts)
+            summary = _("{hosts}, {ports} {elapsed}").format(
+                hosts=ngettext("{up} of {n} host up", "{up} of {n} hosts up", hosts).format(
+                    up=number(event.up), n=number(hosts)),
+                ports=ngettext("{n} open port", "{n} open ports", opened).format(
+                    n=number(opened)), elapsed=elapsed)
+            self.summary.set(ended.format(what=summary))
+            self.status.set(ended.format(what=f"{self.scanning} (" + ngettext(
+                "{n} host", "{n} hosts", hosts).format(n=number(hosts)) + ")"))
         else:
-            self.summary.set(f"{word}: {len(event.open):,} open, {event.closed:,} closed, "
-                             f"{event.filtered:,} filtered of {event.ports_scanned:,} ports "
-                             f"in {event.elapsed:.2f} s")
-            self.status.set(f"{word}: {event.host} ({event.address})")
+            # The words of `netdesk scan`'s summary line.
+            summary = ngettext(
+                "{open} open, {closed} closed, {filtered} filtered of {total} port",
+                "{open} open, {closed} closed, {filtered} filtered of {total} ports",
+                event.ports_scanned).format(
+                open=number(len(event.open)), closed=number(event.closed),
+                filtered=number(event.filtered), total=number(event.ports_scanned))
+            self.summary.set(ended.format(what=f"{summary} {elapsed}"))
+            self.status.set(ended.format(what=f"{event.host} ({event.address})"))
         if self.sort_column == "banner":
             self._resort()
 
     def _on_failed(self, event: ScanFailed) -> None:
-        self.status.set(f"Error: {event.message}")
+        self.status.set(_("Error: {message}").format(message=event.message))
         if event.field:
             self._show_error(event.field, event.message)
         self.progress_text.set("")
@@ -777,7 +871,7 @@ class ScannerWindow(ToolWindow):
             row = rows[iid]
             pos = self._position(host.ports, self._sort_key(row))
             host.ports.insert(pos, iid)
-            self.tree.insert(host.iid, pos, iid=iid, values=row)
+            self.tree.insert(host.iid, pos, iid=iid, values=_shown(row))
         self._append_rows(host, new[late:])
 
     def _append_rows(self, host: _HostRows, iids: list[str]) -> None:
@@ -789,9 +883,13 @@ class ScannerWindow(ToolWindow):
         if not iids:
             return
         rows, flat = self.rows, []
+        shown_state = {}
         for iid in iids:
             port, service, banner, state = rows[iid]
-            flat += (iid, (str(port), service, banner, state))  # text, as ttk's insert gives
+            if state not in shown_state:
+                shown_state[state] = state_name(state)
+            # text, as ttk's insert gives
+            flat += (iid, (str(port), service, banner, shown_state[state]))
         self.tk.call(_APPEND_ROWS, self.tree, host.iid, flat)
         host.ports.extend(iids)
 
@@ -803,12 +901,12 @@ class ScannerWindow(ToolWindow):
         label = host.address if host.name == host.address else f"{host.name} ({host.address})"
         opened = len(host.done.open) if host.done else len(host.ports)
         if opened:
-            label += f" — {opened:,} open"
+            label += " — " + ngettext("{n} open", "{n} open", opened).format(n=number(opened))
         elif host.done is not None:
-            label += " — no open ports"
+            label += " — " + _("no open ports")
         state = UP if host.done else "scanning" if self.result is None else "cancelled"
         self.tree.item(host.iid, text=label)
-        self.tree.set(host.iid, "state", state)
+        self.tree.set(host.iid, "state", state_name(state))
 
     def _fit_columns(self, width: int) -> None:
         """Share the tree's width out: the host column gets about a third
@@ -819,9 +917,9 @@ class ScannerWindow(ToolWindow):
         width -= 4  # the border
         if width < 100:  # not drawn yet: the <Configure> to come fits them
             return
-        fixed = sum(FIXED_WIDTHS.values())
+        fixed = sum(self.fixed_widths.values())
         host = min(260, max(170, width * 3 // 10)) if self.several else 0
-        for col, col_width in FIXED_WIDTHS.items():
+        for col, col_width in self.fixed_widths.items():
             self.tree.column(col, width=col_width)
         self.tree.column("#0", width=host or 200)
         self.tree.column("banner", width=max(80, width - fixed - host))
@@ -831,7 +929,7 @@ class ScannerWindow(ToolWindow):
         selected = self.tree.selection()
         row = self.rows.get(selected[0]) if len(selected) == 1 else None
         if row and row[2]:
-            self.status.set(f"Port {row[0]}: {row[2]}")
+            self.status.set(_("Port {port}: {banner}").format(port=row[0], banner=row[2]))
 
     def _show_focus_row(self) -> None:
         """Tabbing into the results shows where the keyboard is: with no row
@@ -887,7 +985,7 @@ class ScannerWindow(ToolWindow):
     def _update_headings(self) -> None:
         for col in COLUMNS:
             arrow = (" ▼" if self.sort_reverse else " ▲") if col == self.sort_column else ""
-            self.tree.heading(col, text=col.capitalize() + arrow)
+            self.tree.heading(col, text=column_title(col) + arrow)
 
     def _set_running(self, running: bool) -> None:
         self.start_button.state(["disabled"] if running else ["!disabled"])
@@ -908,13 +1006,15 @@ class ScannerWindow(ToolWindow):
         selected = self.tree.selection()
         port_row = selected[0] if len(selected) == 1 and selected[0] in self.rows else ""
         menu = tk.Menu(self.tree, tearoff=False)
-        menu.add_command(label="Copy row" if len(selected) <= 1 else f"Copy {len(selected)} rows",
+        menu.add_command(label=_("Copy row") if len(selected) <= 1 else ngettext(
+                             "Copy {n} row", "Copy {n} rows", len(selected)).format(
+                             n=number(len(selected))),
                          accelerator="Ctrl+C", command=self.copy_selection,
                          state="normal" if selected else "disabled")
-        menu.add_command(label="Copy all", command=self.copy_all,
+        menu.add_command(label=_("Copy all"), command=self.copy_all,
                          state="normal" if self.rows else "disabled")
         menu.add_separator()
-        menu.add_command(label="Open in echo client",
+        menu.add_command(label=_("Open in echo client"),
                          command=lambda: self.open_in_echo(port_row),
                          state="normal" if port_row and self.open_echo else "disabled")
         self.results_menu = menu
@@ -933,7 +1033,8 @@ class ScannerWindow(ToolWindow):
             return
         port = self.rows[iid][0]
         self.open_echo(host.address, port)
-        self.status.set(f"Opened an echo client on {host.address} port {port}")
+        self.status.set(_("Opened an echo client on {address} port {port}").format(
+            address=host.address, port=port))
 
     # -- output ---------------------------------------------------------------------
     def export(self, path: str, fmt: str) -> None:
@@ -974,10 +1075,10 @@ class ScannerWindow(ToolWindow):
             return
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", self.scanning.strip())[:40] or "scan"
         path = filedialog.asksaveasfilename(
-            parent=self, title=f"Export open ports as {fmt.upper()}",
+            parent=self, title=_("Export open ports as {format}").format(format=fmt.upper()),
             initialdir=self.initial_export_dir(),
             defaultextension=f".{fmt}", initialfile=f"scan-{name}.{fmt}",
-            filetypes=[(fmt.upper(), f"*.{fmt}"), ("All files", "*")])
+            filetypes=[(fmt.upper(), f"*.{fmt}"), (_("All files"), "*")])
         if not path:
             return
         # The folder the user went to is where the next export starts, even
@@ -988,13 +1089,17 @@ class ScannerWindow(ToolWindow):
             self.export(path, fmt)
         except OSError as e:
             reason = e.strerror or str(e)
-            self.status.set(f"Could not export to {path}: {reason}")
-            messagebox.showerror("Export failed", f"Could not write {path}", detail=reason,
-                                 parent=self)
+            self.status.set(_("Could not export to {path}: {reason}").format(
+                path=path, reason=reason))
+            messagebox.showerror(_("Export failed"),
+                                 _("Could not write {path}").format(path=path),
+                                 detail=reason, parent=self)
             return
-        opened = len(self.result.open)
-        self.status.set(f"Exported {opened:,} port(s) of {len(self.result.hosts):,} "
-                        f"host(s) to {path}")
+        opened, hosts = len(self.result.open), len(self.result.hosts)
+        self.status.set(_("Exported {ports} of {hosts} to {path}").format(
+            ports=ngettext("{n} port", "{n} ports", opened).format(n=number(opened)),
+            hosts=ngettext("{n} host", "{n} hosts", hosts).format(n=number(hosts)),
+            path=path))
 
     def copied_lines(self, everything: bool = False) -> list[str]:
         """The selection (or everything) as tab-separated lines in display
@@ -1009,7 +1114,7 @@ class ScannerWindow(ToolWindow):
             whole = everything or (host.iid and host.iid in selected)
             for iid in host.ports:
                 if whole or iid in selected:
-                    values = [str(v) for v in self.rows[iid]]
+                    values = [str(v) for v in _shown(self.rows[iid])]
                     if self.several:
                         values = [host.name, host.address, *values]
                     lines.append("\t".join(values))
@@ -1024,7 +1129,8 @@ class ScannerWindow(ToolWindow):
     def _copy(self, lines: list[str]) -> None:
         self.clipboard_clear()
         self.clipboard_append("\n".join(lines))
-        self.status.set(f"Copied {len(lines):,} port(s)")
+        self.status.set(ngettext("Copied {n} port", "Copied {n} ports", len(lines)).format(
+            n=number(len(lines))))
 
     def stop_workers(self) -> None:
         # Signal and return: the Tk thread never waits. The worker stops
@@ -1035,12 +1141,25 @@ class ScannerWindow(ToolWindow):
 
 def _how(event: ScanStarted) -> str:
     """How the scan runs, for the status line: "fast: 2,048 connects in flight"."""
+    name = strategy_name(event.strategy)
     if event.strategy == "fast":
-        text = f"fast: {event.in_flight:,} connects in flight"
-        return text + (f" on {event.threads} threads" if event.threads > 1 else "")
+        connects = ngettext("{n} connect in flight", "{n} connects in flight",
+                            event.in_flight).format(n=number(event.in_flight))
+        if event.threads > 1:
+            return _("{strategy}: {connects} on {threads}").format(
+                strategy=name, connects=connects, threads=ngettext(
+                    "{n} thread", "{n} threads", event.threads).format(n=number(event.threads)))
+        return _("{strategy}: {connects}").format(strategy=name, connects=connects)
     if event.strategy == "threads":
-        return f"threads: {event.threads:,} threads"
-    return f"{event.strategy}: one connect at a time"
+        return _("{strategy}: {threads}").format(strategy=name, threads=ngettext(
+            "{n} thread", "{n} threads", event.threads).format(n=number(event.threads)))
+    return _("{strategy}: one connect at a time").format(strategy=name)
+
+
+def _shown(row: tuple[int, str, str, str]) -> tuple[int, str, str, str]:
+    """A port row's values as the table shows them (the state in words)."""
+    port, service, banner, state = row
+    return port, service, banner, state_name(state)
 
 
 def _shorten(text: str, most: int) -> str:

@@ -13,6 +13,8 @@ import threading
 import time
 import traceback
 
+from net.i18n import _, ngettext, number
+
 DEADLINE = 10.0
 
 
@@ -28,7 +30,8 @@ def run_smoke(launcher) -> int:
             root.update()
             if time.monotonic() - start > DEADLINE / 2:
                 missing = [w.title() for w in windows if not w.winfo_ismapped()]
-                raise TimeoutError(f"not drawn in time: {', '.join(missing)}")
+                raise TimeoutError(_("not drawn in time: {windows}").format(
+                    windows=", ".join(missing)))
             time.sleep(0.01)
         root.update()
         drawn = [w.title() for w in windows]
@@ -40,12 +43,17 @@ def run_smoke(launcher) -> int:
             time.sleep(0.01)
         left = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
         if left:
-            raise RuntimeError(f"threads left behind: {', '.join(left)}")
+            raise RuntimeError(_("threads left behind: {threads}").format(
+                threads=", ".join(left)))
         if errors:
             raise RuntimeError(errors[0])
     except Exception as e:
-        print(f"smoke test failed: {e}", file=sys.stderr)
+        print(_("smoke test failed: {error}").format(error=e), file=sys.stderr)
         return 1
-    print(f"smoke test passed: {len(drawn)} windows drawn and closed in "
-          f"{time.monotonic() - start:.2f} s ({'; '.join(drawn)}); theme {theme}", flush=True)
+    print(ngettext("smoke test passed: {n} window drawn and closed in {seconds} s "
+                   "({titles}); theme {theme}",
+                   "smoke test passed: {n} windows drawn and closed in {seconds} s "
+                   "({titles}); theme {theme}", len(drawn)).format(
+        n=number(len(drawn)), seconds=number(time.monotonic() - start, 2),
+        titles="; ".join(drawn), theme=theme), flush=True)
     return 0

@@ -12,6 +12,7 @@ from gui.poller import QueuePoller
 from gui.settings import Settings
 from gui.style import px, themed_text
 from gui.tkrelease import release_attributes
+from net.i18n import _
 
 
 class ToolWindow(tk.Toplevel):
@@ -132,7 +133,7 @@ def address_or_error(host_text: str, port_text: str) -> tuple[str, int | None, s
     host = host_text.strip()
     port, problem = port_or_error(port_text)
     if not host:
-        problem = "enter a host name or address"
+        problem = _("enter a host name or address")
     return host, port, problem
 
 
@@ -140,9 +141,40 @@ def port_or_error(text: str, allow_zero: bool = False) -> tuple[int | None, str]
     """Parse a port field: (port, "") or (None, message for the user)."""
     text = text.strip()
     if not text.isdigit():
-        return None, "a port is a number from 1 to 65535"
+        return None, _("a port is a number from 1 to 65535")
     port = int(text)
     low = 0 if allow_zero else 1
     if not low <= port <= 65535:
-        return None, f"port must be {low}-65535"
+        return None, _("port must be {low}-65535").format(low=low)
     return port, ""
+
+
+class ChoiceBox(ttk.Combobox):
+    """A read-only combobox that shows each choice in words while ``variable``
+    holds its code: the log level ``"WARNING"``, the strategy ``"fast"``.
+    The words are the user's language, the code is what the program (and
+    the settings file) means; setting the variable shows its words."""
+
+    def __init__(self, master: tk.Misc, variable: tk.StringVar, choices: dict[str, str],
+                 **options):
+        super().__init__(master, values=list(choices.values()), state="readonly", **options)
+        self.variable = variable
+        self.choices = dict(choices)
+        self.bind("<<ComboboxSelected>>", lambda e: self._chosen(), add="+")
+        variable.trace_add("write", lambda *a: self._follow())
+        self._follow()
+
+    def _chosen(self) -> None:
+        shown = self.get()
+        for code, words in self.choices.items():
+            if words == shown and self.variable.get() != code:
+                self.variable.set(code)
+
+    def _follow(self) -> None:
+        try:
+            code = self.variable.get()
+            words = self.choices.get(code, code)
+            if self.get() != words:
+                self.set(words)
+        except tk.TclError:  # the box or the variable went with its window
+            pass

@@ -6,6 +6,7 @@ kick (row 12), port fields (row 13), layout at default and minimum size
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from gui.control_panel import (
     shown_line,
 )
 from gui.findbar import MATCH_TAG
-from net import datadir
+from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatError
 from tests.conftest import wait_until
 
@@ -369,7 +370,7 @@ def test_log_lines_are_shortened_and_wrapped(panel, tk_root):
     assert shown_line(f"{today} 10:11:12,345 INFO    netdesk.chat: chat: bob left") == \
         "10:11:12 INFO    chat: bob left"
     assert shown_line("2001-02-03 10:11:12,345 WARNING netdesk.control: stopping") == \
-        "2001-02-03 10:11:12 WARNING control: stopping"
+        "Feb 3, 2001, 10:11:12 WARNING control: stopping"  # another day: with its date
     assert shown_line("not a record") == "not a record"
 
     low_w, low_h = panel.minsize()  # the minimum grows with the display's scaling
@@ -501,3 +502,53 @@ def test_a_start_that_fails_says_why_beside_the_fields(panel, tk_root):
     assert panel.field_error.cget("text") == panel.status.get()
     assert not panel.running and not panel.buttons["start"].instate(["disabled"])
     assert "?." not in panel.status.get() and ".." not in panel.status.get()
+
+
+# -- in Russian (issue 11) ---------------------------------------------------------------
+def test_the_panel_speaks_russian_with_a_server_running(tk_root, tmp_path, questions):
+    """Under --lang ru: buttons, headings, the state and counters of a real
+    server, a client's row, log levels and the questions, in Russian; the
+    log file itself stays English."""
+    i18n.setup("ru")
+    handler = datadir.setup_logging(tmp_path)
+    panel = ControlPanel(tk_root, tmp_path, None, handler)
+    try:
+        assert panel.title() == "netdesk — Управление сервером"
+        assert [b.cget("text") for b in panel.buttons.values()] == [
+            "Запустить", "Остановить", "Пауза", "Продолжить"]
+        assert [panel.clients.heading(c, "text") for c in panel.clients["columns"]] == [
+            "Имя", "Адрес", "С", "Сообщений"]
+        assert panel.level_box.get() == "ИНФО" and panel.level.get() == "INFO"
+        assert panel.state.get() == "Остановлен"
+        chat, _echo = start(panel, tk_root)
+        assert panel.state.get().startswith("Слушает — эхо ")
+        assert ", чат " in panel.state.get()
+        alice = login(chat, "alice")
+        wait_until(lambda: row_of(panel, "alice"), 10, tk_root, "alice listed")
+        row = panel.clients.item(row_of(panel, "alice"), "values")
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", str(row[2])), row
+        wait_until(lambda: "1 соединение" in panel.counters.get(), 10, tk_root, "the counters")
+        counters = panel.counters.get()
+        assert counters.startswith("работает ") and "в сети: 1" in counters, counters
+        assert re.search(r"\d+ сообщени", counters), counters
+
+        logging.getLogger(datadir.LOGGER).warning("a warning for the view")
+        wait_until(lambda: "a warning for the view" in panel.log_text(), 5, tk_root, "the line")
+        line = next(t for t in panel.log_text().splitlines() if "a warning for the view" in t)
+        assert re.match(r"\d\d:\d\d:\d\d ВНИМАНИЕ ", line), line
+        panel.level_box.set("ВНИМАНИЕ")
+        panel.level_box.event_generate("<<ComboboxSelected>>")
+        assert panel.level.get() == "WARNING"
+        assert all("ИНФО" not in t for t in panel.log_text().splitlines())
+
+        panel.buttons["stop"].invoke()
+        asked = questions.answer(panel, tk_root, False)
+        assert asked["title"] == "Остановка сервера"
+        assert asked["loses"] == "Сервер остановится; 1 пользователь в сети будет отключён."
+        alice.close()
+        handler.flush()
+        log = (tmp_path / "netdesk.log").read_text(encoding="utf-8")
+        assert "WARNING" in log and not re.search("[а-яА-Я]", log)
+    finally:
+        panel.close_now()
+        datadir.remove_logging(handler)

@@ -4,6 +4,7 @@ connect, typed events, Ctrl+F and the context menus."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -12,6 +13,7 @@ import pytest
 from gui.echo_window import EchoWindow
 from gui.findbar import MATCH_TAG
 from gui.settings import Settings
+from net import i18n
 from net.echo.server import EchoServer
 from tests.conftest import wait_until
 
@@ -253,3 +255,42 @@ def test_tab_follows_the_screen_and_skips_what_is_off(tk_root, echo_server):
                                        window.disconnect_button, window.transcript,
                                        window.entry, window.send_button)]
     window.close()
+
+
+# -- in Russian (issue 11) ---------------------------------------------------------------
+def test_the_echo_window_speaks_russian(tk_root, settle_threads):
+    """Under --lang ru: the buttons, the status, the transcript and the
+    reasons the client library gives, in Russian; the round trip with a comma."""
+    i18n.setup("ru")
+    server = EchoServer("127.0.0.1", 0)
+    server.start()
+    window = EchoWindow(tk_root, None)
+    assert window.title() == "netdesk — Эхо-клиент"
+    assert window.connect_button.cget("text") == "Подключиться"
+    assert window.send_button.cget("text") == "Отправить"
+    window.port.set("70000")
+    window.connect_button.invoke()
+    assert window.field_error.cget("text") == "порт должен быть от 1 до 65535"
+    host, port = server.address
+    window.port.set(str(port))
+    window.connect_button.invoke()
+    wait_until(lambda: window.connected, root=tk_root, message="connected")
+    assert window.status.get() == f"Подключено к {host}:{port}"
+    window.line.set("привет")
+    window.send_button.invoke()
+    wait_until(lambda: "← привет" in transcript_text(window), root=tk_root, message="the echo")
+    assert re.search(r"← привет   \d+,\d\d мс", transcript_text(window))
+    assert re.fullmatch(r"Последний круг \d+,\d\d мс", window.status.get())
+
+    server.stop()
+    wait_until(lambda: not window.connected, 5, tk_root, "the window to notice")
+    assert window.status.get() == "Отключено: сервер закрыл соединение"
+    assert window.connect_button.cget("text") == "Переподключиться"
+    window.line.set("ещё")
+    window.send_button.state(["!disabled"])
+    window.send()
+    assert window.entry_note.cget("text") == (
+        "Не отправлено: сервер закрыл соединение. Переподключитесь, затем нажмите Enter, "
+        "чтобы отправить.")
+    window.close()
+    settle_threads()

@@ -6,6 +6,7 @@ table's focus; the results' menu; where exports go and what they hold."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import queue
@@ -22,6 +23,7 @@ import gui.scanner_window as scanner_window
 from gui.scanner_window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
 from gui.settings import Settings
 from gui.style import color
+from net import i18n
 from net.scan.engine import (
     DOWN,
     STRATEGIES,
@@ -594,11 +596,17 @@ def test_cancel_during_a_flood_shows_the_result_at_once(tk_root, monkeypatch, se
 
 
 # -- the form (row 14) ------------------------------------------------------------------
+def pick(box, code: str) -> None:
+    """Choose ``code`` in a ChoiceBox as the user does: its words, then the event."""
+    box.set(box.choices[code])
+    box.event_generate("<<ComboboxSelected>>")
+
+
 def test_each_strategy_is_explained_and_the_status_says_how_it_runs(tk_root):
     window = ScannerWindow(tk_root, None)
     hints = {}
     for strategy in STRATEGIES:
-        window.strategy_box.set(strategy)  # as the user picks it
+        pick(window.strategy_box, strategy)
         hints[strategy] = (window.strategy_hint.cget("text"),
                            window.hints["threads"].cget("text"),
                            "disabled" in window.entries["threads"].state())
@@ -892,3 +900,78 @@ def test_a_host_row_cannot_be_opened_in_the_echo_client(tk_root, loopback_hosts,
     assert opened == [("127.0.0.3", open_ports["127.0.0.3"][1])]
     window.close()
     settle_threads()
+
+
+# -- in Russian (issue 11) ---------------------------------------------------------------
+def test_a_real_scan_in_russian_counts_with_the_right_plural_forms(tk_root, loopback_hosts,
+                                                                   three_listeners, tmp_path,
+                                                                   settle_threads):
+    """Under --lang ru every word of the window is Russian: the form, the
+    headings, the rows, the progress line and the summaries, with the plural
+    form each number takes; exports stay as they are in every language."""
+    i18n.setup("ru")
+    window = ScannerWindow(tk_root, None)
+    assert window.title() == "netdesk — Сканер портов"
+    assert window.start_button.cget("text") == "Запустить"
+    assert window.tree.heading("port", "text") == "Порт ▲"
+    assert window.tree.heading("#0", "text") == "Хост"
+    assert window.strategy_box.get() == "быстрая" and window.strategy.get() == "fast"
+    assert window.strategy_hint.cget("text").startswith("До 2\u00a0048 подключений")
+    for spec, hint in (("22", "1 порт"), ("22-24", "3 порта"), ("20-24", "5 портов"),
+                       ("1-21", "21 порт"), ("1-65535", "65\u00a0535 портов")):
+        window.ports.set(spec)
+        assert window.hints["ports"].cget("text") == hint
+
+    # One host, one port: "of 1 port" is "из 1 порта".
+    window.ports.set(str(three_listeners[0]))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    summary = window.summary.get()
+    assert summary.startswith("Готово: открыто 1, закрыто 0, фильтруется 0 из 1 порта за "), \
+        summary
+    assert summary.endswith(" с")
+    [row] = window.tree.get_children()
+    assert values(window, row)["state"] == "открыт"
+    # Three: "из 3 портов".
+    window.ports.set(",".join(map(str, three_listeners)))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    assert window.summary.get().startswith("Готово: открыто 3, закрыто 0, фильтруется 0 из "
+                                           "3 портов за ")
+
+    # Three hosts.
+    open_ports, closed = loopback_hosts
+    scanned = sorted({p for ports in open_ports.values() for p in ports} | set(closed))
+    window.targets.set("127.0.0.1-3")
+    assert window.hints["targets"].cget("text") == "3 хоста"
+    window.ports.set(",".join(map(str, scanned)))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    hosts = window.tree.get_children()
+    assert [window.tree.item(h, "text") for h in hosts] == [
+        "127.0.0.1 — нет открытых портов", "127.0.0.2 — 1 открытый", "127.0.0.3 — 2 открытых"]
+    assert values(window, hosts[0])["state"] == "доступен"
+    assert "хосты: доступно 3, недоступно 0" in window.progress_text.get()
+    assert "портов/с" in window.progress_text.get()
+    assert window.summary.get().startswith("Готово: доступно 3 из 3 хостов, 3 открытых порта "
+                                           "за "), window.summary.get()
+    # The export is for programs: the same keys and states as in English.
+    window.export(str(tmp_path / "scan.json"), "json")
+    data = json.loads((tmp_path / "scan.json").read_text())
+    assert [h["state"] for h in data["hosts"]] == ["up"] * 3
+    window.export(str(tmp_path / "scan.csv"), "csv")
+    assert (tmp_path / "scan.csv").read_text().splitlines()[0] == "host,address,port,service,banner"
+    window.close()
+    settle_threads()
+
+
+def test_a_missing_translation_shows_english_in_the_window(tk_root, monkeypatch):
+    """A message the catalogue lacks shows its English words, never a key."""
+    i18n.setup("ru")
+    partial = copy.copy(i18n._translation)
+    partial._catalog = {k: v for k, v in partial._catalog.items() if k != "Cancel"}
+    monkeypatch.setattr(i18n, "_translation", partial)
+    window = ScannerWindow(tk_root, None)
+    assert window.cancel_button.cget("text") == "Cancel"
+    assert window.start_button.cget("text") == "Запустить"
+    window.close()

@@ -3,7 +3,8 @@
 ``EchoClient`` is the blocking client (used by ``netdesk echo``);
 ``EchoSession`` runs one on a thread of its own, takes commands from a
 queue and reports typed events (the dataclasses below), so a window never
-waits on the network and never mistakes one event for another.
+waits on the network and never mistakes one event for another. The reasons
+and messages the events carry are for people, in the user's language.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class EchoClient:
                 continue
             self.sock = sock
             return sock.getpeername()[:2]
-        raise error or OSError(f"no address for {host}")
+        raise error or OSError(_("no address for {host}").format(host=host))
 
     def roundtrip(self, data: bytes) -> tuple[bytes, float]:
         """Send ``data``; wait (bounded by the timeout) for as many bytes back."""
@@ -216,7 +217,7 @@ class EchoSession:
                 self._wake_r.close()
                 self._wake_w.close()
             if had and not self._stop.is_set():
-                self._emit(Disconnected("closed", by_server=False))
+                self._emit(Disconnected(_("closed"), by_server=False))
 
     def _wait(self) -> None:
         """Until a command comes; meanwhile notice a connection that ends."""
@@ -243,7 +244,7 @@ class EchoSession:
             self._lost(describe_error(e))
             return
         if not data:
-            self._lost("the server closed the connection")
+            self._lost(_("the server closed the connection"))
         # Bytes nobody asked for: an echo server never sends them; dropped.
 
     def _lost(self, reason: str) -> None:
@@ -264,12 +265,12 @@ class EchoSession:
             self._send(args[0])
         elif kind == "disconnect" and self._client.sock is not None:
             self._drop()
-            self._emit(Disconnected("you disconnected", by_server=False))
+            self._emit(Disconnected(_("you disconnected"), by_server=False))
 
     def _connect(self, host: str, port: int) -> None:
         if self._client.sock is not None:
             self._drop()
-            self._emit(Disconnected("reconnecting", by_server=False))
+            self._emit(Disconnected(_("reconnecting"), by_server=False))
         with self._lock:
             self._cancelled = False
         try:
@@ -281,9 +282,10 @@ class EchoSession:
             if self._stop.is_set():
                 return
             if cancelled:
-                self._emit(Disconnected("you cancelled the connection", by_server=False))
+                self._emit(Disconnected(_("you cancelled the connection"), by_server=False))
             else:
-                self._emit(Failed(f"cannot reach {host}:{port}: {describe_error(e)}"))
+                self._emit(Failed(_("cannot reach {host}:{port}: {reason}").format(
+                    host=host, port=port, reason=describe_error(e))))
             return
         if self._stop.is_set():
             self._drop()
@@ -301,7 +303,7 @@ class EchoSession:
 
     def _send(self, text: str) -> None:
         if self._client.sock is None:
-            self._emit(NotSent(text, "not connected"))
+            self._emit(NotSent(text, _("not connected")))
             return
         self._emit(Sent(text))
         try:
