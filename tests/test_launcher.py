@@ -3,19 +3,24 @@ server, and Quit leaving nothing behind."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import threading
 import tkinter as tk
+from pathlib import Path
 
 import pytest
 
 from gui.chat_window import ChatWindow
 from gui.control_panel import ControlPanel
 from gui.echo_window import EchoWindow
-from gui.launcher import Launcher
+from gui.launcher import Launcher, choose_language
 from gui.scanner_window import ScannerWindow
 from gui.settings import Settings
-from net import datadir
-from tests.conftest import retire_root, wait_until
+from net import datadir, i18n
+from tests.conftest import netdesk_cmd, retire_root, run_env, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -139,3 +144,73 @@ def test_windows_opened_while_the_panel_serves_talk_to_its_server(launcher):
     scanner.open_echo("127.0.0.5", 7)
     opened = launcher.windows[-1]
     assert (opened.host.get(), opened.port.get()) == ("127.0.0.5", "7")
+
+
+# -- the language (issue 11) ---------------------------------------------------------------
+def test_the_language_menu_is_remembered_and_speaks_in_windows_opened_next(launcher, tmp_path):
+    root = launcher.root
+    menu = launcher.menus["language"]
+    labels = [menu.entrycget(i, "label") for i in range(menu.index("end") + 1)]
+    assert labels == ["English", "Русский", "As the system (English)"]
+    launcher.buttons["echo"].invoke()
+    before = launcher.windows[-1]
+
+    menu.invoke(1)  # Русский
+    root.update()
+    assert i18n.current() == "ru"
+    assert Settings(tmp_path / "settings.json").get("view", "language") == "ru"
+    # The launcher speaks it at once and says what the choice does.
+    assert launcher.buttons["scanner"].cget("text") == "Сканер портов"
+    assert launcher.menubar.entrycget(launcher.menubar.index("end"), "label") == "Справка"
+    note = launcher.note.cget("text")
+    assert note.startswith("Окна, открытые с этого момента, будут на языке: Русский."), note
+    assert launcher.note.winfo_ismapped()
+    # Windows open already keep their words; the next one is Russian.
+    assert before.connect_button.cget("text") == "Connect"
+    launcher.buttons["scanner"].invoke()
+    scanner = launcher.windows[-1]
+    assert scanner.title() == "netdesk — Сканер портов"
+    assert scanner.tree.heading("state", "text") == "Состояние"
+    launcher.buttons["server"].invoke()
+    assert launcher.panel.buttons["start"].cget("text") == "Запустить"
+    # Tk's own dialogs (Yes/No, file dialogs) follow.
+    assert root.tk.eval("namespace eval ::tk {::msgcat::mc &Yes}") == "&Да"
+
+    # Remembered for the next start, where --lang still wins.
+    i18n.setup("en")
+    settings = Settings(tmp_path / "settings.json")
+    assert choose_language(settings) == "ru" == i18n.current()
+    assert choose_language(settings, "en") == "en"
+
+    launcher.menus["language"].invoke(2)  # As the system: English in the tests' C locale
+    assert i18n.current() == "en"
+    assert Settings(tmp_path / "settings.json").get("view", "language") == "system"
+    assert launcher.buttons["scanner"].cget("text") == "Port scanner"
+    assert launcher.note.cget("text").startswith("Windows opened from now on use English.")
+
+
+def run_smoke(data_dir, *args: str) -> str:
+    done = subprocess.run(netdesk_cmd("--data-dir", str(data_dir), "--smoke-test", *args),
+                          capture_output=True, text=True, timeout=60, env=run_env(),
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_smoke_test_in_russian_opens_every_window_in_russian(tmp_path):
+    out = run_smoke(tmp_path, "--lang", "ru")
+    assert out.startswith("проверка запуска пройдена: 5 окон открыто и закрыто за "), out
+    for title in ("netdesk — Управление сервером", "netdesk — Сканер портов",
+                  "netdesk — Эхо-клиент"):
+        assert title in out
+
+
+def test_lang_wins_over_the_menu_which_wins_over_the_system(tmp_path):
+    (tmp_path / "settings.json").write_text(json.dumps({"view": {"language": "ru"}}))
+    assert "netdesk — Сканер портов" in run_smoke(tmp_path)  # the menu's choice
+    assert "netdesk — Port scanner" in run_smoke(tmp_path, "--lang", "en")  # --lang
+    (tmp_path / "settings.json").write_text(json.dumps({"view": {"language": "system"}}))
+    done = subprocess.run(netdesk_cmd("--data-dir", str(tmp_path), "--smoke-test"),
+                          capture_output=True, text=True, timeout=60,
+                          env=run_env(LANG="ru_RU.UTF-8"), cwd=ROOT)
+    assert "netdesk — Сканер портов" in done.stdout, done.stderr  # the system's
