@@ -44,6 +44,12 @@ def test_frozen_smoke_test_draws_every_window(frozen, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "smoke test passed: 5 windows drawn" in proc.stdout
     assert "theme sun-valley-" in proc.stdout  # the theme travelled in the bundle
+    # The catalogues travelled too: every window in Russian.
+    ru = subprocess.run([str(frozen), "--data-dir", str(tmp_path), "--smoke-test", "--lang", "ru"],
+                        capture_output=True, text=True, timeout=30)
+    assert ru.returncode == 0, ru.stderr
+    assert "проверка запуска пройдена: 5 окон" in ru.stdout
+    assert "netdesk — Сканер портов" in ru.stdout and "netdesk — Эхо-клиент" in ru.stdout
 
 
 @pytest.mark.timeout(120)
