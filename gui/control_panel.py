@@ -238,12 +238,10 @@ class ControlPanel(ToolWindow):
         buttons = ttk.Frame(services)
         buttons.grid(row=2, column=0, columnspan=7, sticky="w", pady=(6, 0))
         self.buttons: dict[str, ttk.Button] = {}
-        labels = (("start", _("Start")), ("stop", _("Stop")), ("pause", _("Pause")),
-                  ("resume", _("Resume")))
-        # One width for the four, as wide as the longest word needs.
-        width = max(7, *(len(label) + 1 for _name, label in labels))
-        for name, label in labels:
-            b = ttk.Button(buttons, text=label, command=getattr(self, name), width=width)
+        for name, label in (("start", _("Start")), ("stop", _("Stop")), ("pause", _("Pause")),
+                            ("resume", _("Resume"))):
+            # At least 7 characters wide, more if the word needs it (-7).
+            b = ttk.Button(buttons, text=label, command=getattr(self, name), width=-7)
             b.pack(side="left", padx=(0, 4))
             self.buttons[name] = b
         self.budgets_button = ttk.Button(buttons, text=_("Budgets…"),
@@ -307,21 +305,25 @@ class ControlPanel(ToolWindow):
         logs = ttk.LabelFrame(panes, text=_("Log"), padding=(6, 2, 6, 6))
         tools = ttk.Frame(logs)
         tools.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(0, 4))
-        ttk.Label(tools, text=_("Level")).pack(side="left")
+        level_label = ttk.Label(tools, text=_("Level"))
         level_names = {level: level_name(level) for level in LEVELS}
         level_box = ChoiceBox(tools, self.level, level_names,
                               width=max(9, *(len(n) + 2 for n in level_names.values())))
-        level_box.pack(side="left", padx=(4, 12))
         self.level.trace_add("write", lambda *a: self.render_log())
         self.level_box = level_box
-        ttk.Label(tools, text=_("Only lines with")).pack(side="left")
-        self.filter_entry = ttk.Entry(tools, textvariable=self.line_filter, width=16)
-        self.filter_entry.pack(side="left", padx=4)
+        filter_label = ttk.Label(tools, text=_("Only lines with"))
+        self.filter_entry = ttk.Entry(tools, textvariable=self.line_filter, width=8)
         self.filter_entry.bind("<Escape>", lambda e: self.line_filter.set(""))
         edit_menu(self.filter_entry)
         self.line_filter.trace_add("write", lambda *a: self.render_log())
         self.clear_logs_button = ttk.Button(tools, text=_("Clear logs…"), command=self.clear_logs)
-        self.clear_logs_button.pack(side="right")
+        # Packed from the button on: the filter field gives way when the
+        # window is narrow (the words are longer in Russian), never the button.
+        self.clear_logs_button.pack(side="right", padx=(8, 0))
+        level_label.pack(side="left")
+        level_box.pack(side="left", padx=(4, 12))
+        filter_label.pack(side="left")
+        self.filter_entry.pack(side="left", padx=(4, 0), fill="x", expand=True)
         # Wrapped, with continuation lines indented under the message: no
         # sideways scrolling at any width.
         self.log_view = tk.Text(logs, height=6, wrap="word", state="disabled",
@@ -718,8 +720,11 @@ class ControlPanel(ToolWindow):
                              height=len(rows))
         table.heading("budget", text=_("Budget"))
         table.heading("value", text=_("Value"))
-        table.column("budget", width=220)
-        table.column("value", width=200, stretch=True)
+        # As wide as the longest name and value in the language shown.
+        body = tkfont.nametofont("TkDefaultFont")
+        for col, index, least in (("budget", 0, 220), ("value", 1, 160)):
+            widest = max((body.measure(str(row[index])) for row in rows), default=0)
+            table.column(col, width=max(least, widest + 24), stretch=col == "value")
         for row in rows:
             table.insert("", "end", values=row)
         table.pack(fill="both", expand=True, padx=10)

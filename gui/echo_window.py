@@ -77,11 +77,13 @@ class EchoWindow(ToolWindow):
         self.disconnect_button = ttk.Button(buttons, text=_("Disconnect"),
                                             command=self.disconnect)
         self.disconnect_button.pack(side="left", padx=(6, 0))
-        # What is wrong with the fields, wrapped in the room beside the buttons.
-        self.field_error = ttk.Label(buttons, style="Error.TLabel", justify="left")
-        self.field_error.pack(side="left", padx=(10, 0), fill="x", expand=True)
-        self.field_error.bind("<Configure>", lambda e: self.field_error.configure(
-            wraplength=max(e.width, 120)))
+        # What is wrong with the fields, under the buttons, wrapped to the
+        # form's width (Russian messages are long); hidden while there is none.
+        self.field_error = ttk.Label(top, style="Error.TLabel", justify="left", anchor="w")
+        self.field_error.grid(row=2, column=0, columnspan=4, sticky="ew", pady=(4, 0))
+        self.field_error.grid_remove()
+        top.bind("<Configure>", lambda e: self.field_error.configure(
+            wraplength=max(e.width - 20, 120)), add="+")
         top.columnconfigure(1, weight=1)
 
         frame, self.transcript = transcript(self)
@@ -129,8 +131,10 @@ class EchoWindow(ToolWindow):
         host, port, problem = address_or_error(self.host.get(), self.port.get())
         self.field_error.configure(text=problem)
         if problem:
+            self.field_error.grid()
             (self.port_entry if host else self.host_entry).focus_set()
             return
+        self.field_error.grid_remove()
         self.remember(host=host, port=port)
         self.status.set(_("Connecting to {host}:{port}…").format(host=host, port=port))
         self._set_state(CONNECTING)

@@ -79,7 +79,9 @@ def tk_language(root: tk.Misc) -> None:
 
 class Launcher:
     def __init__(self, root: tk.Tk, data_dir: Path, settings: Settings, log_handler=None,
-                 confirm=confirm_destructive):
+                 confirm=confirm_destructive, lang: str | None = None):
+        """``lang``: the language --lang asked for, which the Language menu
+        then shows as chosen (without remembering it)."""
         self.root = root
         self.confirm = confirm  # (parent, title, question, loses) -> bool; tests answer
         self._asking = False
@@ -89,7 +91,7 @@ class Launcher:
         self.settings = settings
         self.windows: list[tk.Toplevel] = []
         root.title("netdesk")
-        root.minsize(style.px(root, 320), style.px(root, 260))
+        root.minsize(style.px(root, 320), style.px(root, 260))  # _fit_minimum() grows it
         geometry = settings.get("launcher", "geometry")
         if geometry and "x" in geometry:
             root.geometry(geometry.split("+")[0])
@@ -100,7 +102,8 @@ class Launcher:
         self.theme = tk.StringVar(root, settings.get("view", "theme", "system"))
         if self.theme.get() not in style.MODES:
             self.theme.set("system")
-        self.language = tk.StringVar(root, remembered_language(settings))
+        self.language = tk.StringVar(root, lang if lang in i18n.LANGUAGES
+                                     else remembered_language(settings))
         self.language_note = ""  # what the last change of language did, in its words
         self._images: list[tk.PhotoImage] = []
         self.menubar: tk.Menu | None = None
@@ -180,8 +183,8 @@ class Launcher:
         self.root.columnconfigure(0, weight=1)
         ttk.Label(frame, text="netdesk", style="Title.TLabel").grid(row=0, column=0, sticky="w")
         self.subtitle = ttk.Label(frame, text=_("A desktop network workbench"),
-                                  style="Hint.TLabel")
-        self.subtitle.grid(row=1, column=0, sticky="w", pady=(0, px(12)))
+                                  style="Hint.TLabel", justify="left")
+        self.subtitle.grid(row=1, column=0, sticky="ew", pady=(0, px(12)))
         ttk.Style(self.root).configure("Tool.TButton", anchor="w")
         self.buttons: dict[str, ttk.Button] = {}
         if not self._images:
@@ -199,12 +202,33 @@ class Launcher:
         self.note = ttk.Label(frame, text=self.language_note, style="Hint.TLabel",
                               justify="left")
         self.note.grid(row=2 + len(self.buttons), column=0, sticky="ew", pady=(px(8), 0))
-        self.note.bind("<Configure>", lambda e: self.note.configure(
-            wraplength=max(e.width, px(100))))
+        # The hint lines wrap to the window's width rather than being cut.
+        for label in (self.subtitle, self.note):
+            label.bind("<Configure>", lambda e, w=label: w.configure(
+                wraplength=max(e.width, px(100))))
         if not self.language_note:
             self.note.grid_remove()
         frame.columnconfigure(0, weight=1)
         self.buttons[focused_key or next(iter(self.buttons))].focus_set()
+        self._fit_minimum()
+
+    def _fit_minimum(self) -> None:
+        """The smallest size shows every button and hint whole: 320 px wide
+        (at 96 dpi) or the widest button, the hints wrapped to that, and as
+        tall as that needs in the words of the language in force."""
+        px = lambda n: style.px(self.root, n)  # noqa: E731 - sizes at 96 dpi
+        widest = max(b.winfo_reqwidth() for b in self.buttons.values())
+        width = max(px(320), widest + 2 * px(16))
+        kept = {label: int(str(label.cget("wraplength")) or 0)
+                for label in (self.subtitle, self.note)}
+        for label in kept:
+            label.configure(wraplength=width - 2 * px(16))  # as the narrowest window wraps
+        self.root.update_idletasks()
+        height = max(px(260), self.frame.winfo_reqheight())
+        for label, wraplength in kept.items():
+            if wraplength > 0:  # laid out already: its <Configure> keeps it right
+                label.configure(wraplength=wraplength)
+        self.root.minsize(width, height)
 
     def _track(self, window: tk.Toplevel) -> tk.Toplevel:
         self.windows = [w for w in self.windows if not getattr(w, "closed", False)]

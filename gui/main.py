@@ -46,7 +46,7 @@ def run_gui(args: argparse.Namespace) -> int:
         return 1
     prepare_root(root, data_dir, settings)
     try:
-        launcher = Launcher(root, data_dir, settings, handler)
+        launcher = Launcher(root, data_dir, settings, handler, lang=args.lang)
         if args.smoke_test:
             from gui.smoke import run_smoke
             return run_smoke(launcher)

@@ -279,7 +279,7 @@ class ScannerWindow(ToolWindow):
         """``open_echo(address, port)``, when given, opens an echo client on
         an open port (the results' menu offers it)."""
         super().__init__(master, _("netdesk — Port scanner"), settings, icon="scanner",
-                         min_size=(560, 520))
+                         min_size=(600, 560))
         self.open_echo = open_echo
         # The base class's poller takes a fixed number of events a tick; a
         # full scan of an all-open host needs a bound in time and rows drawn
@@ -336,6 +336,7 @@ class ScannerWindow(ToolWindow):
         self.skipped = False  # open ports left in the queue after Cancel
         self.hosts_up = self.hosts_down = 0
         self.progressed = False
+        self.host_need = 0  # pixels the longest host row's text needs
 
     # -- layout -------------------------------------------------------------
     def _build(self) -> None:
@@ -907,6 +908,13 @@ class ScannerWindow(ToolWindow):
         state = UP if host.done else "scanning" if self.result is None else "cancelled"
         self.tree.item(host.iid, text=label)
         self.tree.set(host.iid, "state", state_name(state))
+        # "127.0.0.1 — 1 открытый" is longer than "127.0.0.1 — 1 open": the
+        # host column grows to its longest text (and the indicator before it).
+        font = ttk.Style(self).lookup("Treeview", "font") or "TkDefaultFont"
+        need = int(self.tk.call("font", "measure", font, label)) + 44
+        if need > self.host_need:
+            self.host_need = need
+            self._fit_columns(self.tree.winfo_width())
 
     def _fit_columns(self, width: int) -> None:
         """Share the tree's width out: the host column gets about a third
@@ -918,11 +926,14 @@ class ScannerWindow(ToolWindow):
         if width < 100:  # not drawn yet: the <Configure> to come fits them
             return
         fixed = sum(self.fixed_widths.values())
-        host = min(260, max(170, width * 3 // 10)) if self.several else 0
+        host = 0
+        if self.several:
+            host = max(min(260, max(170, width * 3 // 10)),
+                       min(self.host_need, width * 45 // 100))
         for col, col_width in self.fixed_widths.items():
             self.tree.column(col, width=col_width)
         self.tree.column("#0", width=host or 200)
-        self.tree.column("banner", width=max(80, width - fixed - host))
+        self.tree.column("banner", width=max(60, width - fixed - host))
 
     def _show_banner(self) -> None:
         """A banner is cut to its column: the selected port's shows in full below."""

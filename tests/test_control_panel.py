@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 import gui.confirm
-from gui import control_panel
+from gui import control_panel, style
 from gui.control_panel import (
     ControlPanel,
     Done,
@@ -404,6 +404,36 @@ def test_the_table_shows_more_than_three_rows(panel, tk_root, size):
     assert x + w <= panel.clients.winfo_width()
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_every_button_and_label_is_whole_at_the_minimum_size(tk_root, tmp_path, questions,
+                                                             lang):
+    """Issue 11: Russian words are longer; at the smallest size no button,
+    label or heading of the panel is cut or pushed past the window's edge,
+    in netdesk's own look (its buttons are wider than Tk's default)."""
+    i18n.setup(lang)
+    style.apply(tk_root, "light")
+    p = ControlPanel(tk_root, tmp_path, None)
+    try:
+        width, height = p.minsize()
+        p.geometry(f"{width}x{height}")
+        p.deiconify()
+        wait_until(lambda: (p.winfo_width(), p.winfo_height()) == (width, height), 5,
+                   tk_root, "the size")
+        right = p.winfo_rootx() + p.winfo_width()
+        todo, seen = [p], 0
+        while todo:
+            w = todo.pop()
+            todo.extend(w.winfo_children())
+            if w.winfo_class() in ("TButton", "TLabel", "TCombobox") and w.winfo_ismapped():
+                seen += 1
+                assert w.winfo_rootx() + w.winfo_width() <= right, f"{w} past the edge"
+                if w.winfo_class() == "TButton":
+                    assert w.winfo_width() >= w.winfo_reqwidth(), f"{w.cget('text')!r} is cut"
+        assert seen > 15
+    finally:
+        p.close_now()
+
+
 def test_tab_follows_the_screen(panel, tk_root):
     panel.deiconify()
     tk_root.update()
@@ -517,7 +547,7 @@ def test_the_panel_speaks_russian_with_a_server_running(tk_root, tmp_path, quest
         assert [b.cget("text") for b in panel.buttons.values()] == [
             "Запустить", "Остановить", "Пауза", "Продолжить"]
         assert [panel.clients.heading(c, "text") for c in panel.clients["columns"]] == [
-            "Имя", "Адрес", "С", "Сообщений"]
+            "Имя", "Адрес", "В сети с", "Сообщений"]
         assert panel.level_box.get() == "ИНФО" and panel.level.get() == "INFO"
         assert panel.state.get() == "Остановлен"
         chat, _echo = start(panel, tk_root)

@@ -214,3 +214,23 @@ def test_lang_wins_over_the_menu_which_wins_over_the_system(tmp_path):
                           capture_output=True, text=True, timeout=60,
                           env=run_env(LANG="ru_RU.UTF-8"), cwd=ROOT)
     assert "netdesk — Сканер портов" in done.stdout, done.stderr  # the system's
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_smallest_launcher_shows_every_button_and_hint_whole(launcher, lang):
+    """Issue 11: at its minimum size, in either language, with the note of a
+    change of language shown, nothing is cut at the bottom or the side."""
+    root = launcher.root
+    launcher.set_language(lang)
+    width, height = root.minsize()
+    root.geometry(f"{width}x{height}")
+    wait_until(lambda: (root.winfo_width(), root.winfo_height()) == (width, height), 5, root,
+               "the size")
+    root.update()
+    bottom = root.winfo_rooty() + root.winfo_height()
+    right = root.winfo_rootx() + root.winfo_width()
+    for widget in (*launcher.buttons.values(), launcher.subtitle, launcher.note):
+        assert widget.winfo_ismapped()
+        assert widget.winfo_rooty() + widget.winfo_height() <= bottom, f"{widget} cut"
+        assert widget.winfo_rootx() + widget.winfo_width() <= right, f"{widget} cut"
+        assert widget.winfo_height() >= widget.winfo_reqheight(), f"{widget} squeezed"

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import pytest
 
 import gui.scanner_window as scanner_window
+from gui import style
 from gui.scanner_window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
 from gui.settings import Settings
 from gui.style import color
@@ -648,13 +649,18 @@ def form_widgets(window: ScannerWindow) -> list[tk.Misc]:
     return found
 
 
-@pytest.mark.parametrize("size", ["560x520", "720x600"])
-def test_the_form_keeps_every_field_and_message_whole(tk_root, size):
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("size", ["minimum", "default"])
+def test_the_form_keeps_every_field_and_message_whole(tk_root, size, lang):
     """Row 14: at the smallest and the default size, with every field in
     error: no label, entry, hint or message overlaps another or is cut, and
-    the long fields keep most of the form's width."""
+    the long fields keep most of the form's width; in Russian too, whose
+    words are longer (issue 11)."""
+    i18n.setup(lang)
+    style.apply(tk_root, "light")  # netdesk's look: wider buttons and fields than Tk's
     window = ScannerWindow(tk_root, None)
-    window.geometry(size)
+    if size == "minimum":
+        window.geometry("{}x{}".format(*window.minsize()))
     shown_window(tk_root, window)
     window.targets.set("127.0.0.1/33")
     window.ports.set("0-5")
@@ -665,9 +671,11 @@ def test_the_form_keeps_every_field_and_message_whole(tk_root, size):
     assert all(window.errors[k].winfo_ismapped() for k in ("targets", "ports", "threads",
                                                             "timeout"))
     placed = boxes(form_widgets(window))
+    right = window.winfo_rootx() + window.winfo_width()
     for i, (a, (ax0, ay0, ax1, ay1)) in enumerate(placed):
         assert a.winfo_width() >= a.winfo_reqwidth() or a.winfo_class() == "TEntry", \
             f"{a.cget('text')!r} is cut"
+        assert ax1 <= right, f"{a} goes past the window's edge"
         for b, (bx0, by0, bx1, by1) in placed[i + 1:]:
             assert ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0, \
                 f"{a} overlaps {b}"
@@ -677,10 +685,15 @@ def test_the_form_keeps_every_field_and_message_whole(tk_root, size):
     for key in ("targets", "ports", "threads", "timeout"):
         assert str(window.errors[key].cget("style")) == "Error.TLabel"
     assert str(window.strategy_hint.cget("style")) == "Hint.TLabel"
-    for strategy in STRATEGIES:  # each explained in one line
-        window.strategy_box.set(strategy)
+    for strategy in STRATEGIES:  # each explained in one line in English, wrapped in Russian
+        pick(window.strategy_box, strategy)
         tk_root.update()
-        assert window.strategy_hint.winfo_height() <= window.hints["threads"].winfo_height()
+        hint = window.strategy_hint
+        assert hint.winfo_width() >= hint.winfo_reqwidth(), f"{hint.cget('text')!r} is cut"
+        if lang == "en":
+            assert hint.winfo_height() <= window.hints["threads"].winfo_height()
+    checks = boxes([window.scan_all_check, window.banners_check])
+    assert len(checks) == 2 and all(w.winfo_width() >= w.winfo_reqwidth() for w, _ in checks)
     window.close()
 
 
