@@ -48,7 +48,7 @@ from tkinter import font as tkfont
 from gui.contextmenu import attach, edit_menu
 from gui.poller import QueuePoller
 from gui.settings import Settings
-from gui.style import color
+from gui.style import color, px
 from gui.toolwindow import ChoiceBox, ToolWindow
 from net.i18n import N_, _, ngettext, number, pgettext
 from net.progress import format_eta
@@ -496,11 +496,11 @@ class ScannerWindow(ToolWindow):
         body = tkfont.nametofont("TkDefaultFont")
         widths = {}
         for col, width in FIXED_WIDTHS.items():
-            need = heading.measure(column_title(col) + " ▲") + 16
+            need = heading.measure(column_title(col) + " ▲") + px(self, 16)
             if col == "state":
-                need = max(need, *(body.measure(state_name(s)) + 12
+                need = max(need, *(body.measure(state_name(s)) + px(self, 12)
                                    for s in ("open", UP, "scanning", "cancelled")))
-            widths[col] = max(width, need)
+            widths[col] = max(px(self, width), need)  # FIXED_WIDTHS are at 96 dpi
         return widths
 
     def _place_checks(self, form_width: int) -> None:
@@ -928,7 +928,7 @@ class ScannerWindow(ToolWindow):
         fixed = sum(self.fixed_widths.values())
         host = 0
         if self.several:
-            host = max(min(260, max(170, width * 3 // 10)),
+            host = max(min(px(self, 260), max(px(self, 170), width * 3 // 10)),
                        min(self.host_need, width * 45 // 100))
         for col, col_width in self.fixed_widths.items():
             self.tree.column(col, width=col_width)
