@@ -1,27 +1,59 @@
 """A chat client window: nickname login, then the conversation.
 
 Each window owns one ``ChatSession`` thread, so several windows in one
-process are several independent users. The login panel and the chat panel
-share the window; errors from the server are shown in the panel, never as
-tracebacks. Messages are keyed by id, so a reconnect never shows one twice.
+process are several independent users. Errors from the server are shown
+where the user is looking, never as tracebacks. Messages are placed by id,
+so a reconnect never shows one twice and history lands in order.
+
+Once logged in, the conversation stays in view whatever happens to the
+connection: a status strip above the transcript says what is going on
+(reconnecting, kicked, session expired...) and offers the next step. Lines
+typed meanwhile wait at the bottom of the transcript, marked as not sent
+yet, and go out after the next welcome; one the server refuses is marked
+"not sent" with the reason. None is ever dropped without a word.
+
+Newlines: PROTOCOL.md limits a ``say`` only by length (1 to 4000 code
+points), so a message may hold several lines. Shift+Enter starts a new
+line in the message box (which grows to four lines), Enter sends, a pasted
+block is sent as one message, and the transcript indents a message's later
+lines under its first.
 """
 
 from __future__ import annotations
 
+import bisect
+import re
 import tkinter as tk
+import tkinter.font as tkfont
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from tkinter import ttk
 
+from gui.confirm import confirm_destructive
+from gui.contextmenu import attach, edit_menu, read_only_menu
+from gui.findbar import FindBar
 from gui.settings import Settings
-from gui.toolwindow import ToolWindow, address_or_error, append, port_or_error, transcript
+from gui.style import color, themed_text
+from gui.tkrelease import release_attributes
+from gui.toolwindow import ToolWindow, address_or_error, port_or_error
+from net.chat import client_events as ev
 from net.chat.client import ChatSession
 from net.chat.names import name_problem
-from net.chat.protocol import DEFAULT_PORT, NAME_MAX, TEXT_MAX
+from net.chat.protocol import DEFAULT_PORT, NAME_MAX, TEXT_MAX, name_key
 
 EVERYONE = "everyone"
+TITLE = "netdesk — Chat"
+ENTRY_MAX_LINES = 4
+# The counter appears within 10% of the limit.
+COUNTER_FROM = TEXT_MAX - TEXT_MAX // 10
+LIVE = "live"  # the mark between the conversation and the lines not sent yet
+
+# What each of the protocol's login error codes means to the person typing.
 LOGIN_ERRORS = {
     "bad_password": "Wrong password for {name}.",
-    "name_in_use": "{name} is already online somewhere else.",
+    "name_in_use": "{name} is logged in on another connection right now, so this login was "
+                   "refused before the password was checked. Log out there first, or choose "
+                   "another nickname.",
     "bad_name": f"A nickname is 1 to {NAME_MAX} letters of one alphabet, digits, '_', '-' "
                 "or '.'.",
     "too_many_attempts": "Too many failed attempts. Wait a minute, then try again.",
@@ -32,7 +64,26 @@ LOGIN_ERRORS = {
     "server_error": "The server could not save your session (its disk may be full). "
                     "Try again later.",
     "login_timeout": "You took too long to log in. Connect again.",
+    "tls_required": "This server accepts logins only over an encrypted (TLS) connection, "
+                    "which this window cannot make yet.",
+    "bad_request": "The server refused the login: {message}.",
+    "already_logged_in": "This connection is already logged in.",
 }
+# What the protocol's errors after a say mean, as the reason a line was not sent.
+SAY_ERRORS = {
+    "bad_text": f"a message is 1 to {TEXT_MAX} characters",
+    "rate_limited": "you are sending faster than the server allows; wait a moment",
+    "no_such_user": "the recipient is not online",
+    "server_error": "the server could not store it (its disk may be full)",
+    "not_logged_in": "you were not logged in",
+}
+
+
+def login_message(code: str, message: str, name: str) -> str:
+    template = LOGIN_ERRORS.get(code)
+    if template is None:
+        return (message or code)[:1].upper() + (message or code)[1:] + "."
+    return template.format(name=name, message=message or code)
 
 
 def local_time(ts: str) -> str:
@@ -48,13 +99,32 @@ def local_time(ts: str) -> str:
     return when.strftime("%d %b %H:%M")
 
 
+def sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?", "…")) else ".")
+
+
+@dataclass(eq=False)
+class Pending:
+    """A line the user sent that the server has not echoed yet."""
+
+    key: int
+    text: str
+    to: str | None
+    typed: str  # "HH:MM", when it was typed
+    epoch: int | None = None  # the login it was handed to the session on; None: not yet
+
+
 class ChatWindow(ToolWindow):
     settings_section = "chat"
     default_geometry = "720x500"
 
     def __init__(self, master: tk.Misc, settings: Settings | None = None,
                  session_factory=ChatSession, autoconnect: bool = True):
-        super().__init__(master, "netdesk — Chat", settings, icon="chat", min_size=(460, 340))
+        super().__init__(master, TITLE, settings, icon="chat", min_size=(460, 340))
+        self.session_factory = session_factory
         self.session = session_factory(self.events.put)
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
         self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
@@ -62,18 +132,41 @@ class ChatWindow(ToolWindow):
         self.password = tk.StringVar(self)
         self.greeting = tk.StringVar(self, "")
         self.login_error = tk.StringVar(self, "")
-        self.line = tk.StringVar(self)
+        self.line = tk.StringVar(self)  # mirrors the message box, both ways
         self.recipient = tk.StringVar(self, EVERYONE)
+        self.strip_text = tk.StringVar(self, "")
+        self.counter = tk.StringVar(self, "")
         self.me: str | None = None
+        self.known_name: str | None = None
         self.connected_to: tuple[str, int] | None = None
+        self.joined_at: tuple[str, int] | None = None  # the server of the conversation
         self.pending_login: tuple[str, str] | None = None
         self._hello_seen = False
-        self.logged_in = False
+        self.logged_in = False  # online now
+        self.joined = False  # logged in once: the conversation is shown from then on
+        self.state = "login"
+        self.epoch: int | None = None
         self.seen_ids: set[int] = set()
+        self._ids: list[int] = []  # shown message ids, ascending
         self.oldest_id: int | None = None
         self.users: list[str] = []
+        self.pending: list[Pending] = []
+        self._pending_keys = 0
+        self.unread = 0
+        self._entry_notice = ""
+        self._syncing = False
+        self._handlers = {
+            ev.Hello: self._on_hello, ev.ConnectFailed: self._on_connect_failed,
+            ev.LoginFailed: self._on_login_failed, ev.Welcome: self._on_welcome,
+            ev.Message: self._on_message, ev.Joined: self._on_joined, ev.Left: self._on_left,
+            ev.History: self._on_history, ev.ServerError: self._on_server_error,
+            ev.Reconnecting: self._on_reconnecting, ev.Closed: self._on_closed,
+        }
         self._build_login()
         self._build_chat()
+        self.name.trace_add("write", lambda *_: self._show_greeting())
+        self.line.trace_add("write", lambda *_: self._line_changed())
+        self.bind("<FocusIn>", self._on_focus_in, add="+")
         self.show_login()
         if autoconnect and self.host.get().strip() and port_or_error(self.port.get())[0]:
             self._connect()  # to learn whether the server knows this address
@@ -92,20 +185,23 @@ class ChatWindow(ToolWindow):
             entry = ttk.Entry(f, textvariable=var, show=show, width=30)
             entry.grid(row=row, column=1, sticky="ew", pady=3)
             entry.bind("<Return>", lambda e: self.log_in())
+            entry.bind("<KP_Enter>", lambda e: self.log_in())
             entry.bind("<Escape>", lambda e: self.close())
+            edit_menu(entry)
             self.login_entries[key] = entry
-        ttk.Label(f, textvariable=self.greeting, foreground="#1a5fb4").grid(
+        ttk.Label(f, textvariable=self.greeting, style="Hint.TLabel", wraplength=300).grid(
             row=5, column=1, sticky="w", pady=(4, 0))
-        ttk.Label(f, textvariable=self.login_error, foreground="#b00020", wraplength=360).grid(
+        ttk.Label(f, textvariable=self.login_error, style="Error.TLabel", wraplength=380).grid(
             row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
         buttons = ttk.Frame(f)
         buttons.grid(row=7, column=0, columnspan=2, sticky="e", pady=(12, 0))
+        # Created in screen order, so Tab goes Cancel, then Log in.
+        ttk.Button(buttons, text="Cancel", command=self.close).pack(side="left", padx=(0, 6))
         self.login_button = ttk.Button(buttons, text="Log in", command=self.log_in)
-        self.login_button.pack(side="right")
-        ttk.Button(buttons, text="Cancel", command=self.close).pack(side="right", padx=6)
+        self.login_button.pack(side="left")
         ttk.Label(f, text="A new nickname is registered with the password you give.",
-                  foreground="#666666").grid(row=8, column=0, columnspan=2, sticky="w",
-                                             pady=(16, 0))
+                  style="Hint.TLabel").grid(row=8, column=0, columnspan=2, sticky="w",
+                                            pady=(16, 0))
         f.columnconfigure(1, weight=1)
 
     def _build_chat(self) -> None:
@@ -114,40 +210,145 @@ class ChatWindow(ToolWindow):
         top.grid(row=0, column=0, sticky="ew")
         self.older_button = ttk.Button(top, text="Load older messages", command=self.load_older)
         self.older_button.pack(side="left")
+        ttk.Label(top, text="Ctrl+F: find", style="Hint.TLabel").pack(side="right")
+        self._build_strip(f)
 
         panes = ttk.PanedWindow(f, orient="horizontal")
-        panes.grid(row=1, column=0, sticky="nsew", padx=8, pady=6)
-        frame, self.transcript = transcript(panes)
-        self.transcript.configure(font="TkTextFont")
-        self.transcript.tag_configure("private", foreground="#8a3ffc")
-        self.transcript.tag_configure("sender", font=("TkTextFont", 10, "bold"))
-        panes.add(frame, weight=4)
-        side = ttk.Frame(panes)
+        panes.grid(row=3, column=0, sticky="nsew", padx=8, pady=6)
+        # The transcript takes every change of width; the list keeps its own.
+        panes.add(self._build_transcript(panes), weight=1)
+        panes.add(self._build_user_list(panes), weight=0)
+
+        self.findbar = FindBar(f, self.transcript)
+        self.findbar.grid(row=2, column=0, sticky="ew", padx=8)
+        self.findbar.grid_remove()
+        self.findbar.lower(panes)  # Tab follows the screen: the bar comes before the transcript
+        FindBar.bind_keys(self, self.findbar)
+
+        self._build_entry(f)
+        f.rowconfigure(3, weight=1)
+        f.columnconfigure(0, weight=1)
+
+    def _build_strip(self, parent: ttk.Frame) -> None:
+        """The line above the transcript that says what the connection is doing."""
+        s = self.strip = ttk.Frame(parent, padding=(8, 6, 8, 0))
+        s.grid(row=1, column=0, sticky="ew")
+        self.strip_label = ttk.Label(s, textvariable=self.strip_text, anchor="w",
+                                     justify="left")
+        self.strip_label.grid(row=0, column=0, sticky="ew")
+        self.strip_password = ttk.Entry(s, textvariable=self.password, show="•", width=16)
+        self.strip_password.grid(row=0, column=1, padx=(8, 0))
+        self.strip_password.bind("<Return>", lambda e: self._strip_action())
+        self.strip_password.bind("<KP_Enter>", lambda e: self._strip_action())
+        edit_menu(self.strip_password)
+        self.strip_button = ttk.Button(s, command=self._strip_action)
+        self.strip_button.grid(row=0, column=2, padx=(8, 0))
+        s.columnconfigure(0, weight=1)
+        s.bind("<Configure>", lambda e: self._wrap_strip())
+        s.grid_remove()
+
+    def _wrap_strip(self) -> None:
+        """Wrap the strip's text in the width its entry and button leave."""
+        taken = sum(w.winfo_reqwidth() + 8 for w in (self.strip_password, self.strip_button)
+                    if w.winfo_manager())
+        self.strip_label.configure(wraplength=max(120, self.strip.winfo_width() - 32 - taken))
+
+    def _build_transcript(self, parent: tk.Misc) -> ttk.Frame:
+        frame = ttk.Frame(parent)
+        t = self.transcript = tk.Text(frame, height=12, wrap="word", state="disabled",
+                                      undo=False, padx=6, pady=4, relief="flat",
+                                      borderwidth=0, font="TkTextFont",
+                                      takefocus=1)  # Tab reaches it, to read by keyboard
+        self.scrollbar = ttk.Scrollbar(frame, orient="vertical", command=t.yview)
+        t.configure(yscrollcommand=self._on_yscroll)
+        t.grid(row=0, column=0, sticky="nsew")
+        self.scrollbar.grid(row=0, column=1, sticky="ns")
+        frame.rowconfigure(0, weight=1)
+        frame.columnconfigure(0, weight=1)
+        themed_text(t, {"note": "hint", "error": "error", "mine": "accent", "meta": "muted",
+                        "private": "private", "pending": "muted", "failed": "error",
+                        "mention": "accent"})
+        font = tkfont.nametofont("TkTextFont")
+        # A description, not a Font object: a Font deletes itself in __del__,
+        # which the garbage collector may run on a worker thread, where a Tcl
+        # call waits for the Tk thread (a deadlock if that waits on the worker).
+        actual = font.actual()
+        bold = (actual["family"], actual["size"], "bold")
+        t.tag_configure("sender", font=bold)
+        t.tag_configure("mention", font=bold)
+        # Later lines of a message, and its wrapped lines, sit under its text.
+        indent = font.measure("00:00  ")
+        t.tag_configure("msg", lmargin2=indent)
+        t.tag_configure("cont", lmargin1=indent)
+        t.mark_set(LIVE, "end-1c")
+        # Read-only, yet selectable and copyable.
+        t.bind("<1>", lambda e: t.focus_set())
+        self._at_end = True
+        t.bind("<Configure>", self._keep_end, add="+")
+        read_only_menu(t)
+        self.new_below = ttk.Button(frame, text="New messages below ↓",
+                                    command=self.scroll_to_newest)
+        return frame
+
+    def _build_user_list(self, parent: tk.Misc) -> ttk.Frame:
+        side = ttk.Frame(parent)
         self.online_label = ttk.Label(side, text="Online")
-        self.online_label.pack(anchor="w")
-        self.user_list = tk.Listbox(side, width=18, activestyle="none", exportselection=False)
-        self.user_list.pack(fill="both", expand=True)
+        self.online_label.pack(side="top", anchor="w")
+        self.user_list = tk.Listbox(side, width=16, activestyle="none", exportselection=False)
+        themed_text(self.user_list)
+        # Packed before the list, at the bottom: a short window shortens the
+        # list, never the hint; it wraps to the list's width instead of widening it.
+        hint = ttk.Label(side, text="Double-click a name (or right-click it) to write to "
+                         "that person alone.", style="Hint.TLabel", justify="left",
+                         wraplength=self.user_list.winfo_reqwidth())
+        hint.pack(side="bottom", anchor="w", fill="x")
+        side.bind("<Configure>", lambda e: hint.configure(wraplength=max(60, e.width - 4)),
+                  add="+")
+        self.user_list.pack(side="top", fill="both", expand=True)
         self.user_list.bind("<Double-Button-1>", lambda e: self.private_to_selected())
         self.user_list.bind("<Return>", lambda e: self.private_to_selected())
-        ttk.Label(side, text="Double-click: private", foreground="#666666").pack(
-            anchor="w")
-        panes.add(side, weight=1)
+        self._user_menu = tk.Menu(self.user_list, tearoff=False)
+        attach(self.user_list, self._user_menu_for)
+        return side
 
-        bottom = ttk.Frame(f, padding=(8, 0, 8, 6))
-        bottom.grid(row=2, column=0, sticky="ew")
-        ttk.Label(bottom, text="To").grid(row=0, column=0, padx=(0, 4))
-        self.to_box = ttk.Combobox(bottom, textvariable=self.recipient, width=14,
+    def _build_entry(self, parent: ttk.Frame) -> None:
+        bottom = ttk.Frame(parent, padding=(8, 0, 8, 6))
+        bottom.grid(row=4, column=0, sticky="ew")
+        ttk.Label(bottom, text="To").grid(row=0, column=0, padx=(0, 4), sticky="n", pady=3)
+        self.to_box = ttk.Combobox(bottom, textvariable=self.recipient, width=12,
                                    state="readonly", values=[EVERYONE])
-        self.to_box.grid(row=0, column=1, padx=(0, 6))
-        self.entry = ttk.Entry(bottom, textvariable=self.line)
-        self.entry.grid(row=0, column=2, sticky="ew")
-        self.entry.bind("<Return>", lambda e: self.send())
-        self.entry.bind("<Escape>", lambda e: (self.line.set(""), self.recipient.set(EVERYONE)))
+        self.to_box.grid(row=0, column=1, padx=(0, 6), sticky="n")
+        e = self.entry = tk.Text(bottom, height=1, wrap="word", undo=True, font="TkTextFont",
+                                 padx=4, pady=3, relief="flat", borderwidth=0,
+                                 highlightthickness=1,
+                                 highlightbackground=color(bottom, "muted"),
+                                 highlightcolor=color(bottom, "accent"))
+        themed_text(e)
+        e.grid(row=0, column=2, sticky="ew")
+        e.bind("<Return>", lambda ev_: (self.send(), "break")[1])
+        e.bind("<KP_Enter>", lambda ev_: (self.send(), "break")[1])
+        e.bind("<Shift-Return>", lambda ev_: (e.insert("insert", "\n"), "break")[1])
+        e.bind("<Shift-KP_Enter>", lambda ev_: (e.insert("insert", "\n"), "break")[1])
+        e.bind("<Tab>", lambda ev_: (e.tk_focusNext().focus_set(), "break")[1])
+        for back_tab in ("<Shift-Tab>", "<ISO_Left_Tab>"):
+            try:
+                e.bind(back_tab, lambda ev_: (e.tk_focusPrev().focus_set(), "break")[1])
+            except tk.TclError:  # no such keysym on this platform
+                pass
+        e.bind("<Escape>", lambda ev_: (self.escape(), "break")[1])
+        e.bind("<Control-f>", lambda ev_: (self.findbar.open(), "break")[1])
+        e.bind("<<Modified>>", self._entry_modified)
+        e.bind("<Configure>", lambda ev_: self._fit_entry())
+        edit_menu(e)
         self.send_button = ttk.Button(bottom, text="Send", command=self.send)
-        self.send_button.grid(row=0, column=3, padx=(6, 0))
+        self.send_button.grid(row=0, column=3, padx=(6, 0), sticky="n")
+        self.counter_label = ttk.Label(bottom, textvariable=self.counter, anchor="e",
+                                       justify="right", style="Hint.TLabel")
+        self.counter_label.grid(row=1, column=0, columnspan=4, sticky="e", pady=(2, 0))
+        bottom.bind("<Configure>", lambda ev_: self.counter_label.configure(
+            wraplength=max(200, ev_.width - 20)))
+        self.counter_label.grid_remove()
         bottom.columnconfigure(2, weight=1)
-        f.rowconfigure(1, weight=1)
-        f.columnconfigure(0, weight=1)
 
     def show_login(self) -> None:
         self.chat_frame.grid_remove()
@@ -163,12 +364,14 @@ class ChatWindow(ToolWindow):
         self.login_frame.grid_remove()
         self.chat_frame.grid(row=0, column=0, sticky="nsew")
         self.entry.focus_set()
+        self.update_idletasks()  # lay the transcript out before scrolling it
+        self.scroll_to_newest()
 
     # -- login ---------------------------------------------------------------------------
     def _connect(self) -> bool:
         host, port, problem = address_or_error(self.host.get(), self.port.get())
         if problem:
-            self.login_error.set(problem[0].upper() + problem[1:] + ".")
+            self.login_error.set(sentence(problem))
             return False
         self.connected_to = (host, port)
         self.status.set(f"Connecting to {host}:{port}…")
@@ -198,150 +401,310 @@ class ChatWindow(ToolWindow):
         self.status.set(f"Logging in as {name}…")
         self.session.login(name, password)
 
-    # -- events from the session -------------------------------------------------------------
-    def on_event(self, event: tuple) -> None:
-        handler = getattr(self, f"_on_{event[0]}", None)
-        if handler is not None:
-            handler(*event[1:])
+    def _show_greeting(self) -> None:
+        """The server knows the last name used from this address: a hint, not
+        a greeting for whatever name is being typed."""
+        known = self.known_name
+        if not known:
+            self.greeting.set("")
+        elif name_key(self.name.get().strip()) == name_key(known):
+            self.greeting.set(f"Welcome back, {known}.")
+        else:
+            self.greeting.set(f"This computer was last used by {known}.")
 
-    def _on_hello(self, known_name: str | None, server: str, address: tuple) -> None:
-        if address != self.connected_to:
+    # -- events from the session -------------------------------------------------------------
+    def on_event(self, event: ev.ChatEvent) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise TypeError(f"chat window: no handler for {event!r}")
+        handler(event)
+
+    def _on_hello(self, e: ev.Hello) -> None:
+        if e.address != self.connected_to:
             return  # an earlier attempt, to a server the user has since changed
         self._hello_seen = True
-        host, port = self.connected_to or ("?", 0)
-        self.status.set(f"Connected to {server} at {host}:{port}")
-        if known_name:
-            self.greeting.set(f"Welcome back, {known_name}!")
-            if not self.name.get().strip():
-                self.name.set(known_name)
+        host, port = e.address
+        if not self.joined:
+            self.status.set(f"Connected to {e.server} at {host}:{port}")
+            self.known_name = e.known_name
+            if e.known_name and not self.name.get().strip():
+                self.name.set(e.known_name)
                 self.login_entries["password"].focus_set()
-        else:
-            self.greeting.set("")
+            self._show_greeting()
         if self.pending_login:
             self.status.set(f"Logging in as {self.pending_login[0]}…")
             self.session.login(*self.pending_login)
 
-    def _on_connect_failed(self, message: str, address: tuple | None) -> None:
-        if address is not None and address != self.connected_to:
+    def _on_connect_failed(self, e: ev.ConnectFailed) -> None:
+        if e.address is not None and e.address != self.connected_to:
             return  # an earlier attempt, to a server the user has since changed
         self._hello_seen = False
         self.connected_to = None
         self.status.set("Not connected")
-        if self.pending_login:
-            self.login_error.set(message[0].upper() + message[1:] + ".")
+        if self.joined:
+            self._set_state("expired", sentence(e.message))
+        elif self.pending_login:
+            self.login_error.set(sentence(e.message))
         self.pending_login = None
         self.login_button.state(["!disabled"])
 
-    def _on_login_failed(self, code: str, message: str) -> None:
+    def _on_login_failed(self, e: ev.LoginFailed) -> None:
         name = self.pending_login[0] if self.pending_login else self.name.get()
-        self.login_error.set(LOGIN_ERRORS.get(code, message or code).format(name=name))
+        message = login_message(e.code, e.message, name)
         self.pending_login = None
         self.password.set("")
+        if self.joined:
+            self._set_state("expired", message)
+            return
+        self.login_error.set(message)
         self.login_button.state(["!disabled"])
         self.login_entries["password"].focus_set()
         self.status.set("Login refused")
 
-    def _on_welcome(self, welcome: dict, resumed: bool) -> None:
-        self.me = welcome["name"]
-        self.logged_in = True
+    def _on_welcome(self, e: ev.Welcome) -> None:
+        first = not self.joined
+        self.me = e.name
+        self.logged_in = self.joined = True
+        self.epoch = e.epoch
         self.pending_login = None
         self.password.set("")
-        self.title(f"netdesk — Chat ({self.me})")
-        host, port = self.connected_to
+        host, port = self.joined_at = self.connected_to or e.address
         self.remember(host=host, port=port, name=self.me)
-        self.set_users(welcome.get("online", []))
-        if resumed:
+        self._update_title()
+        self.set_users(e.online)
+        if e.resumed:
             self.note(f"reconnected to {host}:{port}")
-        else:
+        elif first:
             self.note(f"logged in as {self.me}" +
-                      (" (new account registered)" if welcome.get("new_account") else ""))
-        self.add_messages(welcome.get("history", []), at_top=False)
-        if self.oldest_id is None and not welcome.get("history"):
-            self.older_button.state(["disabled"])
+                      (" (new account registered)" if e.new_account else ""))
+        else:
+            self.note(f"logged in again as {self.me}" +
+                      (" (a new account: the server had forgotten the old one)"
+                       if e.new_account else ""))
+        fresh = self.add_messages(e.history)
+        self._send_pending_after_welcome(fresh)
+        self._set_state("online")
         self.status.set(f"Logged in as {self.me} on {host}:{port}")
-        self.show_chat()
+        if first:
+            self.show_chat()
 
-    def _on_message(self, msg: dict) -> None:
-        self.add_messages([msg], at_top=False)
+    def _on_message(self, e: ev.Message) -> None:
+        msg = e.msg
+        mine = self.me is not None and name_key(str(msg.get("from", ""))) == name_key(self.me)
+        if mine:
+            self._confirm_pending(msg)
+        fresh = self.add_messages([msg], live=True)
+        if fresh and not mine:
+            self._attention(msg)
 
-    def _on_history(self, messages: list[dict]) -> None:
-        self.older_button.state(["!disabled"] if messages else ["disabled"])
-        if not messages:
+    def _on_history(self, e: ev.History) -> None:
+        self.older_button.state(["!disabled"] if e.messages else ["disabled"])
+        if not e.messages:
             self.note("no older messages", at_top=True)
-        self.add_messages(messages, at_top=True)
+        self.add_messages(e.messages)
 
-    def _on_joined(self, name: str) -> None:
-        if name not in self.users:
-            self.set_users([*self.users, name])
-        self.note(f"{name} joined")
+    def _on_joined(self, e: ev.Joined) -> None:
+        if e.name not in self.users:
+            self.set_users([*self.users, e.name])
+        self.note(f"{e.name} joined")
 
-    def _on_left(self, name: str) -> None:
-        self.set_users([u for u in self.users if u != name])
-        self.note(f"{name} left")
+    def _on_left(self, e: ev.Left) -> None:
+        self.set_users([u for u in self.users if u != e.name])
+        self.note(f"{e.name} left")
 
-    def _on_error(self, code: str, message: str) -> None:
-        self.note(f"server: {message or code}", tag="error")
+    def _on_server_error(self, e: ev.ServerError) -> None:
+        sent = [p for p in self.pending if p.epoch is not None and p.epoch == self.epoch]
+        if e.code in SAY_ERRORS and sent:
+            # The server answers says in order: the oldest one not yet echoed.
+            self._fail_pending(sent[0], SAY_ERRORS[e.code])
+        else:
+            self.note(f"server: {e.message or e.code}", tag="error")
 
-    def _on_reconnecting(self, attempt: int, delay: float, reason: str) -> None:
-        if attempt == 1:
-            self.note(f"connection lost ({reason}); reconnecting…", tag="error")
-        self.status.set(f"Reconnecting (attempt {attempt}, in {delay:g} s)…")
+    def _on_reconnecting(self, e: ev.Reconnecting) -> None:
+        if not self.joined:
+            return
+        if self.logged_in:
+            self.note(f"connection lost ({e.reason}); reconnecting…", tag="error")
+        self.logged_in = False
+        reason = e.reason
+        if "refused" in reason:
+            reason = "the server is not accepting connections (stopped or paused)"
+        when = f" in {e.delay:g} s" if e.delay >= 1 else ""
+        self._set_state("reconnecting", f"Connection lost: {reason}. Reconnecting{when} "
+                        f"(attempt {e.attempt} of {e.attempts})… Lines you send now wait "
+                        "here and go out when you are back.")
+        self.status.set("Reconnecting…")
 
-    def _on_closed(self, reason: str) -> None:
+    def _on_closed(self, e: ev.Closed) -> None:
         self._hello_seen = False
         self.connected_to = None
-        if self.logged_in:
-            self.logged_in = False
-            self.note(reason, tag="error")
-            self.login_error.set(reason[0].upper() + reason[1:] + ".")
-            self.title("netdesk — Chat")
-            self.show_login()
-        elif self.pending_login:
-            self.login_error.set(reason[0].upper() + reason[1:] + ".")
+        was_online, self.logged_in = self.logged_in, False
+        if not self.joined:  # still at the login form
+            if self.pending_login:
+                self.login_error.set(sentence(e.reason))
+            self.pending_login = None
+            self.login_button.state(["!disabled"])
+            self.status.set(f"Disconnected: {e.reason}")
+            return
+        self.status.set("Not connected")
+        if was_online:
+            self.note(e.reason, tag="error")
         self.pending_login = None
-        self.login_button.state(["!disabled"])
-        self.status.set(f"Disconnected: {reason}")
+        if e.why is ev.Ended.KICKED:
+            self._set_state("kicked", "The server's operator disconnected you.")
+        elif e.why in (ev.Ended.GAVE_UP, ev.Ended.ENDED):
+            self._set_state("gave_up", sentence(e.reason))
+        elif e.why is ev.Ended.LOST and self.state == "expired":
+            self._set_state("expired")  # keep the reason the login was refused
+        else:  # EXPIRED, LOST, FAILED: only the password brings the user back
+            if e.why is ev.Ended.FAILED:
+                self.session = self.session_factory(self.events.put)
+            self._set_state("expired", sentence(e.reason))
+
+    # -- the status strip --------------------------------------------------------------------
+    def _set_state(self, state: str, text: str | None = None) -> None:
+        """Show what the connection is doing, and the one action that helps."""
+        self.state = state
+        if state == "online":
+            self.strip.grid_remove()
+            self.older_button.state(["!disabled"] if self.oldest_id is not None
+                                    else ["disabled"])
+            self._render_pending()
+            return
+        self.older_button.state(["disabled"])
+        if state == "expired":
+            message = text if text is not None else self._strip_message
+            self._strip_message = message
+            name = self.me or self.name.get()
+            text = f"{message} Enter the password for {name} to log in again:".strip()
+        action = {"reconnecting": "Reconnect now", "kicked": "Reconnect",
+                  "gave_up": "Reconnect", "expired": "Log in again"}.get(state)
+        role = "warning" if state in ("reconnecting", "connecting") else "error"
+        self.strip_label.configure(foreground=color(self, role))
+        self.strip_text.set(text or "")
+        if action:
+            self.strip_button.configure(text=action)
+            self.strip_button.grid()
+            self.strip_button.state(["!disabled"])
+        else:
+            self.strip_button.grid_remove()
+        if state == "expired":
+            self.strip_password.grid()
+            self.strip_password.focus_set()
+        else:
+            self.strip_password.grid_remove()
+        self.strip.grid()
+        self._wrap_strip()
+        self._render_pending()
+
+    _strip_message = ""
+
+    def _strip_action(self) -> None:
+        if self.state == "reconnecting":
+            self.session.retry_now()
+        elif self.state in ("kicked", "gave_up"):
+            self._set_state("connecting", "Reconnecting…")
+            self.session.reconnect()
+        elif self.state == "expired":
+            self.log_in_again()
+
+    def log_in_again(self) -> None:
+        """From the strip: the same name on the same server, with the password."""
+        password = self.password.get()
+        if not password:
+            self._set_state("expired", "Enter your password.")
+            return
+        host, port = self.joined_at
+        self.pending_login = (self.me, password)
+        self._hello_seen = False
+        self.connected_to = (host, port)
+        self._set_state("connecting", f"Connecting to {host}:{port}…")
+        self.session.connect(host, port)
 
     # -- transcript ----------------------------------------------------------------------------
-    def add_messages(self, messages: list[dict], at_top: bool) -> None:
-        fresh = [m for m in messages if isinstance(m.get("id"), int)
-                 and m["id"] not in self.seen_ids]
-        for m in fresh:
-            self.seen_ids.add(m["id"])
-        if fresh:
-            low = min(m["id"] for m in fresh)
-            self.oldest_id = low if self.oldest_id is None else min(self.oldest_id, low)
-        if at_top:
-            # Insert each line at the top, newest first, so they end up in order.
-            self.transcript.configure(state="normal")
-            for m in reversed(fresh):
-                self.transcript.insert("1.0", "\n")
-                for chunk, tags in reversed(self._format(m)):
-                    self.transcript.insert("1.0", chunk, tags)
-            self.transcript.configure(state="disabled")
-        else:
-            for m in fresh:
-                append(self.transcript, *self._format(m))
+    def _at_bottom(self) -> bool:
+        return self.transcript.yview()[1] >= 0.999
+
+    def _on_yscroll(self, first: str, last: str) -> None:
+        self.scrollbar.set(first, last)
+        self._at_end = float(last) >= 0.999
+        if self._at_end:
+            self.new_below.place_forget()
+
+    def _keep_end(self, event: tk.Event) -> None:
+        """A resize (the window, the message box growing, the strip) keeps a
+        reader who was at the newest line there; Tk would keep the top line."""
+        if self._at_end:
+            self.after_idle(self.transcript.see, "end")
+
+    def scroll_to_newest(self) -> None:
+        self.transcript.see("end")
+        self.new_below.place_forget()
+
+    def _write(self, index: str, chunks: list[tuple[str, tuple]]) -> None:
+        t = self.transcript
+        t.configure(state="normal")
+        for text, tags in chunks:
+            t.insert(index, text, tags)
+            index = t.index(f"{index}+{len(text)}c")
+        t.configure(state="disabled")
+
+    def add_messages(self, messages: list[dict], live: bool = False) -> list[dict]:
+        """Show the messages not shown yet, each in its place by id; returns them."""
+        fresh = {}
+        for m in messages:
+            if isinstance(m.get("id"), int) and m["id"] not in self.seen_ids:
+                fresh[m["id"]] = m
+        if not fresh:
+            return []
+        following = self._at_bottom()
+        t = self.transcript
+        for i in sorted(fresh):
+            pos = bisect.bisect_left(self._ids, i)
+            index = t.index(f"msg-{self._ids[pos]}" if pos < len(self._ids) else LIVE)
+            self._write(index, [*self._format(fresh[i]), ("\n", ())])
+            t.mark_set(f"msg-{i}", index)  # the start of its line; later lines go before it
+            self._ids.insert(pos, i)
+            self.seen_ids.add(i)
+        self.oldest_id = self._ids[0]
+        if following:
+            t.see("end")
+        elif live:
+            self.new_below.place(relx=0.5, rely=1.0, anchor="s", y=-10)
+        return list(fresh.values())
 
     def _format(self, m: dict) -> list[tuple[str, tuple]]:
         sender = str(m.get("from", "?"))
-        mine = sender == self.me
+        mine = self.me is not None and name_key(sender) == name_key(self.me)
         to = m.get("to")
-        chunks = [(f"{local_time(m.get('ts', ''))}  ", ("meta",)),
-                  (sender, ("sender", "mine") if mine else ("sender",))]
+        text = str(m.get("text", ""))
+        body = ("private",) if to is not None else (("mine",) if mine else ())
+        if not mine and to is None and self._mentions_me(text):
+            body = ("mention",)
+        return self._line(local_time(m.get("ts", "")), sender, mine, to, text, body)
+
+    @staticmethod
+    def _line(when: str, sender: str, mine: bool, to: str | None, text: str,
+              body: tuple) -> list[tuple[str, tuple]]:
+        chunks = [(f"{when}  ", ("meta",)), (sender, ("sender", "mine") if mine else ("sender",))]
         if to is not None:
             chunks.append((f" → {to} (private)", ("private",)))
-        body_tags = ("private",) if to is not None else (("mine",) if mine else ())
-        chunks.append((": " + str(m.get("text", "")), body_tags))
-        return chunks
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        chunks.append((": " + lines[0], body))
+        chunks.extend(("\n" + line, (*body, "cont")) for line in lines[1:])
+        return [(s, (*tags, "msg")) for s, tags in chunks]
+
+    def _mentions_me(self, text: str) -> bool:
+        if not self.me:
+            return False
+        return re.search(rf"(?<![\w.-]){re.escape(self.me)}(?![\w-])", text,
+                         re.IGNORECASE) is not None
 
     def note(self, text: str, tag: str = "note", at_top: bool = False) -> None:
-        if at_top:
-            self.transcript.configure(state="normal")
-            self.transcript.insert("1.0", f"— {text} —\n", (tag,))
-            self.transcript.configure(state="disabled")
-        else:
-            append(self.transcript, (f"— {text} —", (tag,)))
+        following = self._at_bottom()
+        self._write("1.0" if at_top else LIVE, [(f"— {text} —\n", (tag,))])
+        if following and not at_top:
+            self.transcript.see("end")
 
     def transcript_text(self) -> str:
         return self.transcript.get("1.0", "end-1c")
@@ -356,30 +719,253 @@ class ChatWindow(ToolWindow):
         if self.recipient.get() not in (EVERYONE, *self.users):
             self.recipient.set(EVERYONE)
 
+    # -- lines not sent yet ------------------------------------------------------------------
+    def _render_pending(self) -> None:
+        """Redraw the lines waiting below the conversation (muted)."""
+        t = self.transcript
+        following = self._at_bottom()
+        t.configure(state="normal")
+        t.delete(LIVE, "end-1c")
+        t.mark_gravity(LIVE, "left")  # these go after the mark, not before it
+        try:
+            for p in self.pending:
+                label = "sending…" if self.logged_in and p.epoch is not None \
+                    else "not sent yet: waits for the connection"
+                chunks = [*self._line(p.typed, self.me or "?", True, p.to, p.text, ()),
+                          (f"   ({label})\n", ("note",))]
+                for text, tags in chunks:
+                    t.insert("end-1c", text, (*tags, "pending", f"pending-{p.key}"))
+        finally:
+            t.mark_gravity(LIVE, "right")
+            t.configure(state="disabled")
+        if following:
+            t.see("end")
+
+    def _send_pending(self, p: Pending) -> None:
+        if p.to is not None and p.to not in self.users:
+            self._fail_pending(p, f"{p.to} is not online")
+            return
+        p.epoch = self.epoch
+        self.session.say(p.text, p.to, self.epoch)
+
+    def _send_pending_after_welcome(self, fresh: list[dict]) -> None:
+        """After a (re)login: lines that reached the server before the drop are
+        in the history just received; the rest go (again) now."""
+        mine = [m for m in fresh if name_key(str(m.get("from", ""))) == name_key(self.me)]
+        for p in list(self.pending):
+            if p.epoch is not None:
+                arrived = next((m for m in mine if m.get("text") == p.text
+                                and m.get("to") == p.to), None)
+                if arrived is not None:
+                    mine.remove(arrived)
+                    self.pending.remove(p)
+                    continue
+            self._send_pending(p)
+
+    def _confirm_pending(self, msg: dict) -> None:
+        for p in self.pending:
+            if p.text == msg.get("text") and p.to == msg.get("to"):
+                self.pending.remove(p)
+                self._render_pending()
+                return
+
+    def _fail_pending(self, p: Pending, why: str) -> None:
+        """The server will not take it: say so where it was, and hand the text back."""
+        if p in self.pending:
+            self.pending.remove(p)
+        restored = not self.message_text().strip()
+        if restored:
+            self.set_message(p.text)
+            if p.to is not None and p.to in self.users:
+                self.recipient.set(p.to)
+        self._render_pending()
+        following = self._at_bottom()
+        self._write(LIVE, [*self._line(p.typed, self.me or "?", True, p.to, p.text,
+                                       ("failed",)),
+                           (f"   (not sent: {why}"
+                            f"{'; it is back in the message box' if restored else ''})\n",
+                            ("error",))])
+        if following:
+            self.transcript.see("end")
+
+    # -- the message box -----------------------------------------------------------------------
+    def message_text(self) -> str:
+        return self.entry.get("1.0", "end-1c")
+
+    def set_message(self, text: str) -> None:
+        self.entry.delete("1.0", "end")
+        self.entry.insert("1.0", text)
+        self.entry.edit_reset()
+        self._message_changed()
+
+    def _entry_modified(self, event: tk.Event) -> None:
+        if not self.entry.edit_modified():
+            return
+        self.entry.edit_modified(False)
+        self._message_changed()
+
+    def _message_changed(self) -> None:
+        text = self.message_text()
+        if self.line.get() != text:
+            self._syncing = True
+            try:
+                self.line.set(text)
+            finally:
+                self._syncing = False
+        self._entry_notice = ""
+        self._fit_entry()
+        self._update_counter()
+
+    def _line_changed(self) -> None:
+        """``line`` set from code (scripts, tests): show it in the box."""
+        if not self._syncing and self.line.get() != self.message_text():
+            self.set_message(self.line.get())
+
+    def _fit_entry(self) -> None:
+        """One to four lines tall, as the message needs."""
+        counted = self.entry.count("1.0", "end-1c", "displaylines", "update")
+        if isinstance(counted, tuple):
+            counted = counted[0]
+        lines = min(ENTRY_MAX_LINES, 1 + (counted or 0))
+        if int(self.entry.cget("height")) != lines:
+            self.entry.configure(height=lines)
+        if lines == ENTRY_MAX_LINES:
+            self.entry.see("insert")
+
+    def _update_counter(self) -> None:
+        n = len(self.message_text())
+        over = n - TEXT_MAX
+        if over > 0:
+            text = (f"{n}/{TEXT_MAX}: {over} characters too many. Shorten the message (or "
+                    "send it in parts) to send it.")
+            style = "Error.TLabel"
+        elif self._entry_notice:
+            text, style = self._entry_notice, "Error.TLabel"
+        elif n >= COUNTER_FROM:
+            text, style = f"{n}/{TEXT_MAX}", "Hint.TLabel"
+        else:
+            text, style = "", "Hint.TLabel"
+        self.counter.set(text)
+        self.counter_label.configure(style=style)
+        if text:
+            self.counter_label.grid()
+        else:
+            self.counter_label.grid_remove()
+        self.send_button.state(["disabled"] if over > 0 else ["!disabled"])
+
     # -- actions -----------------------------------------------------------------------------
     def send(self) -> None:
-        text = self.line.get()
-        if not self.logged_in or not text.strip():
+        """Send what is typed; offline, it waits in the transcript until the next login."""
+        text = self.message_text()
+        if not self.joined or not text.strip():
             return
         if len(text) > TEXT_MAX:
-            self.status.set(f"Too long: {len(text)} characters (at most {TEXT_MAX})")
+            self.bell()  # the counter under the box says why
             return
-        to = self.recipient.get()
-        self.session.say(text, None if to == EVERYONE else to)
-        self.line.set("")
+        to = None if self.recipient.get() == EVERYONE else self.recipient.get()
+        if to is not None and to not in self.users:
+            self._entry_notice = f"{to} is not online now; choose someone else or everyone."
+            self._update_counter()
+            return
+        self._pending_keys += 1
+        p = Pending(self._pending_keys, text, to, datetime.now().strftime("%H:%M"))
+        self.pending.append(p)
+        self.set_message("")
+        if self.logged_in:
+            self._send_pending(p)
+        self._render_pending()
+        self.scroll_to_newest()
+
+    def escape(self) -> None:
+        """Escape in the message box: close the find bar, else stop writing privately."""
+        if self.findbar.shown:
+            self.findbar.close()
+            self.entry.focus_set()
+        elif self.recipient.get() != EVERYONE:
+            self.recipient.set(EVERYONE)
 
     def private_to_selected(self) -> None:
         selection = self.user_list.curselection()
         if not selection:
             return
-        name = self.users[selection[0]]
+        self.private_to(self.users[selection[0]])
+
+    def private_to(self, name: str) -> None:
         if name != self.me:
             self.recipient.set(name)
             self.entry.focus_set()
+
+    def _user_menu_for(self, event: tk.Event) -> tk.Menu | None:
+        if event.type == tk.EventType.ButtonPress:
+            index = self.user_list.nearest(event.y)
+            if index < 0 or not self.users:
+                return None
+            self.user_list.selection_clear(0, "end")
+            self.user_list.selection_set(index)
+            self.user_list.activate(index)
+        selection = self.user_list.curselection()
+        if not selection:
+            return None
+        name = self.users[selection[0]]
+        menu = self._user_menu
+        menu.delete(0, "end")
+        menu.add_command(label=f"Private message to {name}",
+                         command=lambda: self.private_to(name),
+                         state="disabled" if name == self.me else "normal")
+        menu.add_command(label="Copy name", command=lambda: self._copy(name))
+        return menu
+
+    def _copy(self, text: str) -> None:
+        self.clipboard_clear()
+        self.clipboard_append(text)
 
     def load_older(self) -> None:
         if self.logged_in:
             self.session.history(self.oldest_id, 50)
 
+    # -- attention ---------------------------------------------------------------------------
+    def _focused(self) -> bool:
+        try:
+            widget = self.focus_displayof()
+        except (KeyError, tk.TclError):  # focus in a menu or a combobox's list
+            return False
+        return widget is not None and widget.winfo_toplevel() is self
+
+    def _attention(self, msg: dict) -> None:
+        """A new line from someone else: count it while the window is elsewhere,
+        and ring for a private line or a mention of our name."""
+        if self._focused():
+            return
+        self.unread += 1
+        self._update_title()
+        to_me = msg.get("to") is not None
+        if to_me or self._mentions_me(str(msg.get("text", ""))):
+            self.bell()
+
+    def _on_focus_in(self, event: tk.Event) -> None:
+        if self.unread:
+            self.unread = 0
+            self._update_title()
+
+    def _update_title(self) -> None:
+        title = f"{TITLE} ({self.me})" if self.me else TITLE
+        self.title(f"({self.unread}) {title}" if self.unread else title)
+
+    # -- closing ---------------------------------------------------------------------------------
+    def unsent(self) -> list[Pending]:
+        """Lines that closing would lose: online, the ones handed to the
+        session still go out before its logout."""
+        return [p for p in self.pending if not (self.logged_in and p.epoch == self.epoch)]
+
+    def close(self) -> None:
+        unsent = self.unsent()
+        if not self.closed and unsent and not confirm_destructive(
+                self, "Close the chat window?",
+                f"{len(unsent)} line(s) you sent could not be sent yet: the window is "
+                "not connected.", "They are lost if the window closes now."):
+            return
+        super().close()
+
     def stop_workers(self) -> None:
-        self.session.close()
+        self.session.close()  # returns at once; the session's thread ends by itself
+        release_attributes(self.findbar)  # its variables, on this thread, not the collector's

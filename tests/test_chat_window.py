@@ -1,14 +1,34 @@
-"""Chat windows under Xvfb, talking through a real server on loopback."""
+"""Chat windows under Xvfb, talking through a real server on loopback.
+
+Covers issue 10's chat rows (3, 6, 8, 9, 10, 19, 21), the attention cues
+(unread count, bell, "new messages below"), Ctrl+F, context menus, Tab
+order, and a close that never blocks the Tk thread. Everything is driven
+through the widgets: keys, clicks, pastes, menu items.
+"""
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 
+from gui import chat_window
 from gui.chat_window import ChatWindow
+from gui.findbar import MATCH_TAG
 from gui.settings import Settings
-from net.chat.client import ChatSession
+from net.chat import client_events as ev
+from net.chat.client import ChatConnection, ChatSession
+from net.chat.protocol import TEXT_MAX
 from net.chat.server import ChatServer
 from tests.conftest import wait_until
+
+
+@pytest.fixture(autouse=True)
+def no_modal_questions(monkeypatch):
+    """A question box would wait for a click forever: fail instead."""
+    monkeypatch.setattr(chat_window, "confirm_destructive",
+                        lambda *args: pytest.fail(f"unexpected question: {args[1:]}"))
 
 
 @pytest.fixture
@@ -24,8 +44,9 @@ def quick_session(emit):
     return ChatSession(emit, reconnect_delays=(0.05, 0.1, 0.2, 0.3, 0.5, 0.5, 1, 1, 1))
 
 
-def open_window(root, server, name, password="pw", settings=None) -> ChatWindow:
-    w = ChatWindow(root, settings, session_factory=quick_session, autoconnect=False)
+def open_window(root, server, name, password="pw", settings=None,
+                session_factory=quick_session) -> ChatWindow:
+    w = ChatWindow(root, settings, session_factory=session_factory, autoconnect=False)
     w.host.set(server.address[0])
     w.port.set(str(server.address[1]))
     w.name.set(name)
@@ -35,16 +56,85 @@ def open_window(root, server, name, password="pw", settings=None) -> ChatWindow:
     return w
 
 
+def focus(widget) -> None:
+    widget.focus_force()
+    widget.update()
+
+
+def press(widget, key: str) -> None:
+    """A key pressed in ``widget`` (focused first, as a user's click would)."""
+    focus(widget)
+    widget.event_generate(key)
+    widget.update()
+
+
+def paste(widget, text: str) -> None:
+    widget.clipboard_clear()
+    widget.clipboard_append(text)
+    press(widget, "<<Paste>>")
+
+
 def say(window: ChatWindow, text: str) -> None:
-    window.entry.focus_force()
-    window.line.set(text)
-    window.entry.event_generate("<Return>")  # Enter sends
+    """Type a line into the message box and press Enter."""
+    focus(window.entry)
+    window.entry.delete("1.0", "end")
+    window.entry.insert("insert", text)
+    press(window.entry, "<Return>")  # Enter sends
 
 
 def lines_with(window: ChatWindow, marker: str) -> list[str]:
     return [line for line in window.transcript_text().splitlines() if marker in line]
 
 
+def texts(window: ChatWindow, marker: str) -> list[str]:
+    return [line.split(": ", 1)[1] for line in lines_with(window, marker)]
+
+
+def line_tags(window: ChatWindow, marker: str) -> set[str]:
+    """The tags on the characters of the (first) transcript line holding ``marker``."""
+    t = window.transcript
+    start = t.search(marker, "1.0", "end")
+    assert start, f"{marker!r} is not in the transcript"
+    index = t.index(f"{start} linestart")
+    tags: set[str] = set()
+    while t.compare(index, "<", f"{start} lineend"):
+        tags.update(t.tag_names(index))
+        index = t.index(f"{index}+1c")
+    return tags
+
+
+def shown(widget) -> bool:
+    widget.update()
+    return bool(widget.winfo_ismapped())
+
+
+def pump(root, seconds: float) -> None:
+    """Let the Tk loop (and the worker threads) run for a while."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        root.update()
+        time.sleep(0.01)
+
+
+def restartable_server(tmp_path) -> tuple[ChatServer, int]:
+    data = tmp_path / "srv"
+    data.mkdir(exist_ok=True)
+    server = ChatServer(data, "127.0.0.1", 0)
+    return server, server.start()[1]
+
+
+def write_history(server: ChatServer, count: int, prefix: str = "old") -> None:
+    c = ChatConnection()
+    c.connect(*server.address)
+    c.login("writer", "pw")
+    for i in range(count):
+        c.send({"type": "say", "text": f"{prefix} {i:03d}"})
+    for _ in range(count):
+        c.recv_until("message")
+    c.close()
+
+
+# -- talking ------------------------------------------------------------------------------
 def test_three_windows_talk_in_one_order(tk_root, chat_server, settle_threads):
     a = open_window(tk_root, chat_server, "alice")
     b = open_window(tk_root, chat_server, "bob")
@@ -56,11 +146,12 @@ def test_three_windows_talk_in_one_order(tk_root, chat_server, settle_threads):
 
     for i, w in enumerate((a, b, c, a, c, b)):
         say(w, f"line {i} from {w.me}")
-    wait_until(lambda: all(len(lines_with(w, "from ")) == 6 for w in (a, b, c)), 10,
+    wait_until(lambda: all(len(lines_with(w, "from ")) == 6 for w in (a, b, c))
+               and not a.pending and not b.pending and not c.pending, 10,
                tk_root, "every line in every window")
-    orders = [[line.split(": ", 1)[1] for line in lines_with(w, "from ")] for w in (a, b, c)]
+    orders = [texts(w, "from ") for w in (a, b, c)]
     assert orders[0] == orders[1] == orders[2]
-    assert a.line.get() == ""
+    assert a.message_text() == ""
 
     c.close()
     wait_until(lambda: a.users == ["alice", "bob"] and b.users == ["alice", "bob"], 10,
@@ -68,39 +159,67 @@ def test_three_windows_talk_in_one_order(tk_root, chat_server, settle_threads):
     assert "carol left" in b.transcript_text()
 
     late = open_window(tk_root, chat_server, "dave")  # a late joiner sees history
-    history = [line.split(": ", 1)[1] for line in lines_with(late, "from ")]
-    assert history == orders[0]
+    assert texts(late, "from ") == orders[0]
     for w in (a, b, late):
         w.close()
     settle_threads()
 
 
-def test_private_message_from_the_user_list(tk_root, chat_server):
+def test_private_message_from_the_user_list_menu(tk_root, chat_server):
     a = open_window(tk_root, chat_server, "pam")
     b = open_window(tk_root, chat_server, "quinn")
     c = open_window(tk_root, chat_server, "ray")
     wait_until(lambda: len(a.users) == 3, 10, tk_root, "three users")
-    a.user_list.selection_set(a.users.index("quinn"))
-    a.private_to_selected()
+    # Right-click quinn in the list: the menu offers a private message.
+    row = a.users.index("quinn")
+    x, y, _, height = a.user_list.bbox(row)
+    focus(a.user_list)
+    a.user_list.event_generate("<Button-3>", x=x + 5, y=y + height // 2,
+                               rootx=a.user_list.winfo_rootx() + x + 5,
+                               rooty=a.user_list.winfo_rooty() + y + height // 2)
+    menu = a._user_menu
+    labels = [menu.entrycget(i, "label") for i in range(menu.index("end") + 1)]
+    assert labels == ["Private message to quinn", "Copy name"]
+    menu.invoke(0)
+    menu.unpost()
     assert a.recipient.get() == "quinn"
+
     say(a, "just for you")
-    wait_until(lambda: lines_with(b, "just for you") and lines_with(a, "just for you"), 10,
-               tk_root, "the private line at both ends")
-    assert "→ quinn (private)" in lines_with(a, "just for you")[0]
-    say(a, "public again")  # the recipient stays until changed
-    a.recipient.set("everyone")
+    say(a, "still just for you")  # the recipient stays until changed
+    wait_until(lambda: lines_with(b, "still just for you") and not a.pending, 10,
+               tk_root, "the private lines at both ends")
+    assert all("pam → quinn (private)" in line for line in lines_with(b, "just for you"))
+    assert "private" in line_tags(b, "still just for you")
+    press(a.entry, "<Escape>")  # back to everyone
+    assert a.recipient.get() == "everyone"
     say(a, "to all")
-    wait_until(lambda: lines_with(c, "to all"), 10, tk_root, "the public line")
+    wait_until(lambda: lines_with(c, "to all") and lines_with(b, "to all"), 10, tk_root,
+               "the public line")
     assert not lines_with(c, "just for you")
+    assert "(private)" not in lines_with(b, "to all")[0]
+
+    # "Copy name" puts the name on the clipboard.
+    a.user_list.selection_clear(0, "end")
+    a.user_list.selection_set(a.users.index("ray"))
+    focus(a.user_list)
+    a.user_list.event_generate("<Shift-F10>")
+    a._user_menu.invoke(1)
+    a._user_menu.unpost()
+    assert a.clipboard_get() == "ray"
     for w in (a, b, c):
         w.close()
 
 
+# -- row 6: logging in ------------------------------------------------------------------
 def test_login_errors_are_shown_in_the_panel(tk_root, chat_server, tmp_path):
     first = open_window(tk_root, chat_server, "taken", "right")
-    twin = open_window(tk_root, chat_server, "TAKEN", "right")
+    twin = open_window(tk_root, chat_server, "TAKEN", "wrong")
     assert not twin.logged_in
-    assert "already online" in twin.login_error.get()
+    # The server refuses a name online elsewhere before it checks the password:
+    # the message must not read as a verdict on the password.
+    message = twin.login_error.get()
+    assert "logged in on another connection" in message
+    assert "before the password was checked" in message
     first.close()
     wrong = open_window(tk_root, chat_server, "taken", "wrong")
     assert not wrong.logged_in
@@ -122,8 +241,23 @@ def test_login_errors_are_shown_in_the_panel(tk_root, chat_server, tmp_path):
         w.close()
 
 
+def test_the_known_name_is_a_hint_not_a_greeting_for_another_name(tk_root, chat_server,
+                                                                   tmp_path):
+    open_window(tk_root, chat_server, "bob").close()  # this address last logged in as bob
+    settings = Settings(tmp_path / "settings.json")
+    settings.update("chat", host="127.0.0.1", port=chat_server.address[1], name="carol")
+    w = ChatWindow(tk_root, settings, autoconnect=True)
+    wait_until(lambda: w.greeting.get(), 10, tk_root, "the hint from hello")
+    assert w.name.get() == "carol"  # what the user chose stays
+    assert "Welcome back" not in w.greeting.get()
+    assert w.greeting.get() == "This computer was last used by bob."
+    focus(w.login_entries["name"])
+    w.name.set("Bob")  # as typed; names differ only in case
+    assert w.greeting.get() == "Welcome back, bob."
+    w.close()
+
+
 def test_unreachable_server_is_shown_not_raised(tk_root):
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -141,11 +275,11 @@ def test_unreachable_server_is_shown_not_raised(tk_root):
 def test_known_address_prefills_the_name_and_settings_remember(tk_root, chat_server, tmp_path):
     settings = Settings(tmp_path / "settings.json")
     open_window(tk_root, chat_server, "remembered", settings=settings).close()
-    fresh = ChatWindow(tk_root, None, autoconnect=True)  # no settings: only the greeting
-    fresh.port.set(str(chat_server.address[1]))
-    fresh._connect()
+    empty = Settings(tmp_path / "other.json")  # knows the server, not the name
+    empty.update("chat", host="127.0.0.1", port=chat_server.address[1])
+    fresh = ChatWindow(tk_root, empty, autoconnect=True)
     wait_until(lambda: fresh.name.get() == "remembered", 10, tk_root, "the prefill")
-    assert "Welcome back, remembered" in fresh.greeting.get()
+    assert fresh.greeting.get() == "Welcome back, remembered."
     fresh.close()
     again = ChatWindow(tk_root, Settings(tmp_path / "settings.json"), autoconnect=False)
     assert again.name.get() == "remembered"
@@ -155,45 +289,416 @@ def test_known_address_prefills_the_name_and_settings_remember(tk_root, chat_ser
     again.close()
 
 
+# -- row 3: history ------------------------------------------------------------------------
+def test_login_shows_the_newest_history_and_older_pages_load_above(tk_root, chat_server):
+    write_history(chat_server, 130)
+    w = open_window(tk_root, chat_server, "reader")
+    assert len(lines_with(w, "old ")) == 100  # the welcome's last 100
+    w.update()
+    first, last = w.transcript.yview()
+    assert last >= 0.999 and first > 0.5, "the view must sit at the newest line"
+    w.older_button.invoke()
+    wait_until(lambda: len(lines_with(w, "old ")) == 130, 10, tk_root, "older page")
+    assert texts(w, "old ") == [f"old {i:03d}" for i in range(130)]
+    w.older_button.invoke()
+    wait_until(lambda: "no older messages" in w.transcript_text(), 10, tk_root, "the end")
+    w.close()
+
+
+# -- rows 8 and 9: the connection comes and goes ------------------------------------------
 def test_reconnects_with_the_token_and_shows_nothing_twice(tk_root, tmp_path):
-    data = tmp_path / "srv"
-    data.mkdir()
-    server = ChatServer(data, "127.0.0.1", 0)
-    host, port = server.start()
+    server, port = restartable_server(tmp_path)
     a = open_window(tk_root, server, "steady")
     say(a, "before the drop")
-    wait_until(lambda: lines_with(a, "before the drop"), 10, tk_root, "the first line")
-    server.stop()  # the connection drops: bye(shutdown), then closed
-    wait_until(lambda: "Reconnecting" in a.status.get(), 10, tk_root, "reconnect attempts")
-    server = ChatServer(data, "127.0.0.1", port)
+    wait_until(lambda: lines_with(a, "before the drop") and not a.pending, 10, tk_root,
+               "the first line")
+    server.stop()  # the connection drops: bye(shutdown), then reconnect attempts
+    wait_until(lambda: "Reconnecting" in a.strip_text.get(), 10, tk_root, "reconnect attempts")
+    assert shown(a.strip) and shown(a.transcript)  # the conversation stays in view
+    assert a.strip_button.cget("text") == "Reconnect now"
+    server = ChatServer(tmp_path / "srv", "127.0.0.1", port)
     server.start()
     try:
         wait_until(lambda: "reconnected" in a.transcript_text() and a.logged_in, 20, tk_root,
                    "the reconnect")
+        assert not shown(a.strip)
         assert len(lines_with(a, "before the drop")) == 1  # history again, but shown once
         say(a, "after the drop")
-        wait_until(lambda: lines_with(a, "after the drop"), 10, tk_root, "a new line")
+        wait_until(lambda: lines_with(a, "after the drop") and not a.pending, 10, tk_root,
+                   "a new line")
         a.close()
     finally:
         server.stop()
 
 
-def test_load_older_messages(tk_root, chat_server):
-    from net.chat.client import ChatConnection
-    c = ChatConnection()
-    c.connect(*chat_server.address)
-    c.login("writer", "pw")
-    for i in range(130):
-        c.send({"type": "say", "text": f"old {i:03d}"})
-    for _ in range(130):
-        c.recv_until("message")
-    c.close()
-    w = open_window(tk_root, chat_server, "reader")
-    assert len(lines_with(w, "old ")) == 100  # the welcome's last 100
-    w.older_button.invoke()
-    wait_until(lambda: len(lines_with(w, "old ")) == 130, 10, tk_root, "older page")
-    texts = [line.split(": ", 1)[1] for line in lines_with(w, "old ")]
-    assert texts == [f"old {i:03d}" for i in range(130)]
-    w.older_button.invoke()
-    wait_until(lambda: "no older messages" in w.transcript_text(), 10, tk_root, "the end")
+def test_lines_sent_while_reconnecting_wait_in_view_and_go_out_once(tk_root, tmp_path):
+    server, port = restartable_server(tmp_path)
+    a = open_window(tk_root, server, "traveller")
+    server.stop()
+    wait_until(lambda: a.state == "reconnecting", 10, tk_root, "the reconnect attempts")
+    say(a, "typed while away")
+    assert a.message_text() == ""
+    waiting = lines_with(a, "typed while away")
+    assert len(waiting) == 1 and "not sent yet" in waiting[0]
+    assert "pending" in line_tags(a, "typed while away")
+    server = ChatServer(tmp_path / "srv", "127.0.0.1", port)
+    server.start()
+    try:
+        wait_until(lambda: a.logged_in and not a.pending, 20, tk_root, "the line to go out")
+        assert texts(a, "typed while away") == ["typed while away"]
+        assert "pending" not in line_tags(a, "typed while away")
+        other = open_window(tk_root, server, "witness")
+        assert texts(other, "typed while away") == ["typed while away"]  # sent once
+        for w in (a, other):
+            w.close()
+    finally:
+        server.stop()
+
+
+def test_lines_kept_when_the_reconnect_fails_go_out_after_reconnect(tk_root, tmp_path):
+    server, port = restartable_server(tmp_path)
+    a = open_window(tk_root, server, "patient",
+                    session_factory=lambda emit: ChatSession(emit, reconnect_delays=(0.05,)))
+    server.stop()
+    wait_until(lambda: a.state == "gave_up", 10, tk_root, "the attempts to fail")
+    assert "Could not reconnect" in a.strip_text.get()
+    assert a.strip_button.cget("text") == "Reconnect"
+    say(a, "kept for later")
+    assert "not sent yet" in lines_with(a, "kept for later")[0]
+    server = ChatServer(tmp_path / "srv", "127.0.0.1", port)
+    server.start()
+    try:
+        a.strip_button.invoke()
+        wait_until(lambda: a.logged_in and not a.pending, 20, tk_root, "the reconnect")
+        assert texts(a, "kept for later") == ["kept for later"]
+        a.close()
+    finally:
+        server.stop()
+
+
+def test_kicked_keeps_the_conversation_and_offers_to_reconnect(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "kickme")
+    say(a, "before the kick")
+    wait_until(lambda: lines_with(a, "before the kick") and not a.pending, 10, tk_root,
+               "the line")
+    chat_server.kick("kickme")
+    wait_until(lambda: a.state == "kicked", 10, tk_root, "the kick")
+    assert shown(a.chat_frame) and not shown(a.login_frame)
+    assert shown(a.strip) and "operator disconnected you" in a.strip_text.get()
+    assert lines_with(a, "before the kick")
+    a.strip_button.invoke()  # "Reconnect": the token still resumes
+    wait_until(lambda: a.logged_in, 10, tk_root, "the reconnect")
+    assert not shown(a.strip)
+
+    # The identification file is cleared, then the connection ends: the
+    # token is gone, so the strip asks for the password, in place.
+    chat_server.clear_users()
+    chat_server.kick("kickme")
+    wait_until(lambda: a.state == "kicked", 10, tk_root, "the second kick")
+    a.strip_button.invoke()
+    wait_until(lambda: a.state == "expired", 10, tk_root, "the refused token")
+    assert shown(a.chat_frame) and shown(a.strip_password)
+    assert a.strip_button.cget("text") == "Log in again"
+    assert "password for kickme" in a.strip_text.get()
+    focus(a.strip_password)
+    a.strip_password.insert(0, "new password")
+    press(a.strip_password, "<Return>")
+    wait_until(lambda: a.logged_in, 10, tk_root, "the new login")
+    assert not shown(a.strip)
+    assert len(lines_with(a, "before the kick")) == 1
+    assert a.password.get() == ""
+    a.close()
+
+
+# -- rows 10 and 19: the message box ------------------------------------------------------
+def test_a_paste_over_the_limit_is_counted_and_not_sent(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "paster")
+    paste(a.entry, "x" * 10_000)
+    assert a.counter.get().startswith(f"10000/{TEXT_MAX}: 6000 characters too many")
+    assert shown(a.counter_label) and str(a.counter_label.cget("style")) == "Error.TLabel"
+    assert a.send_button.instate(["disabled"])
+    press(a.entry, "<Return>")
+    assert len(a.message_text()) == 10_000  # kept, not sent
+    assert not a.pending and "xxxx" not in a.transcript_text()
+
+    a.entry.delete("1.0", f"1.0+{10_000 - 3950}c")  # shortened, within 10% of the limit
+    a.update()
+    assert a.counter.get() == f"3950/{TEXT_MAX}"
+    assert str(a.counter_label.cget("style")) == "Hint.TLabel"
+    assert a.send_button.instate(["!disabled"])
+    a.entry.delete("1.0", "1.0+3850c")
+    a.update()
+    assert a.counter.get() == "" and not shown(a.counter_label)
+    press(a.entry, "<Return>")
+    wait_until(lambda: "x" * 100 in a.transcript_text() and not a.pending, 10, tk_root,
+               "the shortened line")
+    assert "Too long" not in a.status.get()
+    a.close()
+
+
+def test_newlines_shift_enter_and_a_pasted_block(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "poet")
+    b = open_window(tk_root, chat_server, "reader")
+    paste(a.entry, "first line\nsecond line")
+    assert a.message_text() == "first line\nsecond line"
+    assert int(a.entry.cget("height")) == 2  # the box grows with the message
+    press(a.entry, "<Return>")
+    wait_until(lambda: lines_with(b, "second line"), 10, tk_root, "the two-line message")
+    transcript = b.transcript_text().splitlines()
+    at = transcript.index(next(line for line in transcript if "first line" in line))
+    assert transcript[at].endswith("poet: first line")
+    assert transcript[at + 1] == "second line"  # its own line, no box glyph
+    assert "cont" in line_tags(b, "second line")  # indented under the first
+    assert int(a.entry.cget("height")) == 1
+
+    focus(a.entry)
+    a.entry.insert("insert", "one")
+    press(a.entry, "<Shift-Return>")  # a new line, not a send
+    a.entry.insert("insert", "two")
+    a.update()
+    assert a.message_text() == "one\ntwo" and not a.pending
+    for more in ("three", "four", "five", "six"):
+        press(a.entry, "<Shift-Return>")
+        a.entry.insert("insert", more)
+    a.update()
+    assert int(a.entry.cget("height")) == 4  # and stops growing there
+    for w in (a, b):
+        w.close()
+
+
+def test_context_menus_on_the_message_box_and_the_transcript(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "menus")
+    say(a, "copy me")
+    wait_until(lambda: lines_with(a, "copy me") and not a.pending, 10, tk_root, "the line")
+
+    def right_click(widget):
+        before = set(widget.winfo_children())
+        focus(widget)
+        widget.event_generate("<Button-3>", x=10, y=10, rootx=widget.winfo_rootx() + 10,
+                              rooty=widget.winfo_rooty() + 10)
+        widget.update()
+        (menu,) = set(widget.winfo_children()) - before
+        return menu, {menu.entrycget(i, "label"): i for i in range(menu.index("end") + 1)}
+
+    menu, items = right_click(a.transcript)
+    assert list(items) == ["Copy", "Select all"]
+    menu.invoke(items["Select all"])
+    menu.unpost()
+    menu, items = right_click(a.transcript)
+    menu.invoke(items["Copy"])
+    menu.unpost()
+    assert "copy me" in a.clipboard_get()
+
+    a.clipboard_clear()
+    a.clipboard_append("pasted from the menu")
+    menu, items = right_click(a.entry)
+    assert list(items) == ["Cut", "Copy", "Paste", "Select all"]
+    menu.invoke(items["Paste"])
+    menu.unpost()
+    a.update()
+    assert a.message_text() == "pasted from the menu"
+    a.close()
+
+
+# -- row 21: private messages in history ---------------------------------------------------
+def test_private_messages_come_back_marked_private(tk_root, tmp_path):
+    server, port = restartable_server(tmp_path)
+    a = open_window(tk_root, server, "pam")
+    b = open_window(tk_root, server, "quinn")
+    wait_until(lambda: "quinn" in a.users, 10, tk_root, "quinn online")
+    a.recipient.set("quinn")
+    say(a, "our secret")
+    wait_until(lambda: lines_with(b, "our secret") and not a.pending, 10, tk_root,
+               "the private line")
+    server.stop()
+    server = ChatServer(tmp_path / "srv", "127.0.0.1", port)
+    server.start()
+    try:
+        wait_until(lambda: a.logged_in and b.logged_in, 20, tk_root, "both to reconnect")
+        assert len(lines_with(a, "our secret")) == 1 and len(lines_with(b, "our secret")) == 1
+        b.close()
+        again = open_window(tk_root, server, "quinn")  # a new window: from history only
+        (line,) = lines_with(again, "our secret")
+        assert "pam → quinn (private): our secret" in line
+        assert "private" in line_tags(again, "our secret")
+        outsider = open_window(tk_root, server, "ray")
+        assert not lines_with(outsider, "our secret")
+        for w in (a, again, outsider):
+            w.close()
+    finally:
+        server.stop()
+
+
+# -- attention ---------------------------------------------------------------------------------
+def test_unread_count_and_bell_while_the_window_is_elsewhere(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "alice")
+    b = open_window(tk_root, chat_server, "bob")
+    wait_until(lambda: "bob" in a.users, 10, tk_root, "bob online")
+    rings = []
+    a.bell = lambda *args, **kwargs: rings.append(1)
+    focus(b.entry)  # the user is in bob's window
+    say(b, "a plain line")
+    wait_until(lambda: lines_with(a, "a plain line"), 10, tk_root, "the line")
+    assert a.title() == "(1) netdesk — Chat (alice)" and not rings
+    say(b, "hey Alice, look")  # a mention rings
+    wait_until(lambda: lines_with(a, "look"), 10, tk_root, "the mention")
+    assert a.title().startswith("(2) ") and len(rings) == 1
+    assert "mention" in line_tags(a, "look")
+    b.recipient.set("alice")
+    say(b, "psst")  # so does a private line
+    wait_until(lambda: lines_with(a, "psst"), 10, tk_root, "the private line")
+    assert a.title().startswith("(3) ") and len(rings) == 2
+    assert b.title() == "netdesk — Chat (bob)"  # its own lines count for nothing
+    focus(a.entry)  # the user comes back
+    assert a.title() == "netdesk — Chat (alice)"
+    for w in (a, b):
+        w.close()
+
+
+def test_new_messages_below_when_scrolled_up(tk_root, chat_server):
+    write_history(chat_server, 80)
+    a = open_window(tk_root, chat_server, "scroller")
+    b = open_window(tk_root, chat_server, "talker")
+    focus(a.transcript)
+    for _ in range(3):
+        press(a.transcript, "<Prior>")  # Page Up: reading older lines
+    top = a.transcript.yview()[0]
+    assert a.transcript.yview()[1] < 0.999
+    assert not shown(a.new_below)
+    say(b, "something new")
+    wait_until(lambda: lines_with(a, "something new"), 10, tk_root, "the new line")
+    assert shown(a.new_below)
+    assert a.transcript.yview()[0] == pytest.approx(top)  # the reader was not moved
+    a.new_below.invoke()
+    a.update()
+    assert a.transcript.yview()[1] >= 0.999 and not shown(a.new_below)
+    say(b, "and more")  # at the bottom, the view follows: no marker
+    wait_until(lambda: lines_with(a, "and more"), 10, tk_root, "the next line")
+    a.update()
+    assert a.transcript.yview()[1] >= 0.999 and not shown(a.new_below)
+    for w in (a, b):
+        w.close()
+
+
+def test_ctrl_f_finds_in_the_transcript_and_escape_closes(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "finder")
+    for line in ("apple pie", "banana", "Apple tart"):
+        say(a, line)
+    wait_until(lambda: lines_with(a, "tart") and not a.pending, 10, tk_root, "the lines")
+    press(a.entry, "<Control-f>")
+    assert shown(a.findbar) and a.focus_get() == a.findbar.entry
+    a.findbar.entry.insert(0, "apple")
+    a.update()
+    assert a.findbar.count.get() == "2 of 2"
+    assert len(a.transcript.tag_ranges(MATCH_TAG)) == 4  # two (start, end) pairs
+    press(a.findbar.entry, "<Escape>")
+    assert not shown(a.findbar) and not a.transcript.tag_ranges(MATCH_TAG)
+    press(a.entry, "<Control-f>")
+    press(a.entry, "<Escape>")  # Escape in the message box closes it too
+    assert not shown(a.findbar)
+    a.close()
+
+
+def test_tab_follows_the_screen(tk_root, chat_server):
+    form = ChatWindow(tk_root, None, autoconnect=False)
+    entries = form.login_entries
+    focus(entries["host"])
+    order = [entries["host"]]
+    for _ in range(5):
+        press(form.focus_get(), "<Tab>")
+        order.append(form.focus_get())
+    cancel = form.login_button.master.winfo_children()[0]
+    assert cancel.cget("text") == "Cancel"  # left of "Log in" on screen
+    assert order == [entries["host"], entries["port"], entries["name"], entries["password"],
+                     cancel, form.login_button]
+    form.close()
+
+    a = open_window(tk_root, chat_server, "tabber")
+    focus(a.older_button)
+    order = [a.older_button]
+    for _ in range(5):
+        press(a.focus_get(), "<Tab>")
+        order.append(a.focus_get())
+    assert order == [a.older_button, a.transcript, a.user_list, a.to_box, a.entry,
+                     a.send_button]
+    press(a.entry, "<Shift-Tab>")
+    assert a.focus_get() == a.to_box
+    a.close()
+
+
+# -- closing -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stuck", ["connect", "hello"])
+def test_closing_while_connecting_never_blocks(tk_root, settle_threads, stuck):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    if stuck == "connect":  # a full backlog: the kernel drops the SYN, connect hangs
+        filler = socket.socket()
+        filler.connect(listener.getsockname())
+        fillers.append(filler)
+    # otherwise the connection is made but no hello ever comes
+    try:
+        w = ChatWindow(tk_root, None, autoconnect=False)  # the real 10 s timeout
+        w.port.set(str(listener.getsockname()[1]))
+        w.name.set("impatient")
+        w.password.set("pw")
+        w.login_button.invoke()
+        pump(tk_root, 0.3)  # the session is inside its connect now
+        assert not w.login_error.get()
+        started = time.monotonic()
+        w.close()
+        assert time.monotonic() - started < 0.2
+        settle_threads(2)
+    finally:
+        for s in (*fillers, listener):
+            s.close()
+
+
+def test_closing_while_waiting_to_reconnect_never_blocks(tk_root, tmp_path, settle_threads):
+    server, _ = restartable_server(tmp_path)
+    a = open_window(tk_root, server, "waiter",
+                    session_factory=lambda emit: ChatSession(emit, reconnect_delays=(30,)))
+    server.stop()
+    wait_until(lambda: a.state == "reconnecting", 10, tk_root, "the wait before reconnecting")
+    started = time.monotonic()
+    a.close()
+    assert time.monotonic() - started < 0.2
+    settle_threads(2)
+
+
+def test_a_line_sent_just_before_closing_still_goes_out(tk_root, chat_server, settle_threads):
+    a = open_window(tk_root, chat_server, "leaving")
+    b = open_window(tk_root, chat_server, "staying")
+    say(a, "last words")
+    a.close()  # at once, before the echo came back
+    wait_until(lambda: lines_with(b, "last words") and "leaving left" in b.transcript_text(),
+               10, tk_root, "the line, then the logout")
+    b.close()
+    settle_threads()
+
+
+def test_closing_with_unsent_lines_asks_first(tk_root, tmp_path, monkeypatch):
+    server, _ = restartable_server(tmp_path)
+    a = open_window(tk_root, server, "careful",
+                    session_factory=lambda emit: ChatSession(emit, reconnect_delays=(30,)))
+    server.stop()
+    wait_until(lambda: a.state == "reconnecting", 10, tk_root, "the reconnect attempts")
+    say(a, "not gone yet")
+    questions = []
+    monkeypatch.setattr(chat_window, "confirm_destructive",
+                        lambda *args: questions.append(args) or False)
+    a.close()  # the user answers No
+    assert not a.closed and "1 line(s)" in questions[0][2]
+    assert lines_with(a, "not gone yet")
+    monkeypatch.setattr(chat_window, "confirm_destructive", lambda *args: True)
+    a.close()
+    assert a.closed
+
+
+def test_events_are_typed_and_an_unknown_one_is_an_error(tk_root):
+    w = ChatWindow(tk_root, None, autoconnect=False)
+    with pytest.raises(TypeError, match="no handler"):
+        w.on_event(("hello", None, "server", ("127.0.0.1", 1)))  # the old tuple form
+    w.on_event(ev.ConnectFailed("cannot reach 127.0.0.1:1: refused", None))
     w.close()

@@ -2,20 +2,25 @@
 
 ``ChatConnection`` speaks the protocol one call at a time (tests,
 benchmarks, scripts). ``ChatSession`` owns one connection on a thread of
-its own: it takes commands from a queue, reports plain events through
-``emit``, and when the connection drops after login it reconnects with the
-session token and says so.
+its own: it takes commands from a queue, reports typed events
+(``net.chat.client_events``) through ``emit``, and when the connection
+drops after login it reconnects with the session token and says so.
+Closing a session never waits for it: its thread ends by itself.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import queue
+import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable
 
+from net.chat import client_events as ev
 from net.chat.framing import FrameError, FrameReader, send_frame
 from net.sockutil import describe_error, ready, shutdown, wait_readable
 
@@ -24,6 +29,8 @@ log = logging.getLogger("netdesk.chatclient")
 # What a client accepts from the server: a welcome or history page can be
 # far larger than the server's own limit on what it accepts.
 CLIENT_MAX_PAYLOAD = 32 * 1024 * 1024
+_IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY,
+                getattr(errno, "WSAEWOULDBLOCK", errno.EWOULDBLOCK)}
 
 
 class ChatError(Exception):
@@ -41,11 +48,19 @@ class ChatConnection:
         self.sock: socket.socket | None = None
         self.reader: FrameReader | None = None
         self.hello: dict | None = None
+        self._abort: socket.socket | None = None
 
-    def connect(self, host: str, port: int, source: str | None = None) -> dict:
-        """Connect (from the local address ``source``, if given) and read ``hello``."""
-        self.sock = socket.create_connection((host, port), timeout=self.timeout,
-                                             source_address=(source, 0) if source else None)
+    def connect(self, host: str, port: int, source: str | None = None,
+                abort: socket.socket | None = None) -> dict:
+        """Connect (from the local address ``source``, if given) and read ``hello``.
+
+        With ``abort``, a socket that becomes readable when the caller wants
+        to give up, another thread can cut short the connect and every later
+        wait in ``recv`` (a window closing while its server does not answer):
+        they raise ``ConnectionAbortedError``.
+        """
+        self._abort = abort
+        self.sock = self._open(host, port, source, abort)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.reader = FrameReader(self.sock, CLIENT_MAX_PAYLOAD)
@@ -58,12 +73,64 @@ class ChatConnection:
         self.hello = hello
         return hello
 
+    def _open(self, host: str, port: int, source: str | None,
+              abort: socket.socket | None) -> socket.socket:
+        if abort is None:
+            return socket.create_connection((host, port), timeout=self.timeout,
+                                            source_address=(source, 0) if source else None)
+        # create_connection, but waiting on ``abort`` too: a blocked connect
+        # cannot be woken by closing its socket from another thread everywhere.
+        deadline = time.monotonic() + self.timeout
+        error: OSError | None = None
+        for family, kind, proto, _, address in socket.getaddrinfo(host, port,
+                                                                  type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                if source:
+                    sock.bind((source, 0))
+                sock.setblocking(False)
+                code = sock.connect_ex(address)
+                if code in _IN_PROGRESS:
+                    with selectors.DefaultSelector() as waiting:
+                        waiting.register(sock, selectors.EVENT_WRITE)
+                        waiting.register(abort, selectors.EVENT_READ)
+                        woken = waiting.select(max(0.0, deadline - time.monotonic()))
+                    if any(key.fileobj is abort for key, _ in woken):
+                        raise ConnectionAbortedError("cancelled")
+                    if not woken:
+                        raise TimeoutError("timed out")
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if code:
+                    raise OSError(code, os.strerror(code))
+                sock.settimeout(self.timeout)
+                return sock
+            except ConnectionAbortedError:
+                sock.close()
+                raise
+            except OSError as e:
+                sock.close()
+                error = e
+        raise error or OSError(f"no address for {host}")
+
     def send(self, obj: dict) -> None:
         send_frame(self.sock, obj, self.timeout)
 
     def recv(self, timeout: float | None = -1) -> dict | None:
         """The next message; None when the server closed the connection."""
-        return self.reader.read(self.timeout if timeout == -1 else timeout)
+        timeout = self.timeout if timeout == -1 else timeout
+        if self._abort is None:
+            return self.reader.read(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return self.reader.read(0)  # a frame already buffered or arrived
+            except TimeoutError:
+                pass
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError("no complete frame in time")
+            if self._abort in ready([self.sock, self._abort], False, left):
+                raise ConnectionAbortedError("cancelled")
 
     def recv_until(self, *types: str, timeout: float | None = -1) -> dict:
         """Read until a message of one of ``types`` (others are dropped)."""
@@ -98,45 +165,60 @@ class ChatConnection:
 
 # -- the session thread behind a chat window --------------------------------------
 RECONNECT_DELAYS = (0.5, 1, 2, 3, 5, 5, 5, 10, 10, 10, 15, 15, 15, 30, 30)
+# How long a closing session waits for the server's bye after its logout.
+FAREWELL_SECONDS = 0.3
+# A resume refused with these will never work: log in with the password.
+TOKEN_REFUSED = frozenset({"bad_token", "too_many_attempts"})
 
 
 class ChatSession:
     """One chat connection on its own thread.
 
-    Commands (any thread): ``connect(host, port)``, ``login(name, password)``,
-    ``say(text, to=None)``, ``history(before, limit)``, ``close()``.
+    Commands (any thread; none of them waits): ``connect(host, port)``,
+    ``login(name, password)``, ``say(text, to, epoch)``, ``history(before,
+    limit)``, ``reconnect()`` (resume with the token after the session gave
+    up or was kicked), ``retry_now()`` (skip the wait before the next
+    reconnect attempt) and ``close()``.
 
-    Events, as tuples, in order:
-    ``("hello", known_name, server, (host, port))``,
-    ``("connect_failed", message, (host, port))``,
-    ``("login_failed", code, message)``, ``("welcome", welcome, resumed)``,
-    ``("message", msg)``, ``("joined", name)``, ``("left", name)``,
-    ``("history", messages)``, ``("error", code, message)``,
-    ``("reconnecting", attempt, delay, reason)``, ``("closed", reason)``.
+    Events: the dataclasses of ``net.chat.client_events``, in order, through
+    ``emit`` (called on the session's thread: a window hands them to a queue).
     """
 
-    def __init__(self, emit: Callable[[tuple], None], timeout: float = 10.0,
+    def __init__(self, emit: Callable[[ev.ChatEvent], None], timeout: float = 10.0,
                  reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS):
         self._emit = emit
         self.timeout = timeout
-        self.reconnect_delays = reconnect_delays
+        self.reconnect_delays = tuple(reconnect_delays)
         self._commands: queue.Queue = queue.Queue()
+        # Two self-pipes: a command is waiting; close() wants every wait to end.
         self._wake_r, self._wake_w = socket.socketpair()
+        self._abort_r, self._abort_w = socket.socketpair()
+        for sock in (self._wake_w, self._abort_w):
+            sock.setblocking(False)  # a full pipe already says "wake up"
+        self._pipes_lock = threading.Lock()
+        self._pipes_open = True
         self._stop = threading.Event()
+        self._nudge = threading.Event()  # ends a wait between reconnect attempts
         self._conn: ChatConnection | None = None
         self.token: str | None = None
         self.name: str | None = None
+        self.epoch = 0
         self._address: tuple[str, int] | None = None
         self._thread = threading.Thread(target=self._run, name="chat-session", daemon=True)
         self._thread.start()
 
     # -- commands ----------------------------------------------------------------
+    def _poke(self, sock: socket.socket) -> None:
+        with self._pipes_lock:
+            if self._pipes_open:
+                try:
+                    sock.send(b"\0")
+                except OSError:
+                    pass
+
     def _command(self, *command) -> None:
         self._commands.put(command)
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
+        self._poke(self._wake_w)
 
     def connect(self, host: str, port: int) -> None:
         self._command("connect", host, port)
@@ -144,11 +226,15 @@ class ChatSession:
     def login(self, name: str, password: str) -> None:
         self._command("send", {"type": "login", "name": name, "password": password})
 
-    def say(self, text: str, to: str | None = None) -> None:
+    def say(self, text: str, to: str | None = None, epoch: int | None = None) -> None:
+        """Send ``text`` (to ``to`` only, if given). With ``epoch`` (a
+        ``Welcome.epoch``), it is sent only on that login's connection: a say
+        left over from a connection that dropped is not sent on the next one,
+        where the window, which knows what arrived, sends it again."""
         msg = {"type": "say", "text": text}
         if to:
             msg["to"] = to
-        self._command("send", msg)
+        self._command("say", msg, epoch)
 
     def history(self, before: int | None, limit: int = 50) -> None:
         msg = {"type": "history", "limit": limit}
@@ -156,18 +242,26 @@ class ChatSession:
             msg["before"] = before
         self._command("send", msg)
 
-    def close(self, timeout: float = 3.0) -> None:
-        """Log out (if logged in), close the connection and join the thread."""
-        self._command("logout")
+    def reconnect(self) -> None:
+        """Resume the last session with its token, now."""
+        self._command("reconnect")
+
+    def retry_now(self) -> None:
+        self._nudge.set()
+
+    def close(self) -> None:
+        """Stop without waiting: the thread logs out (if logged in), waits at
+        most ``FAREWELL_SECONDS`` for the server's bye, and ends by itself;
+        a connect or reconnect in progress is abandoned at once."""
+        self._stop.set()  # first: every loop checks it after any wake-up
+        self._nudge.set()
+        self._poke(self._abort_w)
+        self._poke(self._wake_w)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """For tests and scripts (never on a Tk thread): True once the thread ended."""
         self._thread.join(timeout)
-        if self._thread.is_alive():  # a blocked connect: cut it short
-            self._stop.set()
-            conn = self._conn
-            if conn is not None:
-                shutdown(conn.sock)
-            self._thread.join(timeout)
-        self._wake_r.close()
-        self._wake_w.close()
+        return not self._thread.is_alive()
 
     @property
     def alive(self) -> bool:
@@ -183,9 +277,13 @@ class ChatSession:
                     self._pump()
         except Exception as e:  # reported, never swallowed
             log.exception("chat session failed")
-            self._emit(("closed", f"internal error: {e}"))
+            self._emit(ev.Closed(f"internal error: {e}", ev.Ended.FAILED))
         finally:
-            self._drop()
+            self._farewell()
+            with self._pipes_lock:
+                self._pipes_open = False
+                for sock in (self._wake_r, self._wake_w, self._abort_r, self._abort_w):
+                    sock.close()
 
     def _idle(self) -> None:
         """Not connected: wait for a command."""
@@ -196,34 +294,70 @@ class ChatSession:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if command[0] == "connect":
+            kind = command[0]
+            if kind == "connect":
                 self._connect(*command[1:])
                 return
-            if command[0] == "logout":
-                self._stop.set()
+            if kind == "reconnect":
+                if self.token is None or self._address is None:
+                    self._emit(ev.Closed("log in again with your password", ev.Ended.EXPIRED))
+                else:
+                    self._resume((0.0, *self.reconnect_delays[1:]), "reconnecting")
                 return
-            if command[0] == "send":
-                self._emit(("connect_failed", "not connected", None))
+            if kind == "send" and command[1].get("type") == "login":
+                self._emit(ev.ConnectFailed("not connected", None))
+            elif kind not in ("send", "say"):
+                raise ValueError(f"unknown chat session command {kind!r}")
+            # A say or history request while offline is dropped here: the
+            # window keeps unsent lines and sends them after the next welcome.
 
     def _connect(self, host: str, port: int) -> None:
         self._address = (host, port)
         self.token = None
         conn = ChatConnection(self.timeout)
-        self._conn = conn
         try:
-            hello = conn.connect(host, port)
+            hello = conn.connect(host, port, abort=self._abort_r)
         except (OSError, FrameError, UnicodeError) as e:
-            self._drop()
-            self._emit(("connect_failed", f"cannot reach {host}:{port}: {describe_error(e)}",
-                        (host, port)))
+            conn.close()
+            if not self._stop.is_set():
+                self._emit(ev.ConnectFailed(f"cannot reach {host}:{port}: {describe_error(e)}",
+                                            (host, port)))
             return
         conn.sock.setblocking(False)
-        self._emit(("hello", hello.get("known_name"), hello.get("server", ""), (host, port)))
+        self._conn = conn
+        self._emit(ev.Hello(hello.get("known_name") or None, str(hello.get("server", "")),
+                            (host, port)))
 
     def _drop(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def _farewell(self) -> None:
+        """Closing: send what was said, then log out, so the token is revoked
+        and the others see us leave."""
+        conn = self._conn
+        if conn is not None and self.token is not None:
+            try:
+                conn.sock.setblocking(True)
+                conn.timeout = FAREWELL_SECONDS
+                # Lines handed over before close() still go out, ahead of the logout.
+                while True:
+                    try:
+                        command = self._commands.get_nowait()
+                    except queue.Empty:
+                        break
+                    if command[0] == "say" and command[2] in (None, self.epoch):
+                        conn.send(command[1])
+                conn.send({"type": "logout"})
+                deadline = time.monotonic() + FAREWELL_SECONDS
+                while (left := deadline - time.monotonic()) > 0:
+                    msg = conn.reader.read(left)
+                    if msg is None or msg.get("type") == "bye":
+                        break
+            except (OSError, FrameError):
+                pass  # the server ends the session whether or not we stay for its bye
+        self._drop()
 
     def _drain_wake(self) -> None:
         try:
@@ -238,6 +372,8 @@ class ChatSession:
         conn = self._conn
         # Wait on the socket and the wake-up pipe together.
         ready_socks = ready([conn.sock, self._wake_r], False, 1.0)
+        if self._stop.is_set():
+            return
         if self._wake_r in ready_socks or not self._commands.empty():
             self._drain_wake()
             while True:
@@ -263,101 +399,111 @@ class ChatSession:
                 self._lost(describe_error(e))
 
     def _do(self, command: tuple) -> bool:
+        """Carry out one command; False when the connection changed."""
         kind = command[0]
         try:
             if kind == "send":
                 self._conn.send(command[1])
+            elif kind == "say":
+                msg, epoch = command[1:]
+                if epoch is None or epoch == self.epoch:
+                    self._conn.send(msg)
+                else:
+                    log.debug("chat: a say made for login %s dropped on login %s",
+                              epoch, self.epoch)
             elif kind == "connect":
                 self._drop()
                 self._connect(*command[1:])
                 return False
-            elif kind == "logout":
-                if self.token is not None:
-                    self._conn.send({"type": "logout"})
-                    self._wait_bye()
-                self._drop()
-                self._stop.set()
-                self._emit(("closed", "logged out"))
-                return False
+            elif kind != "reconnect":  # already connected: nothing to do
+                raise ValueError(f"unknown chat session command {kind!r}")
         except OSError as e:
             self._lost(describe_error(e))
             return False
         return True
-
-    def _wait_bye(self, seconds: float = 0.3) -> None:
-        # Short: a window's close() joins this thread on the Tk thread. The
-        # server ends the session whether or not we stay for its bye.
-        deadline = time.monotonic() + seconds
-        try:
-            while (left := deadline - time.monotonic()) > 0:
-                msg = self._conn.reader.read(left)
-                if msg is None or msg.get("type") == "bye":
-                    return
-        except (OSError, FrameError):
-            return
 
     def _handle(self, msg: dict) -> None:
         kind = msg.get("type")
         if kind == "welcome":
             resumed = self.token is not None and self.token == msg.get("token")
             self.token, self.name = msg.get("token"), msg.get("name")
-            self._emit(("welcome", msg, resumed))
+            self.epoch += 1
+            self._emit(ev.Welcome(
+                name=str(msg.get("name")), online=[str(n) for n in msg.get("online") or []],
+                history=[m for m in msg.get("history") or [] if isinstance(m, dict)],
+                new_account=bool(msg.get("new_account")), resumed=resumed, epoch=self.epoch,
+                address=self._address or ("", 0)))
         elif kind == "message":
-            self._emit(("message", msg))
-        elif kind in ("joined", "left"):
-            self._emit((kind, msg.get("name")))
+            self._emit(ev.Message(msg))
+        elif kind == "joined":
+            self._emit(ev.Joined(str(msg.get("name"))))
+        elif kind == "left":
+            self._emit(ev.Left(str(msg.get("name"))))
         elif kind == "history":
-            self._emit(("history", msg.get("messages", [])))
+            self._emit(ev.History([m for m in msg.get("messages") or []
+                                   if isinstance(m, dict)]))
         elif kind == "ping":
             self._conn.send({"type": "pong"})
         elif kind == "error":
-            code, text = msg.get("code", "error"), msg.get("message", "")
+            code, text = str(msg.get("code", "error")), str(msg.get("message", ""))
             if self.token is None:
-                self._emit(("login_failed", code, text))
+                self._emit(ev.LoginFailed(code, text))
             else:
-                self._emit(("error", code, text))
+                self._emit(ev.ServerError(code, text))
         elif kind == "bye":
-            reason = msg.get("reason") or "the server ended the session"
+            reason = msg.get("reason") or "no reason given"
             if reason == "shutdown":
                 self._lost("the server is shutting down")
+            elif reason == "kicked":  # the token still resumes, if the user wants
+                self._drop()
+                self._emit(ev.Closed("the server's operator disconnected you", ev.Ended.KICKED))
             else:
                 self._drop()
-                self.token = None
-                self._emit(("closed", f"disconnected by the server ({reason})"))
+                self._emit(ev.Closed(f"the server ended the session ({reason})",
+                                     ev.Ended.ENDED))
 
     def _lost(self, reason: str) -> None:
         """The connection dropped: resume with the token, or report the end."""
         self._drop()
         if self.token is None or self._address is None:
-            self._emit(("closed", f"connection lost: {reason}"))
+            self._emit(ev.Closed(f"connection lost: {reason}", ev.Ended.LOST))
             return
-        for attempt, delay in enumerate(self.reconnect_delays, 1):
-            self._emit(("reconnecting", attempt, delay, reason))
-            if self._stop.wait(delay) or self._stop_requested():
+        self._resume(self.reconnect_delays, reason)
+
+    def _resume(self, delays: tuple[float, ...], reason: str) -> None:
+        """Try to resume the session with its token, after each delay in turn."""
+        for attempt, delay in enumerate(delays, 1):
+            self._emit(ev.Reconnecting(attempt, len(delays), delay, reason))
+            self._nudge.clear()
+            if self._stop.is_set():  # close() sets it before the nudge
+                return
+            self._nudge.wait(delay)
+            if self._stop.is_set():
                 return
             conn = ChatConnection(self.timeout)
             try:
-                conn.connect(*self._address)
+                conn.connect(*self._address, abort=self._abort_r)
                 welcome = conn.resume(self.token)
             except ChatError as e:
                 conn.close()
-                if e.code in ("bad_token", "too_many_attempts"):
+                if e.code in TOKEN_REFUSED:
                     self.token = None
-                    self._emit(("closed", "your session expired; log in again"))
+                    why = ("too many failed attempts from here; wait a minute"
+                           if e.code == "too_many_attempts" else "the server no longer knows "
+                           "this session (it expired, or its accounts were cleared)")
+                    self._emit(ev.Closed(why, ev.Ended.EXPIRED))
                     return
-                reason = e.message
+                reason = e.message  # e.g. name_in_use: the server has not seen the drop yet
                 continue
-            except (OSError, FrameError) as e:
+            except (OSError, FrameError, UnicodeError) as e:
                 conn.close()
+                if self._stop.is_set():
+                    return
                 reason = describe_error(e)
                 continue
             conn.sock.setblocking(False)
             self._conn = conn
             self._handle(welcome)
             return
-        self.token = None
-        self._emit(("closed", f"could not reconnect: {reason}"))
-
-    def _stop_requested(self) -> bool:
-        """A logout queued while reconnecting ends the attempts."""
-        return any(c[0] == "logout" for c in list(self._commands.queue))
+        # The token is kept: reconnect() may still resume later.
+        self._emit(ev.Closed(f"could not reconnect: {reason}", ev.Ended.GAVE_UP))

@@ -1,0 +1,101 @@
+"""What a ``ChatSession`` reports to its window: one small dataclass per event.
+
+The session thread emits these; a window dispatches them by type and
+raises on a type it does not know, so a new or misspelled event cannot be
+dropped without anyone noticing (as a bare ``("hello", ...)`` tuple sent to
+``getattr(self, "_on_" + name)`` could be).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Ended(str, Enum):
+    """Why a session stopped being logged in; decides what a window offers next."""
+
+    KICKED = "kicked"          # the operator ended it; the token may still resume
+    ENDED = "ended"            # the server said bye for another reason
+    EXPIRED = "expired"        # the token was refused: log in with the password again
+    GAVE_UP = "gave_up"        # every reconnect attempt failed; the token is kept
+    LOST = "lost"              # dropped before a login: nothing to resume
+    FAILED = "failed"          # a bug in the session thread (logged)
+
+
+@dataclass(frozen=True)
+class Hello:
+    known_name: str | None  # the name last logged in from this address (a hint only)
+    server: str
+    address: tuple[str, int]
+
+
+@dataclass(frozen=True)
+class ConnectFailed:
+    message: str
+    address: tuple[str, int] | None
+
+
+@dataclass(frozen=True)
+class LoginFailed:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Welcome:
+    name: str
+    online: list[str]
+    history: list[dict]
+    new_account: bool
+    resumed: bool
+    # Counts the session's logins: a ``say`` made for an earlier one is not
+    # sent on a later connection (the window decides what to send again).
+    epoch: int
+    address: tuple[str, int] = ("", 0)
+
+
+@dataclass(frozen=True)
+class Message:
+    msg: dict
+
+
+@dataclass(frozen=True)
+class Joined:
+    name: str
+
+
+@dataclass(frozen=True)
+class Left:
+    name: str
+
+
+@dataclass(frozen=True)
+class History:
+    messages: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """An ``error`` after login (``bad_text``, ``rate_limited``, ...)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Reconnecting:
+    attempt: int
+    attempts: int
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    reason: str
+    why: Ended
+
+
+ChatEvent = (Hello | ConnectFailed | LoginFailed | Welcome | Message | Joined | Left | History
+             | ServerError | Reconnecting | Closed)
