@@ -565,6 +565,9 @@ class ChatWindow(ToolWindow):
     def _set_state(self, state: str, text: str | None = None) -> None:
         """Show what the connection is doing, and the one action that helps."""
         self.state = state
+        # Offline, the list is only what was true at the drop: greyed, and says so.
+        self.user_list.configure(state="normal" if state == "online" else "disabled")
+        self._label_users()
         if state == "online":
             self.strip.grid_remove()
             self.older_button.state(["!disabled"] if self.oldest_id is not None
@@ -711,13 +714,20 @@ class ChatWindow(ToolWindow):
 
     def set_users(self, names: list[str]) -> None:
         self.users = sorted(set(names), key=str.casefold)
+        state = self.user_list.cget("state")
+        self.user_list.configure(state="normal")  # a disabled listbox takes no changes
         self.user_list.delete(0, "end")
         for name in self.users:
             self.user_list.insert("end", name + ("  (you)" if name == self.me else ""))
-        self.online_label.configure(text=f"Online ({len(self.users)})")
+        self.user_list.configure(state=state)
+        self._label_users()
         self.to_box.configure(values=[EVERYONE, *[u for u in self.users if u != self.me]])
         if self.recipient.get() not in (EVERYONE, *self.users):
             self.recipient.set(EVERYONE)
+
+    def _label_users(self) -> None:
+        self.online_label.configure(text=f"Online ({len(self.users)})" if self.state == "online"
+                                    else "Online (not connected)")
 
     # -- lines not sent yet ------------------------------------------------------------------
     def _render_pending(self) -> None:

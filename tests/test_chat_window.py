@@ -386,9 +386,13 @@ def test_kicked_keeps_the_conversation_and_offers_to_reconnect(tk_root, chat_ser
     assert shown(a.chat_frame) and not shown(a.login_frame)
     assert shown(a.strip) and "operator disconnected you" in a.strip_text.get()
     assert lines_with(a, "before the kick")
+    # The user list is what was true at the kick: greyed, and it says so.
+    assert a.online_label.cget("text") == "Online (not connected)"
+    assert a.user_list.cget("state") == "disabled"
     a.strip_button.invoke()  # "Reconnect": the token still resumes
     wait_until(lambda: a.logged_in, 10, tk_root, "the reconnect")
     assert not shown(a.strip)
+    assert a.online_label.cget("text") == "Online (1)" and a.user_list.get(0) == "kickme  (you)"
 
     # The identification file is cleared, then the connection ends: the
     # token is gone, so the strip asks for the password, in place.
