@@ -223,7 +223,8 @@ class ChatWindow(ToolWindow):
         self.findbar.grid(row=2, column=0, sticky="ew", padx=8)
         self.findbar.grid_remove()
         self.findbar.lower(panes)  # Tab follows the screen: the bar comes before the transcript
-        FindBar.bind_keys(self, self.findbar)
+        # Not FindBar.bind_keys: on the login form there is no transcript to search.
+        self.bind("<Control-f>", lambda e: (self.find(), "break")[1], add="+")
 
         self._build_entry(f)
         f.rowconfigure(3, weight=1)
@@ -336,7 +337,7 @@ class ChatWindow(ToolWindow):
             except tk.TclError:  # no such keysym on this platform
                 pass
         e.bind("<Escape>", lambda ev_: (self.escape(), "break")[1])
-        e.bind("<Control-f>", lambda ev_: (self.findbar.open(), "break")[1])
+        e.bind("<Control-f>", lambda ev_: (self.find(), "break")[1])
         e.bind("<<Modified>>", self._entry_modified)
         e.bind("<Configure>", lambda ev_: self._fit_entry())
         edit_menu(e)
@@ -885,6 +886,11 @@ class ChatWindow(ToolWindow):
             self._send_pending(p)
         self._render_pending()
         self.scroll_to_newest()
+
+    def find(self) -> None:
+        """Ctrl+F: search the transcript (once there is one)."""
+        if self.joined:
+            self.findbar.open()
 
     def escape(self) -> None:
         """Escape in the message box: close the find bar, else stop writing privately."""

@@ -585,6 +585,10 @@ def test_new_messages_below_when_scrolled_up(tk_root, chat_server):
 
 
 def test_ctrl_f_finds_in_the_transcript_and_escape_closes(tk_root, chat_server):
+    form = ChatWindow(tk_root, None, autoconnect=False)
+    press(form.login_entries["name"], "<Control-f>")  # no transcript yet: nothing to find
+    assert form.findbar.winfo_manager() == "" and form.focus_get() == form.login_entries["name"]
+    form.close()
     a = open_window(tk_root, chat_server, "finder")
     for line in ("apple pie", "banana", "Apple tart"):
         say(a, line)
