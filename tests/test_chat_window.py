@@ -656,7 +656,7 @@ def test_closing_while_connecting_never_blocks(tk_root, settle_threads, stuck):
         assert not w.login_error.get()
         started = time.monotonic()
         w.close()
-        assert time.monotonic() - started < 0.2
+        assert time.monotonic() - started < 0.5
         settle_threads(2)
     finally:
         for s in (*fillers, listener):
@@ -671,7 +671,7 @@ def test_closing_while_waiting_to_reconnect_never_blocks(tk_root, tmp_path, sett
     wait_until(lambda: a.state == "reconnecting", 10, tk_root, "the wait before reconnecting")
     started = time.monotonic()
     a.close()
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.5
     settle_threads(2)
 
 
