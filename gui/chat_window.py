@@ -122,12 +122,18 @@ class ChatWindow(ToolWindow):
     default_geometry = "720x500"
 
     def __init__(self, master: tk.Misc, settings: Settings | None = None,
-                 session_factory=ChatSession, autoconnect: bool = True):
+                 session_factory=ChatSession, autoconnect: bool = True,
+                 address: tuple[str, int] | None = None):
+        """``address``: the server to use instead of the remembered one (the
+        launcher passes its own running server's)."""
         super().__init__(master, TITLE, settings, icon="chat", min_size=(460, 340))
         self.session_factory = session_factory
         self.session = session_factory(self.events.put)
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
         self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
+        if address is not None:
+            self.host.set(address[0])
+            self.port.set(str(address[1]))
         self.name = tk.StringVar(self, self.remembered("name", ""))
         self.password = tk.StringVar(self)
         self.greeting = tk.StringVar(self, "")

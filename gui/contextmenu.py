@@ -26,8 +26,14 @@ def _buttons(widget: tk.Misc) -> list[str]:
 def attach(widget: tk.Misc, build: Callable[[tk.Event], tk.Menu | None]) -> None:
     """Open the menu ``build(event)`` returns where the user right-clicked
     (or at the widget's corner from the keyboard)."""
+    shown: list[tk.Menu] = []  # the last menu built: one per widget, not one per click
+
     def show(event: tk.Event) -> str:
         menu = build(event)
+        for old in shown:
+            if old is not menu:
+                old.destroy()
+        shown[:] = [menu] if menu is not None else []
         if menu is None:
             return "break"
         if event.x_root or event.y_root:

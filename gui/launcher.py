@@ -271,7 +271,9 @@ class Launcher:
 
     def open_chat(self) -> tk.Toplevel:
         from gui.chat_window import ChatWindow
-        return self._track(ChatWindow(self.root, self.settings))
+        own = self.own_server()
+        address = (own[0], own[1]["chat"]) if own is not None and "chat" in own[1] else None
+        return self._track(ChatWindow(self.root, self.settings, address=address))
 
     def open_scanner(self) -> tk.Toplevel:
         from gui.scanner_window import ScannerWindow

@@ -1,5 +1,5 @@
-"""Free Tk variables and images on the Tk thread, before the GC does it
-on another.
+"""Free Tk variables, images and fonts on the Tk thread, before the GC does
+it on another.
 
 tkinter's ``Variable`` and ``Image`` objects call into Tcl from
 ``__del__``. Windows hold them in reference cycles (a widget, its
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import tkinter as tk
+from tkinter import font as tkfont
 
 
 def release(obj: object) -> None:
@@ -31,10 +32,18 @@ def release(obj: object) -> None:
         except (tk.TclError, RuntimeError):
             pass
         obj.name = None
+    elif isinstance(obj, tkfont.Font) and getattr(obj, "delete_font", False):
+        # A font's __del__ deletes it in Tcl: on a worker thread that waits
+        # for the Tk thread, which may be waiting for that worker.
+        try:
+            obj._call("font", "delete", obj.name)
+        except (tk.TclError, RuntimeError):
+            pass
+        obj.delete_font = False
 
 
 def release_attributes(owner: object) -> None:
-    """Release the variables and images held by ``owner``'s attributes."""
+    """Release the variables, images and fonts held by ``owner``'s attributes."""
     for value in list(vars(owner).values()):
         items = value.values() if isinstance(value, dict) else \
             value if isinstance(value, (list, tuple, set)) else (value,)
@@ -46,5 +55,5 @@ def release_all(interp) -> None:
     """Release every live variable and image of one Tcl interpreter (at exit)."""
     for obj in gc.get_objects():
         if isinstance(obj, tk.Variable) and obj._tk is interp or \
-                isinstance(obj, tk.Image) and getattr(obj, "tk", None) is interp:
+                isinstance(obj, (tk.Image, tkfont.Font)) and getattr(obj, "tk", None) is interp:
             release(obj)

@@ -139,6 +139,12 @@ def test_windows_opened_while_the_panel_serves_talk_to_its_server(launcher):
     launcher.buttons["echo"].invoke()
     echo = launcher.windows[-1]
     assert (echo.host.get(), echo.port.get()) == ("127.0.0.1", str(echo_port))
+    launcher.settings.update("chat", host="127.0.0.9", port=9091)
+    launcher.buttons["chat"].invoke()
+    chat = launcher.windows[-1]
+    assert (chat.host.get(), chat.port.get()) == ("127.0.0.1", str(panel.status_now.ports["chat"]))
+    wait_until(lambda: chat.connected_to == ("127.0.0.1", panel.status_now.ports["chat"]), 10,
+               root, "the chat window to reach the panel's server")
     launcher.buttons["scanner"].invoke()
     scanner = launcher.windows[-1]
     scanner.open_echo("127.0.0.5", 7)
