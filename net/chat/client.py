@@ -6,6 +6,11 @@ its own: it takes commands from a queue, reports typed events
 (``net.chat.client_events``) through ``emit``, and when the connection
 drops after login it reconnects with the session token and says so.
 Closing a session never waits for it: its thread ends by itself.
+
+The reasons the events carry are for people, in the user's language
+(``net.i18n``). The server's own words never reach them: the protocol's
+error codes are translated here (``code_text``) and in the window; only a
+code this client does not know shows what the server said with it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Callable
 
 from net.chat import client_events as ev
 from net.chat.framing import FrameError, FrameReader, send_frame
+from net.i18n import N_, _
 from net.sockutil import describe_error, ready, shutdown, wait_readable
 
 log = logging.getLogger("netdesk.chatclient")
@@ -31,6 +37,41 @@ log = logging.getLogger("netdesk.chatclient")
 CLIENT_MAX_PAYLOAD = 32 * 1024 * 1024
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY,
                 getattr(errno, "WSAEWOULDBLOCK", errno.EWOULDBLOCK)}
+
+
+# What each of the protocol's error codes means, as a reason ("... : {reason}").
+# The window words the login errors in full sentences of its own.
+CODE_TEXTS = {
+    "too_many_connections": N_("too many connections from this computer at once"),
+    "name_in_use": N_("the name is still logged in on the old connection (the server "
+                      "has not noticed the drop yet)"),
+    "bad_token": N_("the server no longer knows this session (it expired, or its accounts "
+                    "were cleared)"),
+    "too_many_attempts": N_("too many failed attempts from here; wait a minute"),
+    "server_error": N_("the server could not store it (its disk may be full)"),
+    "login_timeout": N_("the login took too long"),
+    "tls_required": N_("the server accepts logins only over an encrypted (TLS) connection"),
+    "rate_limited": N_("you are sending faster than the server allows; wait a moment"),
+    "not_logged_in": N_("you were not logged in"),
+    "no_such_user": N_("the recipient is not online"),
+    "bad_text": N_("a message is 1 to {max} characters"),
+    "bad_request": N_("the server did not understand a request of this window ({code})"),
+    "bad_frame": N_("the server could not read what this window sent ({code})"),
+    "unknown_type": N_("the server does not know a request of this window ({code})"),
+    "closed": N_("the server ended the session"),
+}
+
+
+def code_text(code: str, message: str = "") -> str:
+    """A protocol error ``code`` as a reason in the user's language. A code
+    this client does not know keeps the server's own words, the only
+    explanation there is."""
+    from net.chat.protocol import TEXT_MAX
+    text = CODE_TEXTS.get(code)
+    if text is None:
+        return _("the server said: {message} ({code})").format(message=message or code,
+                                                               code=code)
+    return _(text).format(max=TEXT_MAX, code=code)
 
 
 class ChatError(Exception):
@@ -66,10 +107,12 @@ class ChatConnection:
         self.reader = FrameReader(self.sock, CLIENT_MAX_PAYLOAD)
         hello = self.recv()
         if hello is not None and hello.get("type") == "error":  # e.g. too_many_connections
-            raise ConnectionError(f"the server refused the connection: "
-                                  f"{str(hello.get('message') or hello.get('code'))[:200]}")
+            raise ConnectionError(_("the server refused the connection: {reason}").format(
+                reason=code_text(str(hello.get("code") or "error"),
+                                 str(hello.get("message") or "")[:200])))
         if hello is None or hello.get("type") != "hello":
-            raise ConnectionError(f"not a netdesk chat server (it said {hello!r:.80})")
+            raise ConnectionError(_("not a netdesk chat server (it said {reply})").format(
+                reply=f"{hello!r:.80}"))
         self.hello = hello
         return hello
 
@@ -82,8 +125,8 @@ class ChatConnection:
         # cannot be woken by closing its socket from another thread everywhere.
         deadline = time.monotonic() + self.timeout
         error: OSError | None = None
-        for family, kind, proto, _, address in socket.getaddrinfo(host, port,
-                                                                  type=socket.SOCK_STREAM):
+        for family, kind, proto, _name, address in socket.getaddrinfo(host, port,
+                                                                      type=socket.SOCK_STREAM):
             sock = socket.socket(family, kind, proto)
             try:
                 if source:
@@ -110,7 +153,7 @@ class ChatConnection:
             except OSError as e:
                 sock.close()
                 error = e
-        raise error or OSError(f"no address for {host}")
+        raise error or OSError(_("no address for {host}").format(host=host))
 
     def send(self, obj: dict) -> None:
         send_frame(self.sock, obj, self.timeout)
@@ -137,7 +180,7 @@ class ChatConnection:
         while True:
             msg = self.recv(timeout)
             if msg is None:
-                raise ConnectionError("the server closed the connection")
+                raise ConnectionError(_("the server closed the connection"))
             if msg.get("type") in types:
                 return msg
 
@@ -147,7 +190,7 @@ class ChatConnection:
         if reply["type"] == "error":
             raise ChatError(reply.get("code", "error"), reply.get("message", ""))
         if reply["type"] == "bye":
-            raise ChatError("closed", "the server ended the session")
+            raise ChatError("closed", code_text("closed"))
         return reply
 
     def login(self, name: str, password: str) -> dict:
@@ -277,7 +320,8 @@ class ChatSession:
                     self._pump()
         except Exception as e:  # reported, never swallowed
             log.exception("chat session failed")
-            self._emit(ev.Closed(f"internal error: {e}", ev.Ended.FAILED))
+            self._emit(ev.Closed(_("internal error: {error}").format(error=e),
+                                 ev.Ended.FAILED))
         finally:
             self._farewell()
             with self._pipes_lock:
@@ -300,12 +344,13 @@ class ChatSession:
                 return
             if kind == "reconnect":
                 if self.token is None or self._address is None:
-                    self._emit(ev.Closed("log in again with your password", ev.Ended.EXPIRED))
+                    self._emit(ev.Closed(_("log in again with your password"),
+                                         ev.Ended.EXPIRED))
                 else:
-                    self._resume((0.0, *self.reconnect_delays[1:]), "reconnecting")
+                    self._resume((0.0, *self.reconnect_delays[1:]), _("reconnecting"))
                 return
             if kind == "send" and command[1].get("type") == "login":
-                self._emit(ev.ConnectFailed("not connected", None))
+                self._emit(ev.ConnectFailed(_("not connected"), None))
             elif kind not in ("send", "say"):
                 raise ValueError(f"unknown chat session command {kind!r}")
             # A say or history request while offline is dropped here: the
@@ -320,8 +365,8 @@ class ChatSession:
         except (OSError, FrameError, UnicodeError) as e:
             conn.close()
             if not self._stop.is_set():
-                self._emit(ev.ConnectFailed(f"cannot reach {host}:{port}: {describe_error(e)}",
-                                            (host, port)))
+                self._emit(ev.ConnectFailed(_("cannot reach {host}:{port}: {reason}").format(
+                    host=host, port=port, reason=describe_error(e)), (host, port)))
             return
         conn.sock.setblocking(False)
         self._conn = conn
@@ -388,7 +433,7 @@ class ChatSession:
                 while True:
                     msg = conn.reader.read(0)
                     if msg is None:
-                        self._lost("the server closed the connection")
+                        self._lost(_("the server closed the connection"))
                         return
                     self._handle(msg)
                     if self._conn is not conn:
@@ -451,29 +496,33 @@ class ChatSession:
             else:
                 self._emit(ev.ServerError(code, text))
         elif kind == "bye":
-            reason = msg.get("reason") or "no reason given"
+            reason = msg.get("reason")  # a code: shutdown, kicked
             if reason == "shutdown":
-                self._lost("the server is shutting down")
+                self._lost(_("the server is shutting down"))
             elif reason == "kicked":  # the token still resumes, if the user wants
                 self._drop()
-                self._emit(ev.Closed("the server's operator disconnected you", ev.Ended.KICKED))
+                self._emit(ev.Closed(_("the server's operator disconnected you"),
+                                     ev.Ended.KICKED))
             else:
                 self._drop()
-                self._emit(ev.Closed(f"the server ended the session ({reason})",
-                                     ev.Ended.ENDED))
+                self._emit(ev.Closed(
+                    _("the server ended the session ({reason})").format(reason=reason)
+                    if reason else code_text("closed"), ev.Ended.ENDED))
 
     def _lost(self, reason: str) -> None:
         """The connection dropped: resume with the token, or report the end."""
         self._drop()
         if self.token is None or self._address is None:
-            self._emit(ev.Closed(f"connection lost: {reason}", ev.Ended.LOST))
+            self._emit(ev.Closed(_("connection lost: {reason}").format(reason=reason),
+                                 ev.Ended.LOST))
             return
         self._resume(self.reconnect_delays, reason)
 
     def _resume(self, delays: tuple[float, ...], reason: str) -> None:
         """Try to resume the session with its token, after each delay in turn."""
+        refused = False  # the last attempt found no server listening
         for attempt, delay in enumerate(delays, 1):
-            self._emit(ev.Reconnecting(attempt, len(delays), delay, reason))
+            self._emit(ev.Reconnecting(attempt, len(delays), delay, reason, refused))
             self._nudge.clear()
             if self._stop.is_set():  # close() sets it before the nudge
                 return
@@ -488,22 +537,21 @@ class ChatSession:
                 conn.close()
                 if e.code in TOKEN_REFUSED:
                     self.token = None
-                    why = ("too many failed attempts from here; wait a minute"
-                           if e.code == "too_many_attempts" else "the server no longer knows "
-                           "this session (it expired, or its accounts were cleared)")
-                    self._emit(ev.Closed(why, ev.Ended.EXPIRED))
+                    self._emit(ev.Closed(code_text(e.code), ev.Ended.EXPIRED))
                     return
-                reason = e.message  # e.g. name_in_use: the server has not seen the drop yet
+                # e.g. name_in_use: the server has not seen the drop yet
+                reason, refused = code_text(e.code, e.message), False
                 continue
             except (OSError, FrameError, UnicodeError) as e:
                 conn.close()
                 if self._stop.is_set():
                     return
-                reason = describe_error(e)
+                reason, refused = describe_error(e), isinstance(e, ConnectionRefusedError)
                 continue
             conn.sock.setblocking(False)
             self._conn = conn
             self._handle(welcome)
             return
         # The token is kept: reconnect() may still resume later.
-        self._emit(ev.Closed(f"could not reconnect: {reason}", ev.Ended.GAVE_UP))
+        self._emit(ev.Closed(_("could not reconnect: {reason}").format(reason=reason),
+                             ev.Ended.GAVE_UP))

@@ -4,6 +4,12 @@ The session thread emits these; a window dispatches them by type and
 raises on a type it does not know, so a new or misspelled event cannot be
 dropped without anyone noticing (as a bare ``("hello", ...)`` tuple sent to
 ``getattr(self, "_on_" + name)`` could be).
+
+Reasons are for people, in the user's language. The ``code`` of a
+``LoginFailed`` or ``ServerError`` is the protocol's, which the window
+translates; its ``message`` is the server's own words (English), shown only
+for a code the window does not know. Decide on codes and ``Ended``, never
+on words.
 """
 
 from __future__ import annotations
@@ -88,7 +94,8 @@ class Reconnecting:
     attempt: int
     attempts: int
     delay: float
-    reason: str
+    reason: str  # in the user's language
+    refused: bool = False  # the last attempt found nothing listening (stopped or paused)
 
 
 @dataclass(frozen=True)
