@@ -17,6 +17,10 @@ points), so a message may hold several lines. Shift+Enter starts a new
 line in the message box (which grows to four lines), Enter sends, a pasted
 block is sent as one message, and the transcript indents a message's later
 lines under its first.
+
+Every word is the user's language (``net.i18n``), chosen when the window
+opens. The server's words never are shown: its error codes are (the login
+errors here, the rest through ``net.chat.client.code_text``).
 """
 
 from __future__ import annotations
@@ -37,56 +41,60 @@ from gui.style import color, themed_text
 from gui.tkrelease import release_attributes
 from gui.toolwindow import ToolWindow, address_or_error, port_or_error
 from net.chat import client_events as ev
-from net.chat.client import ChatSession
+from net.chat.client import ChatSession, code_text
 from net.chat.names import name_problem
-from net.chat.protocol import DEFAULT_PORT, NAME_MAX, TEXT_MAX, name_key
+from net.chat.protocol import DEFAULT_PORT, NAME_MAX, PASSWORD_MAX, TEXT_MAX, name_key
+from net.i18n import N_, _, datetime_text, ngettext, number, time_text
 
-EVERYONE = "everyone"
-TITLE = "netdesk — Chat"
 ENTRY_MAX_LINES = 4
 # The counter appears within 10% of the limit.
 COUNTER_FROM = TEXT_MAX - TEXT_MAX // 10
 LIVE = "live"  # the mark between the conversation and the lines not sent yet
 
-# What each of the protocol's login error codes means to the person typing.
+# What each of the protocol's login error codes means to the person typing
+# (fields: {name} the nickname, {max} the longest nickname, {code}).
 LOGIN_ERRORS = {
-    "bad_password": "Wrong password for {name}.",
-    "name_in_use": "{name} is logged in on another connection right now, so this login was "
-                   "refused before the password was checked. Log out there first, or choose "
-                   "another nickname.",
-    "bad_name": f"A nickname is 1 to {NAME_MAX} letters of one alphabet, digits, '_', '-' "
-                "or '.'.",
-    "too_many_attempts": "Too many failed attempts. Wait a minute, then try again.",
-    "bad_token": "Your session expired. Log in with your password.",
-    "name_too_similar": "{name} looks too much like someone else's name. Choose another.",
-    "registration_limited": "Too many new accounts from this computer lately. Try later, "
-                            "or log in to an account you have.",
-    "server_error": "The server could not save your session (its disk may be full). "
-                    "Try again later.",
-    "login_timeout": "You took too long to log in. Connect again.",
-    "tls_required": "This server accepts logins only over an encrypted (TLS) connection, "
-                    "which this window cannot make yet.",
-    "bad_request": "The server refused the login: {message}.",
-    "already_logged_in": "This connection is already logged in.",
+    "bad_password": N_("Wrong password for {name}."),
+    "name_in_use": N_("{name} is logged in on another connection right now, so this login "
+                      "was refused before the password was checked. Log out there first, or "
+                      "choose another nickname."),
+    "bad_name": N_("A nickname is 1 to {max} letters of one alphabet, digits, '_', '-' "
+                   "or '.'."),
+    "too_many_attempts": N_("Too many failed attempts. Wait a minute, then try again."),
+    "bad_token": N_("Your session expired. Log in with your password."),
+    "name_too_similar": N_("{name} looks too much like someone else's name. Choose another."),
+    "registration_limited": N_("Too many new accounts from this computer lately. Try later, "
+                               "or log in to an account you have."),
+    "server_error": N_("The server could not save your session (its disk may be full). "
+                       "Try again later."),
+    "login_timeout": N_("You took too long to log in. Connect again."),
+    "tls_required": N_("This server accepts logins only over an encrypted (TLS) connection, "
+                       "which this window cannot make yet."),
+    "bad_request": N_("The server did not understand the login request ({code})."),
+    "already_logged_in": N_("This connection is already logged in."),
 }
-# What the protocol's errors after a say mean, as the reason a line was not sent.
-SAY_ERRORS = {
-    "bad_text": f"a message is 1 to {TEXT_MAX} characters",
-    "rate_limited": "you are sending faster than the server allows; wait a moment",
-    "no_such_user": "the recipient is not online",
-    "server_error": "the server could not store it (its disk may be full)",
-    "not_logged_in": "you were not logged in",
-}
+# The protocol's errors after a say: the reason a line was not sent (code_text words them).
+SAY_ERRORS = frozenset({"bad_text", "rate_limited", "no_such_user", "server_error",
+                        "not_logged_in"})
+
+
+def title_text() -> str:
+    return _("netdesk — Chat")
 
 
 def login_message(code: str, message: str, name: str) -> str:
+    """A refused login in words: the code's, or for a code this window does
+    not know, the server's own (the only explanation there is)."""
     template = LOGIN_ERRORS.get(code)
     if template is None:
-        return (message or code)[:1].upper() + (message or code)[1:] + "."
-    return template.format(name=name, message=message or code)
+        return sentence(_("the server refused the login: {reason}").format(
+            reason=code_text(code, message)))
+    return _(template).format(name=name, max=NAME_MAX, code=code)
 
 
 def local_time(ts: str) -> str:
+    """A message's time as the user reads it: ``15:04`` today, with the date
+    on other days (``Nov 27, 2026, 15:04`` / ``27.11.2026 15:04``)."""
     try:
         when = datetime.fromisoformat(ts.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
@@ -95,8 +103,8 @@ def local_time(ts: str) -> str:
         when = when.replace(tzinfo=timezone.utc)
     when = when.astimezone()
     if when.date() == datetime.now().astimezone().date():
-        return when.strftime("%H:%M")
-    return when.strftime("%d %b %H:%M")
+        return time_text(when)
+    return datetime_text(when)
 
 
 def sentence(text: str) -> str:
@@ -126,7 +134,7 @@ class ChatWindow(ToolWindow):
                  address: tuple[str, int] | None = None):
         """``address``: the server to use instead of the remembered one (the
         launcher passes its own running server's)."""
-        super().__init__(master, TITLE, settings, icon="chat", min_size=(460, 340))
+        super().__init__(master, title_text(), settings, icon="chat", min_size=(460, 340))
         self.session_factory = session_factory
         self.session = session_factory(self.events.put)
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
@@ -139,7 +147,9 @@ class ChatWindow(ToolWindow):
         self.greeting = tk.StringVar(self, "")
         self.login_error = tk.StringVar(self, "")
         self.line = tk.StringVar(self)  # mirrors the message box, both ways
-        self.recipient = tk.StringVar(self, EVERYONE)
+        # The recipient box's word for a public line, in the window's language.
+        self.everyone = _("everyone")
+        self.recipient = tk.StringVar(self, self.everyone)
         self.strip_text = tk.StringVar(self, "")
         self.counter = tk.StringVar(self, "")
         self.me: str | None = None
@@ -180,13 +190,13 @@ class ChatWindow(ToolWindow):
     # -- layout ------------------------------------------------------------------------
     def _build_login(self) -> None:
         f = self.login_frame = ttk.Frame(self, padding=24)
-        ttk.Label(f, text="Join a chat server", font=("TkDefaultFont", 13, "bold")).grid(
+        ttk.Label(f, text=_("Join a chat server"), font=("TkDefaultFont", 13, "bold")).grid(
             row=0, column=0, columnspan=2, sticky="w", pady=(0, 10))
         self.login_entries = {}
         for row, (key, label, var, show) in enumerate(
-                [("host", "Server", self.host, ""), ("port", "Port", self.port, ""),
-                 ("name", "Nickname", self.name, ""), ("password", "Password",
-                                                       self.password, "•")], start=1):
+                [("host", _("Server"), self.host, ""), ("port", _("Port"), self.port, ""),
+                 ("name", _("Nickname"), self.name, ""),
+                 ("password", _("Password"), self.password, "•")], start=1):
             ttk.Label(f, text=label).grid(row=row, column=0, sticky="w", padx=(0, 10), pady=3)
             entry = ttk.Entry(f, textvariable=var, show=show, width=30)
             entry.grid(row=row, column=1, sticky="ew", pady=3)
@@ -202,10 +212,10 @@ class ChatWindow(ToolWindow):
         buttons = ttk.Frame(f)
         buttons.grid(row=7, column=0, columnspan=2, sticky="e", pady=(12, 0))
         # Created in screen order, so Tab goes Cancel, then Log in.
-        ttk.Button(buttons, text="Cancel", command=self.close).pack(side="left", padx=(0, 6))
-        self.login_button = ttk.Button(buttons, text="Log in", command=self.log_in)
+        ttk.Button(buttons, text=_("Cancel"), command=self.close).pack(side="left", padx=(0, 6))
+        self.login_button = ttk.Button(buttons, text=_("Log in"), command=self.log_in)
         self.login_button.pack(side="left")
-        ttk.Label(f, text="A new nickname is registered with the password you give.",
+        ttk.Label(f, text=_("A new nickname is registered with the password you give."),
                   style="Hint.TLabel").grid(row=8, column=0, columnspan=2, sticky="w",
                                             pady=(16, 0))
         f.columnconfigure(1, weight=1)
@@ -214,9 +224,9 @@ class ChatWindow(ToolWindow):
         f = self.chat_frame = ttk.Frame(self)
         top = ttk.Frame(f, padding=(8, 6, 8, 0))
         top.grid(row=0, column=0, sticky="ew")
-        self.older_button = ttk.Button(top, text="Load older messages", command=self.load_older)
+        self.older_button = ttk.Button(top, text=_("Load older messages"), command=self.load_older)
         self.older_button.pack(side="left")
-        ttk.Label(top, text="Ctrl+F: find", style="Hint.TLabel").pack(side="right")
+        ttk.Label(top, text=_("Ctrl+F: find"), style="Hint.TLabel").pack(side="right")
         self._build_strip(f)
 
         panes = ttk.PanedWindow(f, orient="horizontal")
@@ -293,20 +303,20 @@ class ChatWindow(ToolWindow):
         self._at_end = True
         t.bind("<Configure>", self._keep_end, add="+")
         read_only_menu(t)
-        self.new_below = ttk.Button(frame, text="New messages below ↓",
+        self.new_below = ttk.Button(frame, text=_("New messages below ↓"),
                                     command=self.scroll_to_newest)
         return frame
 
     def _build_user_list(self, parent: tk.Misc) -> ttk.Frame:
         side = ttk.Frame(parent)
-        self.online_label = ttk.Label(side, text="Online")
+        self.online_label = ttk.Label(side, text=_("Online"))
         self.online_label.pack(side="top", anchor="w")
         self.user_list = tk.Listbox(side, width=16, activestyle="none", exportselection=False)
         themed_text(self.user_list)
         # Packed before the list, at the bottom: a short window shortens the
         # list, never the hint; it wraps to the list's width instead of widening it.
-        hint = ttk.Label(side, text="Double-click a name (or right-click it) to write to "
-                         "that person alone.", style="Hint.TLabel", justify="left",
+        hint = ttk.Label(side, text=_("Double-click a name (or right-click it) to write "
+                                      "to that person alone."), style="Hint.TLabel", justify="left",
                          wraplength=self.user_list.winfo_reqwidth())
         hint.pack(side="bottom", anchor="w", fill="x")
         side.bind("<Configure>", lambda e: hint.configure(wraplength=max(60, e.width - 4)),
@@ -321,9 +331,9 @@ class ChatWindow(ToolWindow):
     def _build_entry(self, parent: ttk.Frame) -> None:
         bottom = ttk.Frame(parent, padding=(8, 0, 8, 6))
         bottom.grid(row=4, column=0, sticky="ew")
-        ttk.Label(bottom, text="To").grid(row=0, column=0, padx=(0, 4), sticky="n", pady=3)
+        ttk.Label(bottom, text=_("To")).grid(row=0, column=0, padx=(0, 4), sticky="n", pady=3)
         self.to_box = ttk.Combobox(bottom, textvariable=self.recipient, width=12,
-                                   state="readonly", values=[EVERYONE])
+                                   state="readonly", values=[self.everyone])
         self.to_box.grid(row=0, column=1, padx=(0, 6), sticky="n")
         e = self.entry = tk.Text(bottom, height=1, wrap="word", undo=True, font="TkTextFont",
                                  padx=4, pady=3, relief="flat", borderwidth=0,
@@ -347,7 +357,7 @@ class ChatWindow(ToolWindow):
         e.bind("<<Modified>>", self._entry_modified)
         e.bind("<Configure>", lambda ev_: self._fit_entry())
         edit_menu(e)
-        self.send_button = ttk.Button(bottom, text="Send", command=self.send)
+        self.send_button = ttk.Button(bottom, text=_("Send"), command=self.send)
         self.send_button.grid(row=0, column=3, padx=(6, 0), sticky="n")
         self.counter_label = ttk.Label(bottom, textvariable=self.counter, anchor="e",
                                        justify="right", style="Hint.TLabel")
@@ -381,7 +391,7 @@ class ChatWindow(ToolWindow):
             self.login_error.set(sentence(problem))
             return False
         self.connected_to = (host, port)
-        self.status.set(f"Connecting to {host}:{port}…")
+        self.status.set(_("Connecting to {host}:{port}…").format(host=host, port=port))
         self.session.connect(host, port)
         return True
 
@@ -389,11 +399,17 @@ class ChatWindow(ToolWindow):
         name, password = self.name.get().strip(), self.password.get()
         self.login_error.set("")
         if name_problem(name):  # the server's own rule, so no round trip is wasted
-            self.login_error.set(LOGIN_ERRORS["bad_name"])
+            self.login_error.set(login_message("bad_name", "", name))
             self.login_entries["name"].focus_set()
             return
         if not password:
-            self.login_error.set("Enter a password (a new nickname is registered with it).")
+            self.login_error.set(_("Enter a password (a new nickname is registered with it)."))
+            self.login_entries["password"].focus_set()
+            return
+        if len(password) > PASSWORD_MAX:  # the server's rule too
+            self.login_error.set(ngettext("A password is at most {n} character.",
+                                          "A password is at most {n} characters.",
+                                          PASSWORD_MAX).format(n=number(PASSWORD_MAX)))
             self.login_entries["password"].focus_set()
             return
         target = (self.host.get().strip(), port_or_error(self.port.get())[0])
@@ -405,7 +421,7 @@ class ChatWindow(ToolWindow):
                 self.pending_login = None
                 self.login_button.state(["!disabled"])
             return
-        self.status.set(f"Logging in as {name}…")
+        self.status.set(_("Logging in as {name}…").format(name=name))
         self.session.login(name, password)
 
     def _show_greeting(self) -> None:
@@ -415,9 +431,9 @@ class ChatWindow(ToolWindow):
         if not known:
             self.greeting.set("")
         elif name_key(self.name.get().strip()) == name_key(known):
-            self.greeting.set(f"Welcome back, {known}.")
+            self.greeting.set(_("Welcome back, {name}.").format(name=known))
         else:
-            self.greeting.set(f"This computer was last used by {known}.")
+            self.greeting.set(_("This computer was last used by {name}.").format(name=known))
 
     # -- events from the session -------------------------------------------------------------
     def on_event(self, event: ev.ChatEvent) -> None:
@@ -432,14 +448,15 @@ class ChatWindow(ToolWindow):
         self._hello_seen = True
         host, port = e.address
         if not self.joined:
-            self.status.set(f"Connected to {e.server} at {host}:{port}")
+            self.status.set(_("Connected to {server} at {host}:{port}").format(
+                server=e.server, host=host, port=port))
             self.known_name = e.known_name
             if e.known_name and not self.name.get().strip():
                 self.name.set(e.known_name)
                 self.login_entries["password"].focus_set()
             self._show_greeting()
         if self.pending_login:
-            self.status.set(f"Logging in as {self.pending_login[0]}…")
+            self.status.set(_("Logging in as {name}…").format(name=self.pending_login[0]))
             self.session.login(*self.pending_login)
 
     def _on_connect_failed(self, e: ev.ConnectFailed) -> None:
@@ -447,7 +464,7 @@ class ChatWindow(ToolWindow):
             return  # an earlier attempt, to a server the user has since changed
         self._hello_seen = False
         self.connected_to = None
-        self.status.set("Not connected")
+        self.status.set(_("Not connected"))
         if self.joined:
             self._set_state("expired", sentence(e.message))
         elif self.pending_login:
@@ -466,7 +483,7 @@ class ChatWindow(ToolWindow):
         self.login_error.set(message)
         self.login_button.state(["!disabled"])
         self.login_entries["password"].focus_set()
-        self.status.set("Login refused")
+        self.status.set(_("Login refused"))
 
     def _on_welcome(self, e: ev.Welcome) -> None:
         first = not self.joined
@@ -480,18 +497,21 @@ class ChatWindow(ToolWindow):
         self._update_title()
         self.set_users(e.online)
         if e.resumed:
-            self.note(f"reconnected to {host}:{port}")
+            self.note(_("reconnected to {host}:{port}").format(host=host, port=port))
+        elif first and e.new_account:
+            self.note(_("logged in as {name} (new account registered)").format(name=self.me))
         elif first:
-            self.note(f"logged in as {self.me}" +
-                      (" (new account registered)" if e.new_account else ""))
+            self.note(_("logged in as {name}").format(name=self.me))
+        elif e.new_account:
+            self.note(_("logged in again as {name} (a new account: the server had forgotten "
+                        "the old one)").format(name=self.me))
         else:
-            self.note(f"logged in again as {self.me}" +
-                      (" (a new account: the server had forgotten the old one)"
-                       if e.new_account else ""))
+            self.note(_("logged in again as {name}").format(name=self.me))
         fresh = self.add_messages(e.history)
         self._send_pending_after_welcome(fresh)
         self._set_state("online")
-        self.status.set(f"Logged in as {self.me} on {host}:{port}")
+        self.status.set(_("Logged in as {name} on {host}:{port}").format(
+            name=self.me, host=host, port=port))
         if first:
             self.show_chat()
 
@@ -507,40 +527,48 @@ class ChatWindow(ToolWindow):
     def _on_history(self, e: ev.History) -> None:
         self.older_button.state(["!disabled"] if e.messages else ["disabled"])
         if not e.messages:
-            self.note("no older messages", at_top=True)
+            self.note(_("no older messages"), at_top=True)
         self.add_messages(e.messages)
 
     def _on_joined(self, e: ev.Joined) -> None:
         if e.name not in self.users:
             self.set_users([*self.users, e.name])
-        self.note(f"{e.name} joined")
+        self.note(_("{name} joined").format(name=e.name))
 
     def _on_left(self, e: ev.Left) -> None:
         self.set_users([u for u in self.users if u != e.name])
-        self.note(f"{e.name} left")
+        self.note(_("{name} left").format(name=e.name))
 
     def _on_server_error(self, e: ev.ServerError) -> None:
         sent = [p for p in self.pending if p.epoch is not None and p.epoch == self.epoch]
         if e.code in SAY_ERRORS and sent:
             # The server answers says in order: the oldest one not yet echoed.
-            self._fail_pending(sent[0], SAY_ERRORS[e.code])
+            self._fail_pending(sent[0], code_text(e.code, e.message))
         else:
-            self.note(f"server: {e.message or e.code}", tag="error")
+            self.note(_("server: {reason}").format(reason=code_text(e.code, e.message)),
+                      tag="error")
 
     def _on_reconnecting(self, e: ev.Reconnecting) -> None:
         if not self.joined:
             return
         if self.logged_in:
-            self.note(f"connection lost ({e.reason}); reconnecting…", tag="error")
+            self.note(_("connection lost ({reason}); reconnecting…").format(reason=e.reason),
+                      tag="error")
         self.logged_in = False
         reason = e.reason
-        if "refused" in reason:
-            reason = "the server is not accepting connections (stopped or paused)"
-        when = f" in {e.delay:g} s" if e.delay >= 1 else ""
-        self._set_state("reconnecting", f"Connection lost: {reason}. Reconnecting{when} "
-                        f"(attempt {e.attempt} of {e.attempts})… Lines you send now wait "
-                        "here and go out when you are back.")
-        self.status.set("Reconnecting…")
+        if e.refused:
+            reason = _("the server is not accepting connections (stopped or paused)")
+        if e.delay >= 1:
+            text = _("Connection lost: {reason}. Reconnecting in {seconds} s (attempt "
+                     "{attempt} of {attempts})…").format(
+                reason=reason, seconds=number(e.delay), attempt=e.attempt, attempts=e.attempts)
+        else:
+            text = _("Connection lost: {reason}. Reconnecting (attempt {attempt} of "
+                     "{attempts})…").format(reason=reason, attempt=e.attempt,
+                                            attempts=e.attempts)
+        self._set_state("reconnecting", text + " " + _(
+            "Lines you send now wait here and go out when you are back."))
+        self.status.set(_("Reconnecting…"))
 
     def _on_closed(self, e: ev.Closed) -> None:
         self._hello_seen = False
@@ -551,14 +579,14 @@ class ChatWindow(ToolWindow):
                 self.login_error.set(sentence(e.reason))
             self.pending_login = None
             self.login_button.state(["!disabled"])
-            self.status.set(f"Disconnected: {e.reason}")
+            self.status.set(_("Disconnected: {reason}").format(reason=e.reason))
             return
-        self.status.set("Not connected")
+        self.status.set(_("Not connected"))
         if was_online:
             self.note(e.reason, tag="error")
         self.pending_login = None
         if e.why is ev.Ended.KICKED:
-            self._set_state("kicked", "The server's operator disconnected you.")
+            self._set_state("kicked", _("The server's operator disconnected you."))
         elif e.why in (ev.Ended.GAVE_UP, ev.Ended.ENDED):
             self._set_state("gave_up", sentence(e.reason))
         elif e.why is ev.Ended.LOST and self.state == "expired":
@@ -586,9 +614,10 @@ class ChatWindow(ToolWindow):
             message = text if text is not None else self._strip_message
             self._strip_message = message
             name = self.me or self.name.get()
-            text = f"{message} Enter the password for {name} to log in again:".strip()
-        action = {"reconnecting": "Reconnect now", "kicked": "Reconnect",
-                  "gave_up": "Reconnect", "expired": "Log in again"}.get(state)
+            text = (message + " " + _("Enter the password for {name} to log in again:").format(
+                name=name)).strip()
+        action = {"reconnecting": _("Reconnect now"), "kicked": _("Reconnect"),
+                  "gave_up": _("Reconnect"), "expired": _("Log in again")}.get(state)
         role = "warning" if state in ("reconnecting", "connecting") else "error"
         self.strip_label.configure(foreground=color(self, role))
         self.strip_text.set(text or "")
@@ -613,7 +642,7 @@ class ChatWindow(ToolWindow):
         if self.state == "reconnecting":
             self.session.retry_now()
         elif self.state in ("kicked", "gave_up"):
-            self._set_state("connecting", "Reconnecting…")
+            self._set_state("connecting", _("Reconnecting…"))
             self.session.reconnect()
         elif self.state == "expired":
             self.log_in_again()
@@ -622,13 +651,14 @@ class ChatWindow(ToolWindow):
         """From the strip: the same name on the same server, with the password."""
         password = self.password.get()
         if not password:
-            self._set_state("expired", "Enter your password.")
+            self._set_state("expired", _("Enter your password."))
             return
         host, port = self.joined_at
         self.pending_login = (self.me, password)
         self._hello_seen = False
         self.connected_to = (host, port)
-        self._set_state("connecting", f"Connecting to {host}:{port}…")
+        self._set_state("connecting", _("Connecting to {host}:{port}…").format(
+            host=host, port=port))
         self.session.connect(host, port)
 
     # -- transcript ----------------------------------------------------------------------------
@@ -698,7 +728,7 @@ class ChatWindow(ToolWindow):
               body: tuple) -> list[tuple[str, tuple]]:
         chunks = [(f"{when}  ", ("meta",)), (sender, ("sender", "mine") if mine else ("sender",))]
         if to is not None:
-            chunks.append((f" → {to} (private)", ("private",)))
+            chunks.append((" " + _("→ {name} (private)").format(name=to), ("private",)))
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         chunks.append((": " + lines[0], body))
         chunks.extend(("\n" + line, (*body, "cont")) for line in lines[1:])
@@ -725,16 +755,19 @@ class ChatWindow(ToolWindow):
         self.user_list.configure(state="normal")  # a disabled listbox takes no changes
         self.user_list.delete(0, "end")
         for name in self.users:
-            self.user_list.insert("end", name + ("  (you)" if name == self.me else ""))
+            self.user_list.insert("end", _("{name}  (you)").format(name=name)
+                                  if name == self.me else name)
         self.user_list.configure(state=state)
         self._label_users()
-        self.to_box.configure(values=[EVERYONE, *[u for u in self.users if u != self.me]])
-        if self.recipient.get() not in (EVERYONE, *self.users):
-            self.recipient.set(EVERYONE)
+        self.to_box.configure(values=[self.everyone, *[u for u in self.users if u != self.me]])
+        if self.recipient.get() not in (self.everyone, *self.users):
+            self.recipient.set(self.everyone)
 
     def _label_users(self) -> None:
-        self.online_label.configure(text=f"Online ({len(self.users)})" if self.state == "online"
-                                    else "Online (not connected)")
+        n = len(self.users)
+        self.online_label.configure(
+            text=ngettext("Online ({n})", "Online ({n})", n).format(n=number(n))
+            if self.state == "online" else _("Online (not connected)"))
 
     # -- lines not sent yet ------------------------------------------------------------------
     def _render_pending(self) -> None:
@@ -746,8 +779,8 @@ class ChatWindow(ToolWindow):
         t.mark_gravity(LIVE, "left")  # these go after the mark, not before it
         try:
             for p in self.pending:
-                label = "sending…" if self.logged_in and p.epoch is not None \
-                    else "not sent yet: waits for the connection"
+                label = _("sending…") if self.logged_in and p.epoch is not None \
+                    else _("not sent yet: waits for the connection")
                 chunks = [*self._line(p.typed, self.me or "?", True, p.to, p.text, ()),
                           (f"   ({label})\n", ("note",))]
                 for text, tags in chunks:
@@ -760,7 +793,7 @@ class ChatWindow(ToolWindow):
 
     def _send_pending(self, p: Pending) -> None:
         if p.to is not None and p.to not in self.users:
-            self._fail_pending(p, f"{p.to} is not online")
+            self._fail_pending(p, _("{name} is not online").format(name=p.to))
             return
         p.epoch = self.epoch
         self.session.say(p.text, p.to, self.epoch)
@@ -799,9 +832,9 @@ class ChatWindow(ToolWindow):
         following = self._at_bottom()
         self._write(LIVE, [*self._line(p.typed, self.me or "?", True, p.to, p.text,
                                        ("failed",)),
-                           (f"   (not sent: {why}"
-                            f"{'; it is back in the message box' if restored else ''})\n",
-                            ("error",))])
+                           ("   " + (_("(not sent: {reason}; it is back in the message box)")
+                                     if restored else _("(not sent: {reason})")).format(
+                               reason=why) + "\n", ("error",))])
         if following:
             self.transcript.see("end")
 
@@ -853,8 +886,12 @@ class ChatWindow(ToolWindow):
         n = len(self.message_text())
         over = n - TEXT_MAX
         if over > 0:
-            text = (f"{n}/{TEXT_MAX}: {over} characters too many. Shorten the message (or "
-                    "send it in parts) to send it.")
+            # A counter: its digits stay ungrouped, as under the box while typing.
+            text = ngettext("{n}/{max}: {over} character too many. Shorten the message (or "
+                            "send it in parts) to send it.",
+                            "{n}/{max}: {over} characters too many. Shorten the message (or "
+                            "send it in parts) to send it.", over).format(
+                n=n, max=TEXT_MAX, over=over)
             style = "Error.TLabel"
         elif self._entry_notice:
             text, style = self._entry_notice, "Error.TLabel"
@@ -879,13 +916,14 @@ class ChatWindow(ToolWindow):
         if len(text) > TEXT_MAX:
             self.bell()  # the counter under the box says why
             return
-        to = None if self.recipient.get() == EVERYONE else self.recipient.get()
+        to = None if self.recipient.get() == self.everyone else self.recipient.get()
         if to is not None and to not in self.users:
-            self._entry_notice = f"{to} is not online now; choose someone else or everyone."
+            self._entry_notice = _("{name} is not online now; choose someone else or "
+                                   "everyone.").format(name=to)
             self._update_counter()
             return
         self._pending_keys += 1
-        p = Pending(self._pending_keys, text, to, datetime.now().strftime("%H:%M"))
+        p = Pending(self._pending_keys, text, to, time_text(datetime.now()))
         self.pending.append(p)
         self.set_message("")
         if self.logged_in:
@@ -903,8 +941,8 @@ class ChatWindow(ToolWindow):
         if self.findbar.shown:
             self.findbar.close()
             self.entry.focus_set()
-        elif self.recipient.get() != EVERYONE:
-            self.recipient.set(EVERYONE)
+        elif self.recipient.get() != self.everyone:
+            self.recipient.set(self.everyone)
 
     def private_to_selected(self) -> None:
         selection = self.user_list.curselection()
@@ -931,10 +969,10 @@ class ChatWindow(ToolWindow):
         name = self.users[selection[0]]
         menu = self._user_menu
         menu.delete(0, "end")
-        menu.add_command(label=f"Private message to {name}",
+        menu.add_command(label=_("Private message to {name}").format(name=name),
                          command=lambda: self.private_to(name),
                          state="disabled" if name == self.me else "normal")
-        menu.add_command(label="Copy name", command=lambda: self._copy(name))
+        menu.add_command(label=_("Copy name"), command=lambda: self._copy(name))
         return menu
 
     def _copy(self, text: str) -> None:
@@ -970,8 +1008,9 @@ class ChatWindow(ToolWindow):
             self._update_title()
 
     def _update_title(self) -> None:
-        title = f"{TITLE} ({self.me})" if self.me else TITLE
-        self.title(f"({self.unread}) {title}" if self.unread else title)
+        title = _("netdesk — Chat ({name})").format(name=self.me) if self.me else title_text()
+        self.title(_("({n}) {title}").format(n=number(self.unread), title=title)
+                   if self.unread else title)
 
     # -- closing ---------------------------------------------------------------------------------
     def unsent(self) -> list[Pending]:
@@ -982,9 +1021,12 @@ class ChatWindow(ToolWindow):
     def close(self) -> None:
         unsent = self.unsent()
         if not self.closed and unsent and not confirm_destructive(
-                self, "Close the chat window?",
-                f"{len(unsent)} line(s) you sent could not be sent yet: the window is "
-                "not connected.", "They are lost if the window closes now."):
+                self, _("Close the chat window?"),
+                ngettext("{n} line you sent could not be sent yet: the window is not "
+                         "connected.",
+                         "{n} lines you sent could not be sent yet: the window is not "
+                         "connected.", len(unsent)).format(n=number(len(unsent))),
+                _("They are lost if the window closes now.")):
             return
         super().close()
 

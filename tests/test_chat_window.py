@@ -2,7 +2,8 @@
 
 Covers issue 10's chat rows (3, 6, 8, 9, 10, 19, 21), the attention cues
 (unread count, bell, "new messages below"), Ctrl+F, context menus, Tab
-order, and a close that never blocks the Tk thread. Everything is driven
+order, a close that never blocks the Tk thread, and the window in Russian
+(issue 11). Everything is driven
 through the widgets: keys, clicks, pastes, menu items.
 """
 
@@ -17,8 +18,9 @@ from gui import chat_window
 from gui.chat_window import ChatWindow
 from gui.findbar import MATCH_TAG
 from gui.settings import Settings
+from net import i18n
 from net.chat import client_events as ev
-from net.chat.client import ChatConnection, ChatSession
+from net.chat.client import ChatConnection, ChatSession, code_text
 from net.chat.protocol import TEXT_MAX
 from net.chat.server import ChatServer
 from tests.conftest import wait_until
@@ -697,7 +699,7 @@ def test_closing_with_unsent_lines_asks_first(tk_root, tmp_path, monkeypatch):
     monkeypatch.setattr(chat_window, "confirm_destructive",
                         lambda *args: questions.append(args) or False)
     a.close()  # the user answers No
-    assert not a.closed and "1 line(s)" in questions[0][2]
+    assert not a.closed and questions[0][2].startswith("1 line you sent")  # one, not "(s)"
     assert lines_with(a, "not gone yet")
     monkeypatch.setattr(chat_window, "confirm_destructive", lambda *args: True)
     a.close()
@@ -710,3 +712,80 @@ def test_events_are_typed_and_an_unknown_one_is_an_error(tk_root):
         w.on_event(("hello", None, "server", ("127.0.0.1", 1)))  # the old tuple form
     w.on_event(ev.ConnectFailed("cannot reach 127.0.0.1:1: refused", None))
     w.close()
+
+
+# -- in Russian (issue 11) ---------------------------------------------------------------
+def test_the_chat_window_speaks_russian(tk_root, tmp_path, settle_threads):
+    """Under --lang ru: the login form, the conversation, the user list's
+    plural forms, a server error code in the client's Russian words, and the
+    strip when the server stops. (The autouse fixture restores English.)"""
+    i18n.setup("ru")
+    server, port = restartable_server(tmp_path)
+    fresh = ChatWindow(tk_root, None, autoconnect=False)
+    assert fresh.title() == "netdesk — Чат"
+    assert fresh.login_button.cget("text") == "Войти"
+    fresh.name.set("a b")  # refused here, by the server's own rule
+    fresh.password.set("x")
+    fresh.login_button.invoke()
+    assert fresh.login_error.get().startswith("Ник — от 1 до 32 букв одного алфавита")
+    fresh.close()
+
+    a = open_window(tk_root, server, "alice")
+    assert a.title() == "netdesk — Чат (alice)"
+    assert a.online_label.cget("text") == "В сети: 1 человек"
+    assert a.recipient.get() == "всем" and a.user_list.get(0) == "alice  (вы)"
+    assert a.status.get() == f"Вход как alice на 127.0.0.1:{port}"
+    assert "— вход как alice (зарегистрирована новая учётная запись) —" in a.transcript_text()
+    b = open_window(tk_root, server, "bob")
+    wait_until(lambda: len(a.users) == 2, 10, tk_root, "bob in alice's list")
+    assert a.online_label.cget("text") == "В сети: 2 человека"  # the few-form, not "человек"
+    assert lines_with(a, "— bob входит в чат —")
+    b.recipient.set("alice")
+    say(b, "привет")
+    wait_until(lambda: lines_with(a, "привет"), 10, tk_root, "the private line")
+    assert "bob → alice (лично): привет" in lines_with(a, "привет")[0]
+    b.close()
+
+    # A wrong password: the server says bad_password, the window says it in Russian.
+    wrong = open_window(tk_root, server, "alice2")
+    wrong.close()
+    wrong = open_window(tk_root, server, "alice2", "wrong")
+    assert not wrong.logged_in
+    assert wrong.login_error.get() == "Неверный пароль для alice2."
+    assert wrong.status.get() == "Вход отклонён"
+    wrong.close()
+
+    server.stop()
+    wait_until(lambda: "сервер не принимает соединения" in a.strip_text.get(), 10, tk_root,
+               "a refused reconnect attempt")
+    assert a.strip_text.get().startswith("Связь потеряна: сервер не принимает соединения "
+                                         "(остановлен или на паузе). Переподключение")
+    assert "Строки, отправленные сейчас, ждут здесь" in a.strip_text.get()
+    assert a.strip_button.cget("text") == "Переподключиться сейчас"
+    assert a.online_label.cget("text") == "В сети (нет связи)"
+    assert a.status.get() == "Переподключение…"
+    say(a, "потом")
+    assert "(ещё не отправлено: ждёт соединения)" in lines_with(a, "потом")[0]
+    a.session.close()
+    a.pending.clear()
+    a.close()
+    settle_threads()
+
+
+def test_server_codes_are_worded_by_the_client_in_russian():
+    """The server's English never reaches a Russian window: its codes do,
+    worded here; a code the client does not know shows what the server said."""
+    i18n.setup("ru")
+    assert code_text("rate_limited", "too many messages; slow down") == \
+        "вы отправляете быстрее, чем позволяет сервер; подождите немного"
+    assert code_text("bad_text") == "сообщение — от 1 до 4000 символов"
+    assert code_text("new_code", "something new") == "ответ сервера: something new (new_code)"
+    assert chat_window.login_message("name_too_similar", "that name looks too much like an "
+                                     "existing one; choose another", "bob") == \
+        "bob слишком похоже на чужое имя. Выберите другое."
+    assert chat_window.login_message("bad_request", "a password is 1 to 256 characters",
+                                     "bob") == "Сервер не понял запрос на вход (bad_request)."
+    i18n.setup("en")
+    assert chat_window.login_message("bad_password", "wrong password for that name",
+                                     "bob") == "Wrong password for bob."
+

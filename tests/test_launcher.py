@@ -206,7 +206,7 @@ def run_smoke(data_dir, *args: str) -> str:
 def test_smoke_test_in_russian_opens_every_window_in_russian(tmp_path):
     out = run_smoke(tmp_path, "--lang", "ru")
     assert out.startswith("проверка запуска пройдена: 5 окон открыто и закрыто за "), out
-    for title in ("netdesk — Управление сервером", "netdesk — Сканер портов",
+    for title in ("netdesk — Управление сервером", "netdesk — Чат", "netdesk — Сканер портов",
                   "netdesk — Эхо-клиент"):
         assert title in out
 
