@@ -37,7 +37,7 @@ from gui.confirm import confirm_destructive
 from gui.contextmenu import attach, edit_menu, read_only_menu
 from gui.findbar import FindBar
 from gui.settings import Settings
-from gui.style import color, themed_text
+from gui.style import color, px, themed_text
 from gui.tkrelease import release_attributes
 from gui.toolwindow import ToolWindow, address_or_error, port_or_error
 from net.chat import client_events as ev
@@ -50,6 +50,11 @@ ENTRY_MAX_LINES = 4
 # The counter appears within 10% of the limit.
 COUNTER_FROM = TEXT_MAX - TEXT_MAX // 10
 LIVE = "live"  # the mark between the conversation and the lines not sent yet
+# Narrower than this (96-dpi pixels) beside its entry and button, the strip's
+# text goes above them: Russian buttons are wide, and seven lines of text are not read.
+STRIP_TEXT_MIN = 280
+# The user list keeps at least this many rows in view; its hint gives way first.
+LIST_ROWS_MIN = 3
 
 # What each of the protocol's login error codes means to the person typing
 # (fields: {name} the nickname, {max} the longest nickname, {code}).
@@ -135,6 +140,7 @@ class ChatWindow(ToolWindow):
         """``address``: the server to use instead of the remembered one (the
         launcher passes its own running server's)."""
         super().__init__(master, title_text(), settings, icon="chat", min_size=(460, 340))
+        self._min_size = self.minsize()  # the login form may ask for more height
         self.session_factory = session_factory
         self.session = session_factory(self.events.put)
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
@@ -205,10 +211,11 @@ class ChatWindow(ToolWindow):
             entry.bind("<Escape>", lambda e: self.close())
             edit_menu(entry)
             self.login_entries[key] = entry
-        ttk.Label(f, textvariable=self.greeting, style="Hint.TLabel", wraplength=300).grid(
-            row=5, column=1, sticky="w", pady=(4, 0))
-        ttk.Label(f, textvariable=self.login_error, style="Error.TLabel", wraplength=380).grid(
-            row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        ttk.Label(f, textvariable=self.greeting, style="Hint.TLabel",
+                  wraplength=px(self, 300)).grid(row=5, column=1, sticky="w", pady=(4, 0))
+        ttk.Label(f, textvariable=self.login_error, style="Error.TLabel",
+                  wraplength=px(self, 380)).grid(row=6, column=0, columnspan=2, sticky="w",
+                                                 pady=(4, 0))
         buttons = ttk.Frame(f)
         buttons.grid(row=7, column=0, columnspan=2, sticky="e", pady=(12, 0))
         # Created in screen order, so Tab goes Cancel, then Log in.
@@ -216,9 +223,21 @@ class ChatWindow(ToolWindow):
         self.login_button = ttk.Button(buttons, text=_("Log in"), command=self.log_in)
         self.login_button.pack(side="left")
         ttk.Label(f, text=_("A new nickname is registered with the password you give."),
-                  style="Hint.TLabel").grid(row=8, column=0, columnspan=2, sticky="w",
-                                            pady=(16, 0))
+                  style="Hint.TLabel", wraplength=px(self, 380)).grid(
+            row=8, column=0, columnspan=2, sticky="w", pady=(16, 0))
         f.columnconfigure(1, weight=1)
+        # A long error (three lines in Russian) must not push the buttons off.
+        for var in (self.greeting, self.login_error):
+            var.trace_add("write", lambda *a: self.after_idle(self._fit_login))
+
+    def _fit_login(self) -> None:
+        """While the login form shows, the window is at least as tall as the form."""
+        if self.closed or not self.login_frame.winfo_manager():
+            return
+        self.update_idletasks()
+        need = self.login_frame.winfo_reqheight() + self.statusbar.winfo_reqheight()
+        width, height = self._min_size
+        self.minsize(width, max(height, need))
 
     def _build_chat(self) -> None:
         f = self.chat_frame = ttk.Frame(self)
@@ -265,10 +284,16 @@ class ChatWindow(ToolWindow):
         s.grid_remove()
 
     def _wrap_strip(self) -> None:
-        """Wrap the strip's text in the width its entry and button leave."""
-        taken = sum(w.winfo_reqwidth() + 8 for w in (self.strip_password, self.strip_button)
-                    if w.winfo_manager())
-        self.strip_label.configure(wraplength=max(120, self.strip.winfo_width() - 32 - taken))
+        """Wrap the strip's text in the width its entry and button leave; when
+        that is too narrow, the text goes above them and takes the whole width."""
+        controls = [w for w in (self.strip_password, self.strip_button) if w.winfo_manager()]
+        width = self.strip.winfo_width() - 32
+        beside = width - sum(w.winfo_reqwidth() + 8 for w in controls)
+        stacked = bool(controls) and beside < px(self, STRIP_TEXT_MIN)
+        self.strip_label.grid_configure(columnspan=3 if stacked else 1)
+        for w in controls:
+            w.grid_configure(row=1 if stacked else 0, pady=(4, 0) if stacked else 0)
+        self.strip_label.configure(wraplength=max(120, width if stacked else beside))
 
     def _build_transcript(self, parent: tk.Misc) -> ttk.Frame:
         frame = ttk.Frame(parent)
@@ -309,24 +334,38 @@ class ChatWindow(ToolWindow):
 
     def _build_user_list(self, parent: tk.Misc) -> ttk.Frame:
         side = ttk.Frame(parent)
-        self.online_label = ttk.Label(side, text=_("Online"))
+        self.online_label = ttk.Label(side, text=_("Online"), justify="left")
         self.online_label.pack(side="top", anchor="w")
         self.user_list = tk.Listbox(side, width=16, activestyle="none", exportselection=False)
         themed_text(self.user_list)
         # Packed before the list, at the bottom: a short window shortens the
-        # list, never the hint; it wraps to the list's width instead of widening it.
-        hint = ttk.Label(side, text=_("Double-click a name (or right-click it) to write "
-                                      "to that person alone."), style="Hint.TLabel", justify="left",
-                         wraplength=self.user_list.winfo_reqwidth())
+        # list before the hint; it wraps to the list's width instead of widening it,
+        # as the heading does ("Online (not connected)").
+        hint = self.list_hint = ttk.Label(
+            side, text=_("Double-click a name (or right-click it) to write to that person "
+                         "alone."), style="Hint.TLabel", justify="left",
+            wraplength=self.user_list.winfo_reqwidth())
         hint.pack(side="bottom", anchor="w", fill="x")
-        side.bind("<Configure>", lambda e: hint.configure(wraplength=max(60, e.width - 4)),
-                  add="+")
+        side.bind("<Configure>", self._fit_user_list, add="+")
         self.user_list.pack(side="top", fill="both", expand=True)
         self.user_list.bind("<Double-Button-1>", lambda e: self.private_to_selected())
         self.user_list.bind("<Return>", lambda e: self.private_to_selected())
         self._user_menu = tk.Menu(self.user_list, tearoff=False)
         attach(self.user_list, self._user_menu_for)
         return side
+
+    def _fit_user_list(self, event: tk.Event) -> None:
+        """Wrap the heading and the hint to the list's width; a pane too short
+        for a few names and the hint drops the hint (names matter more)."""
+        self.online_label.configure(wraplength=max(60, event.width))
+        self.list_hint.configure(wraplength=max(60, event.width - 4))
+        rows = int(self.tk.call("font", "metrics", self.user_list.cget("font"), "-linespace"))
+        need = (self.online_label.winfo_reqheight() + self.list_hint.winfo_reqheight()
+                + LIST_ROWS_MIN * rows + 12)
+        if event.height < need and self.list_hint.winfo_manager():
+            self.list_hint.pack_forget()
+        elif event.height >= need and not self.list_hint.winfo_manager():
+            self.list_hint.pack(side="bottom", anchor="w", fill="x", before=self.user_list)
 
     def _build_entry(self, parent: ttk.Frame) -> None:
         bottom = ttk.Frame(parent, padding=(8, 0, 8, 6))
@@ -376,9 +415,11 @@ class ChatWindow(ToolWindow):
         self.login_button.state(["!disabled"])
         entry = self.login_entries["password" if self.name.get() else "name"]
         entry.focus_set()
+        self.after_idle(self._fit_login)
 
     def show_chat(self) -> None:
         self.login_frame.grid_remove()
+        self.minsize(*self._min_size)
         self.chat_frame.grid(row=0, column=0, sticky="nsew")
         self.entry.focus_set()
         self.update_idletasks()  # lay the transcript out before scrolling it

@@ -789,3 +789,63 @@ def test_server_codes_are_worded_by_the_client_in_russian():
     assert chat_window.login_message("bad_password", "wrong password for that name",
                                      "bob") == "Wrong password for bob."
 
+
+def at_minimum(window: ChatWindow) -> None:
+    width, height = window.minsize()
+    window.geometry(f"{width}x{height}")
+    wait_until(lambda: (window.winfo_width(), window.winfo_height()) == (width, height), 5,
+               window, "the minimum size")
+    window.update()
+
+
+def assert_whole(window: ChatWindow, widgets, bottom: int | None = None,
+                 squeezable: bool = False) -> None:
+    """Each widget shown, inside the window (above ``bottom``), not squeezed
+    (unless ``squeezable``: a list or a text box may be shorter than it asks)."""
+    bottom = bottom if bottom is not None else window.winfo_rooty() + window.winfo_height()
+    right = window.winfo_rootx() + window.winfo_width()
+    for widget in widgets:
+        assert widget.winfo_ismapped(), f"{widget} not shown"
+        assert widget.winfo_rooty() + widget.winfo_height() <= bottom, f"{widget} cut below"
+        assert widget.winfo_rootx() + widget.winfo_width() <= right, f"{widget} cut aside"
+        assert squeezable or widget.winfo_height() >= widget.winfo_reqheight(), \
+            f"{widget} squeezed"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_smallest_login_form_shows_a_long_error_and_the_buttons(tk_root, lang):
+    """Russian is longer: with the longest login error, the form at the
+    window's minimum size still shows every field, the error, the buttons
+    and the hint under them, above the status bar."""
+    i18n.setup(lang)
+    w = ChatWindow(tk_root, None, autoconnect=False)
+    w.status.set(w.title())
+    w.login_error.set(chat_window.login_message("name_in_use", "", "alice"))
+    tk_root.update()
+    at_minimum(w)
+    form = [child for child in w.login_frame.winfo_children()]
+    buttons = w.login_button.master.winfo_children()
+    assert_whole(w, [*form, *buttons], bottom=w.statusbar.winfo_rooty())
+    w.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_smallest_chat_window_shows_the_strip_and_the_names_whole(tk_root, tmp_path,
+                                                                      lang):
+    """At the minimum size, while reconnecting: the strip's text and its
+    button, the list's heading and a few names; the wide Russian button goes
+    under the text rather than squeezing it into a column."""
+    i18n.setup(lang)
+    server, _ = restartable_server(tmp_path)
+    a = open_window(tk_root, server, "alice")
+    server.stop()
+    wait_until(lambda: a.state == "reconnecting", 10, tk_root, "the reconnect attempts")
+    at_minimum(a)
+    assert_whole(a, [a.strip_label, a.strip_button, a.online_label, a.send_button])
+    assert_whole(a, [a.user_list, a.entry], squeezable=True)  # they give way, within reason
+    rows = int(a.tk.call("font", "metrics", a.user_list.cget("font"), "-linespace"))
+    assert a.user_list.winfo_height() >= chat_window.LIST_ROWS_MIN * rows
+    lines = a.strip_label.winfo_height() / rows
+    assert lines <= 5, f"the strip's text is {lines:.1f} lines tall"
+    a.session.close()
+    a.close()
