@@ -288,6 +288,8 @@ class ScannerWindow(ToolWindow):
         self.poller = SlicedPoller(self, self.events, self._take, self._flush,
                                    lambda: self.pending_rows >= ROWS_WAITING)
         self.poller.start()
+        # A constant Tcl procedure, defined once; rows reach it as a list
+        # through tk.call, never as text to evaluate.
         self.tk.eval(_APPEND_ROWS_PROC)
         # Before targets, the window took one host: start from it.
         self.targets = tk.StringVar(self, self.remembered(
