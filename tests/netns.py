@@ -76,35 +76,26 @@ def existing_namespaces() -> set[str]:
     return {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
 
 
-class TwoNamespaceBed:
-    """The bed as a context manager; see the module docstring.
+class NamespaceBed:
+    """What every bed of namespaces does: build itself on entry (undoing what
+    it made if that fails), run things inside its namespaces, and on exit end
+    the processes it started and delete its namespaces. A subclass names its
+    ``namespaces`` and writes ``_build``."""
 
-    ``client_addrs``: how many client addresses (2 to 250), ``10.200.50.2`` up.
-    ``replace``: delete namespaces of the same names left by an earlier run
-    that died (otherwise their presence raises ``NetnsError``, since another
-    run may be using them).
-    """
+    namespaces: tuple[str, ...] = ()
 
-    def __init__(self, client_addrs: int = 8, prefix: str = DEFAULT_PREFIX,
-                 replace: bool = False):
-        if not prefix.startswith(DEFAULT_PREFIX):
-            raise ValueError(f"namespace names must start with {DEFAULT_PREFIX!r}")
-        if not 1 <= client_addrs <= 250:
-            raise ValueError("client_addrs is 1 to 250")
-        self.server_ns = f"{prefix}_srv"
-        self.client_ns = f"{prefix}_cli"
-        # Interface names are at most 15 bytes; both ends are created inside
-        # their namespaces, so they never meet other names on the host.
-        self._veth = ("nd_atk_vs", "nd_atk_vc")
-        self.server_addr = f"{SUBNET_PREFIX}.1"
-        self.client_addrs = [f"{SUBNET_PREFIX}.{i}" for i in range(2, 2 + client_addrs)]
-        self.replace = replace
+    def __init__(self) -> None:
         self._procs: list[subprocess.Popen] = []
         self._created: list[str] = []
 
+    @staticmethod
+    def unavailable_reason() -> str | None:
+        """Why this bed cannot be built here (a subclass may need more tools)."""
+        return unavailable_reason()
+
     # -- building and tearing down ----------------------------------------------------
-    def __enter__(self) -> TwoNamespaceBed:
-        reason = unavailable_reason()
+    def __enter__(self):
+        reason = self.unavailable_reason()
         if reason is not None:
             raise NetnsUnavailable(reason)
         try:
@@ -118,13 +109,10 @@ class TwoNamespaceBed:
         self.close()
 
     def _build(self) -> None:
-        stale = existing_namespaces() & {self.server_ns, self.client_ns}
-        if stale and not self.replace:
-            raise NetnsError(f"namespace(s) {', '.join(sorted(stale))} exist already "
-                             f"(another run, or one that died: 'ip netns del NAME')")
-        for ns in sorted(stale):
-            _ip("netns", "del", ns)
-        for ns in (self.server_ns, self.client_ns):
+        raise NotImplementedError
+
+    def _add_namespaces(self) -> None:
+        for ns in self.namespaces:
             done = _ip("netns", "add", ns, check=False)
             if done.returncode != 0:
                 msg = done.stderr.strip()
@@ -132,27 +120,18 @@ class TwoNamespaceBed:
                     raise NetnsUnavailable(f"cannot create network namespaces here: {msg}")
                 raise NetnsError(f"'ip netns add {ns}' failed: {msg}")
             self._created.append(ns)
-        vs, vc = self._veth
-        _ip("link", "add", vs, "netns", self.server_ns, "type", "veth",
-            "peer", "name", vc, "netns", self.client_ns)
-        _ip("-n", self.server_ns, "addr", "add", f"{self.server_addr}/24", "dev", vs)
-        for addr in self.client_addrs:
-            _ip("-n", self.client_ns, "addr", "add", f"{addr}/24", "dev", vc)
-        for ns, dev in ((self.server_ns, vs), (self.client_ns, vc)):
-            _ip("-n", ns, "link", "set", "lo", "up")
-            _ip("-n", ns, "link", "set", dev, "up")
-        self._wait_reachable()
 
-    def _wait_reachable(self, seconds: float = 5.0) -> None:
-        """Addresses are usable once duplicate address detection is done (IPv4: at once),
-        and the link is up once the veth reports it; wait for the latter, bounded."""
+    def _wait_link_up(self, ns: str, dev: str, seconds: float = 5.0) -> None:
+        """Addresses are usable once duplicate address detection is done (IPv4: at
+        once), and the link is up once the veth reports it; wait for the latter."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            out = _ip("-n", self.client_ns, "-br", "link", "show", self._veth[1]).stdout
+        while True:
+            out = _ip("-n", ns, "-br", "link", "show", dev).stdout
             if " UP " in f" {out} " or "LOWER_UP" in out:
                 return
-            time.sleep(0.05)
-        raise NetnsError(f"the veth link did not come up within {seconds:g} s")
+            if time.monotonic() > deadline:
+                raise NetnsError(f"the veth link did not come up within {seconds:g} s")
+            time.sleep(0.05)  # a poll interval inside a deadline
 
     def close(self) -> None:
         """End the processes this bed started, then delete its namespaces."""
@@ -165,7 +144,7 @@ class TwoNamespaceBed:
 
     # -- running things inside ------------------------------------------------------
     def _argv(self, ns: str, argv: Sequence[str]) -> list[str]:
-        if ns not in (self.server_ns, self.client_ns):
+        if ns not in self.namespaces:
             raise ValueError(f"{ns!r} is not one of this bed's namespaces")
         return ["ip", "netns", "exec", ns, *argv]
 
@@ -179,12 +158,63 @@ class TwoNamespaceBed:
 
     def popen_in(self, ns: str, argv: Sequence[str], **kwargs) -> subprocess.Popen:
         """``subprocess.Popen`` inside ``ns``, in a session of its own (so it and its
-        children can be ended together); ended on ``close`` if still running.
-        ``ip netns exec`` replaces itself with the command, so ``pid`` is the command's."""
+        children can be signalled together with ``os.killpg(proc.pid, ...)``); ended
+        on ``close`` if still running. ``ip netns exec`` replaces itself with the
+        command, so ``pid`` is the command's."""
         kwargs.setdefault("start_new_session", True)
         proc = subprocess.Popen(self._argv(ns, argv), **kwargs)
         self._procs.append(proc)
         return proc
+
+    def end(self, proc: subprocess.Popen, grace: float = 3.0) -> None:
+        """End one process (and its group) started by ``popen_in`` before the bed closes."""
+        _end(proc, grace)
+
+
+class TwoNamespaceBed(NamespaceBed):
+    """The bed as a context manager; see the module docstring.
+
+    ``client_addrs``: how many client addresses (2 to 250), ``10.200.50.2`` up.
+    ``replace``: delete namespaces of the same names left by an earlier run
+    that died (otherwise their presence raises ``NetnsError``, since another
+    run may be using them).
+    """
+
+    def __init__(self, client_addrs: int = 8, prefix: str = DEFAULT_PREFIX,
+                 replace: bool = False):
+        super().__init__()
+        if not prefix.startswith(DEFAULT_PREFIX):
+            raise ValueError(f"namespace names must start with {DEFAULT_PREFIX!r}")
+        if not 1 <= client_addrs <= 250:
+            raise ValueError("client_addrs is 1 to 250")
+        self.server_ns = f"{prefix}_srv"
+        self.client_ns = f"{prefix}_cli"
+        self.namespaces = (self.server_ns, self.client_ns)
+        # Interface names are at most 15 bytes; both ends are created inside
+        # their namespaces, so they never meet other names on the host.
+        self._veth = ("nd_atk_vs", "nd_atk_vc")
+        self.server_addr = f"{SUBNET_PREFIX}.1"
+        self.client_addrs = [f"{SUBNET_PREFIX}.{i}" for i in range(2, 2 + client_addrs)]
+        self.replace = replace
+
+    def _build(self) -> None:
+        stale = existing_namespaces() & {self.server_ns, self.client_ns}
+        if stale and not self.replace:
+            raise NetnsError(f"namespace(s) {', '.join(sorted(stale))} exist already "
+                             f"(another run, or one that died: 'ip netns del NAME')")
+        for ns in sorted(stale):
+            _ip("netns", "del", ns)
+        self._add_namespaces()
+        vs, vc = self._veth
+        _ip("link", "add", vs, "netns", self.server_ns, "type", "veth",
+            "peer", "name", vc, "netns", self.client_ns)
+        _ip("-n", self.server_ns, "addr", "add", f"{self.server_addr}/24", "dev", vs)
+        for addr in self.client_addrs:
+            _ip("-n", self.client_ns, "addr", "add", f"{addr}/24", "dev", vc)
+        for ns, dev in ((self.server_ns, vs), (self.client_ns, vc)):
+            _ip("-n", ns, "link", "set", "lo", "up")
+            _ip("-n", ns, "link", "set", dev, "up")
+        self._wait_link_up(self.client_ns, vc)
 
 
 def _end(proc: subprocess.Popen, grace: float = 3.0) -> None:

@@ -56,10 +56,10 @@ from collections.abc import Sequence
 
 from tests.netns import (
     IP_TIMEOUT,
+    NamespaceBed,
     NetnsError,
     NetnsUnavailable,
     _ip,
-    end_process,
     existing_namespaces,
 )
 from tests.netns import unavailable_reason as _netns_unavailable_reason
@@ -302,50 +302,30 @@ def remove_stale(names: Sequence[str] = (CLIENT_NS, TARGET_NS)) -> list[str]:
     return stale
 
 
-class ScanBed:
+class ScanBed(NamespaceBed):
     """The bed as a context manager; see the module docstring."""
 
     client_ns = CLIENT_NS
     target_ns = TARGET_NS
+    unavailable_reason = staticmethod(unavailable_reason)
 
     def __init__(self, all_open_ports: range = ALL_OPEN_PORTS,
                  namespaces: tuple[str, str] = (CLIENT_NS, TARGET_NS)) -> None:
         if not (all_open_ports and all_open_ports.step == 1 and all_open_ports.start >= 1
                 and all_open_ports.stop <= 65536):
             raise ValueError("all_open_ports must be a range within 1-65535")
+        super().__init__()
         self.all_open_ports = all_open_ports
         # A bed of other names (a benchmark's) lives beside the tests' bed,
         # which a test run rebuilds whenever it starts.
         self.client_ns, self.target_ns = namespaces
-        self._procs: list[subprocess.Popen] = []
-        self._created: list[str] = []
+        self.namespaces = (self.client_ns, self.target_ns)
         self._listener: subprocess.Popen | None = None
 
-    # -- building and tearing down ----------------------------------------------------
-    def __enter__(self) -> ScanBed:
-        reason = unavailable_reason()
-        if reason is not None:
-            raise NetnsUnavailable(reason)
-        try:
-            self._build()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
+    # -- building ----------------------------------------------------------------------
     def _build(self) -> None:
-        remove_stale((self.client_ns, self.target_ns))
-        for ns in (self.client_ns, self.target_ns):
-            done = _ip("netns", "add", ns, check=False)
-            if done.returncode != 0:
-                msg = done.stderr.strip()
-                if "Operation not permitted" in msg or "Permission denied" in msg:
-                    raise NetnsUnavailable(f"cannot create network namespaces here: {msg}")
-                raise NetnsError(f"'ip netns add {ns}' failed: {msg}")
-            self._created.append(ns)
+        remove_stale(self.namespaces)
+        self._add_namespaces()
         # Both ends are created inside their namespaces: no name meets the host's.
         _ip("link", "add", CLIENT_VETH, "netns", self.client_ns, "type", "veth",
             "peer", "name", TARGET_VETH, "netns", self.target_ns)
@@ -365,7 +345,7 @@ class ScanBed:
             _ip("-n", ns, "link", "set", dev, "up")
         self._firewall()
         self._start_listeners()
-        self._wait_link_up()
+        self._wait_link_up(self.client_ns, CLIENT_VETH)
 
     def _firewall(self) -> None:
         for i, rule in enumerate(_IPTABLES_RULES):
@@ -413,49 +393,7 @@ class ScanBed:
         self._procs.append(listener)
         return listener
 
-    def _wait_link_up(self, seconds: float = 5.0) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            out = _ip("-n", self.client_ns, "-br", "link", "show", CLIENT_VETH).stdout
-            if " UP " in f" {out} " or "LOWER_UP" in out:
-                return
-            if time.monotonic() > deadline:
-                raise NetnsError(f"the veth link did not come up within {seconds:g} s")
-            time.sleep(0.05)  # a poll interval inside a deadline
-
-    def close(self) -> None:
-        """End the processes this bed started, then delete its namespaces."""
-        for proc in self._procs:
-            end_process(proc)
-        self._procs.clear()
-        for ns in reversed(self._created):
-            _ip("netns", "del", ns, check=False)
-        self._created.clear()
-
     # -- running things inside ------------------------------------------------------
-    def _argv(self, ns: str, argv: Sequence[str]) -> list[str]:
-        if ns not in (self.client_ns, self.target_ns):
-            raise ValueError(f"{ns!r} is not one of this bed's namespaces")
-        return ["ip", "netns", "exec", ns, *argv]
-
-    def run_in(self, ns: str, argv: Sequence[str], timeout: float = 60.0,
-               **kwargs) -> subprocess.CompletedProcess:
-        """``subprocess.run`` inside ``ns``, bounded by ``timeout``; output captured as
-        text unless ``kwargs`` say otherwise."""
-        kwargs.setdefault("capture_output", True)
-        kwargs.setdefault("text", True)
-        return subprocess.run(self._argv(ns, argv), timeout=timeout, **kwargs)
-
-    def popen_in(self, ns: str, argv: Sequence[str], **kwargs) -> subprocess.Popen:
-        """``subprocess.Popen`` inside ``ns``, in a session of its own (so it and its
-        children can be signalled together with ``os.killpg(proc.pid, ...)``); ended
-        on ``close`` if still running. ``ip netns exec`` replaces itself with the
-        command, so ``pid`` is the command's."""
-        kwargs.setdefault("start_new_session", True)
-        proc = subprocess.Popen(self._argv(ns, argv), **kwargs)
-        self._procs.append(proc)
-        return proc
-
     def run_in_client(self, argv: Sequence[str], timeout: float = 60.0,
                       **kwargs) -> subprocess.CompletedProcess:
         """``run_in`` the client namespace, where scanners run."""
@@ -464,10 +402,6 @@ class ScanBed:
     def popen_in_client(self, argv: Sequence[str], **kwargs) -> subprocess.Popen:
         """``popen_in`` the client namespace, where scanners run."""
         return self.popen_in(self.client_ns, argv, **kwargs)
-
-    def end(self, proc: subprocess.Popen, grace: float = 3.0) -> None:
-        """End one process (and its group) started by ``popen_in`` before the bed closes."""
-        end_process(proc, grace)
 
     # -- looking at it -----------------------------------------------------------------
     def packets_sent(self) -> int:
