@@ -59,6 +59,13 @@ class Status:
     online: int
     messages: int
     uptime: float
+    # TLS on the chat port: the certificate's fingerprint, the chat
+    # connections that speak TLS out of all of them, and whether plain
+    # logins are refused.
+    tls_fingerprint: str | None = None
+    tls_connections: int = 0
+    chat_connections: int = 0
+    require_tls: bool = False
 
 
 class ServerController:
@@ -92,6 +99,8 @@ class ServerController:
                     self.chat = ChatServer(self.data_dir, cfg.host, cfg.chat_port,
                                            replace(cfg.chat_options, budgets=cfg.budgets))
                     started.append(("chat", *self.chat.start()))
+                    # A new certificate once, not on every restart from the panel.
+                    cfg.chat_options = replace(cfg.chat_options, new_certificate=False)
             except BaseException:
                 self._stop_services()
                 raise
@@ -154,6 +163,7 @@ class ServerController:
     def status(self) -> Status:
         with self._lock:
             chat = self.chat
+            clients = chat.clients() if chat else []
             return Status(
                 running=self.running, paused=self.paused,
                 ports={s.listener.name: s.listener.port for s in self.services()},
@@ -161,7 +171,13 @@ class ServerController:
                 connections=sum(s.listener.connection_count() for s in self.services()),
                 online=len(chat.online_names()) if chat else 0,
                 messages=chat.accepted if chat else 0,
-                uptime=time.monotonic() - self.started_at if self.started_at else 0.0)
+                uptime=time.monotonic() - self.started_at if self.started_at else 0.0,
+                tls_fingerprint=chat.certificate.fingerprint if chat and chat.certificate
+                else None,
+                tls_connections=sum(1 for c in clients if c.get("tls")),
+                chat_connections=len(clients),
+                require_tls=chat.require_tls if chat else
+                self.config.chat_options.require_tls)
 
     def clients(self) -> list[dict]:
         """Chat connections: name (None before login), address, since, messages."""
@@ -171,6 +187,18 @@ class ServerController:
     def kick(self, name: str) -> bool:
         with self._lock:
             return bool(self.chat and self.chat.kick(name))
+
+    def set_require_tls(self, required: bool) -> bool:
+        """Refuse plain logins (or accept them again), now and after a restart.
+        Sessions already logged in go on either way."""
+        with self._lock:
+            self.config.chat_options = replace(self.config.chat_options,
+                                               require_tls=required)
+            if self.chat is not None:
+                self.chat.require_tls = required
+            log.warning("chat: TLS %s for logins from now on",
+                        "required" if required else "no longer required")
+            return required
 
     def budgets(self) -> list[tuple[str, str]]:
         """The budgets in force (or that the next start will use), for people."""
@@ -304,8 +332,27 @@ class ServerController:
                 n=number(s.online)),
             ngettext("{n} message since start", "{n} messages since start", s.messages).format(
                 n=number(s.messages))])
-        return Reply(_("{ports}; {counts}; up {uptime}").format(
-            ports=ports, counts=counts, uptime=format_duration(s.uptime)))
+        text = _("{ports}; {counts}; up {uptime}").format(
+            ports=ports, counts=counts, uptime=format_duration(s.uptime))
+        if s.tls_fingerprint:
+            text += "\n" + tls_summary(s)
+        return Reply(text)
+
+    def _cmd_tls(self, rest: list[str]) -> Reply:
+        usage = Reply(_("usage: tls [require on|off]"))
+        if rest:
+            if len(rest) != 2 or rest[0].lower() != "require" \
+                    or rest[1].lower() not in ("on", "off"):
+                return usage
+            required = self.set_require_tls(rest[1].lower() == "on")
+            return Reply(_("TLS is now required for logins; plain sessions already "
+                           "logged in go on") if required
+                         else _("plain logins are accepted again"))
+        s = self.status()
+        if not s.running or not s.tls_fingerprint:
+            return Reply(_("the chat service is not running"))
+        return Reply(_("chat tls fingerprint {fingerprint}").format(
+            fingerprint=s.tls_fingerprint) + "\n" + tls_summary(s))
 
     def _cmd_clients(self, rest: list[str]) -> Reply:
         if rest:
@@ -317,11 +364,13 @@ class ServerController:
         since, messages = pgettext("clients column", "since"), pgettext("clients column",
                                                                          "messages")
         logging_in = _("(logging in)")
-        lines = [f"{name:20s} {address:24s} {since:8s} {messages}"]
+        tls = pgettext("clients column", "TLS")
+        yes, no = _("yes"), _("no")
+        lines = [f"{name:20s} {address:24s} {since:8s} {tls:4s} {messages}"]
         for c in rows:
             since = time_text(datetime.fromtimestamp(c["since"]), seconds=True)
             lines.append(f"{c['name'] or logging_in:20s} {c['address']:24s} {since:8s} "
-                         f"{number(c['messages'])}")
+                         f"{yes if c.get('tls') else no:4s} {number(c['messages'])}")
         return Reply("\n".join(lines))
 
     def _cmd_kick(self, rest: list[str]) -> Reply:
@@ -357,6 +406,15 @@ def service_name(service: str) -> str:
     return names.get(service, service)
 
 
+def tls_summary(s: Status) -> str:
+    """``TLS: 3 of 4 chat connections; plain logins accepted``, for people."""
+    share = ngettext("TLS: {tls} of {n} chat connection", "TLS: {tls} of {n} chat connections",
+                     s.chat_connections).format(tls=number(s.tls_connections),
+                                                n=number(s.chat_connections))
+    mode = _("plain logins refused") if s.require_tls else _("plain logins accepted")
+    return f"{share}; {mode}"
+
+
 def format_duration(seconds: float) -> str:
     """``1h02m03s``, ``2m05s`` (``1 ч 02 мин 03 с``)."""
     seconds = int(seconds)
@@ -379,6 +437,8 @@ HELP = [
     ("clear-logs", N_("empty the log file")),
     ("clear-users", N_("clear the identification file (all accounts and tokens)")),
     ("budgets", N_("what one client or address may use (see --help of serve)")),
+    ("tls", N_("the certificate's fingerprint and how many use TLS")),
+    ("tls require on|off", N_("refuse (or accept again) logins without TLS")),
     ("help", N_("this list")),
     ("shutdown", N_("stop every service and exit")),
 ]
@@ -403,6 +463,7 @@ _COMMANDS = {
     "clients": ServerController._cmd_clients,
     "kick": ServerController._cmd_kick,
     "budgets": ServerController._cmd_budgets,
+    "tls": ServerController._cmd_tls,
     "help": ServerController._cmd_help,
     "?": ServerController._cmd_help,
 }

@@ -33,7 +33,7 @@ UNTRUSTED = dict(trusted=())
 
 class Client(ChatConnection):
     def __init__(self, server: ChatServer, source: str | None = None):
-        super().__init__(timeout=10)
+        super().__init__(timeout=10, tls=False)  # some tests write raw frames
         self.hello_msg = self.connect(*server.address, source=source)
 
     def __enter__(self):

@@ -29,7 +29,7 @@ def server(make_server):
 
 class Client(ChatConnection):
     def __init__(self, server: ChatServer):
-        super().__init__(timeout=10)
+        super().__init__(timeout=10, tls=False)  # byte-level tests: plain frames
         self.hello_msg = self.connect(*server.address)
 
     def __enter__(self):

@@ -26,9 +26,11 @@ import time
 from collections.abc import Callable
 
 from net.chat import client_events as ev
-from net.chat.framing import FrameError, FrameReader, send_frame
+from net.chat.framing import FrameError, FrameReader, decode_payload, encode, send_bytes
+from net.chat.trust import CertificateChanged, MemoryPins, Pins, secure
 from net.i18n import N_, _
 from net.sockutil import describe_error, ready, shutdown, wait_readable
+from net.tls import HandshakeError, TlsChannel, TlsInfo, plain_frame_prefix
 
 log = logging.getLogger("netdesk.chatclient")
 
@@ -82,29 +84,45 @@ class ChatError(Exception):
 
 
 class ChatConnection:
-    """A blocking chat connection. ``connect`` returns the ``hello``."""
+    """A blocking chat connection. ``connect`` returns the ``hello``.
 
-    def __init__(self, timeout: float = 10.0):
+    TLS by default (PROTOCOL.md section 3), trusted as ``net.chat.trust``
+    decides with ``pins``; ``tls=False`` speaks plain, for lab exercises
+    with hand-written servers. ``security`` tells what the handshake gave.
+    """
+
+    def __init__(self, timeout: float = 10.0, tls: bool = True, pins: Pins | None = None):
         self.timeout = timeout
+        self.tls = tls
+        self.pins = pins if pins is not None else MemoryPins()
         self.sock: socket.socket | None = None
         self.reader: FrameReader | None = None
         self.hello: dict | None = None
+        self.security: TlsInfo | None = None
+        self._channel: TlsChannel | None = None
         self._abort: socket.socket | None = None
 
     def connect(self, host: str, port: int, source: str | None = None,
-                abort: socket.socket | None = None) -> dict:
+                abort: socket.socket | None = None, accept: str | None = None) -> dict:
         """Connect (from the local address ``source``, if given) and read ``hello``.
 
         With ``abort``, a socket that becomes readable when the caller wants
         to give up, another thread can cut short the connect and every later
         wait in ``recv`` (a window closing while its server does not answer):
-        they raise ``ConnectionAbortedError``.
+        they raise ``ConnectionAbortedError``. ``accept`` is a certificate
+        fingerprint the user accepted in place of the pinned one.
+        Raises ``CertificateChanged`` when the server's certificate is not
+        the pinned one.
         """
         self._abort = abort
-        self.sock = self._open(host, port, source, abort)
+        if self.tls:
+            self._secure(host, port, source, abort, accept)
+        else:
+            self.sock = self._open(host, port, source, abort)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        self.reader = FrameReader(self.sock, CLIENT_MAX_PAYLOAD)
+        self.reader = FrameReader(self.sock, CLIENT_MAX_PAYLOAD,
+                                  self._recv_tls if self._channel else None)
         hello = self.recv()
         if hello is not None and hello.get("type") == "error":  # e.g. too_many_connections
             raise ConnectionError(_("the server refused the connection: {reason}").format(
@@ -115,6 +133,33 @@ class ChatConnection:
                 reply=f"{hello!r:.80}"))
         self.hello = hello
         return hello
+
+    def _secure(self, host: str, port: int, source: str | None,
+                abort: socket.socket | None, accept: str | None) -> None:
+        def wait(sock: socket.socket, seconds: float) -> bool:
+            if abort is None:
+                return wait_readable(sock, seconds)
+            woken = ready([sock, abort], False, seconds)
+            if abort in woken:
+                raise ConnectionAbortedError("cancelled")
+            return bool(woken)
+        try:
+            self.sock, self._channel, self.security = secure(
+                lambda: self._open(host, port, source, abort), host, port, self.pins,
+                self.timeout, accept, wait)
+        except HandshakeError as e:
+            raise ConnectionError(_handshake_failure(e)) from None
+
+    def _recv_tls(self, size: int) -> bytes:
+        raw = self.sock.recv(size)
+        if not raw:
+            return raw
+        plain, reply = self._channel.decrypt(raw)
+        if reply:
+            send_bytes(self.sock, reply, self.timeout)
+        if not plain and not self._channel.eof:
+            raise BlockingIOError("a TLS record is not complete yet")
+        return plain
 
     def _open(self, host: str, port: int, source: str | None,
               abort: socket.socket | None) -> socket.socket:
@@ -156,7 +201,10 @@ class ChatConnection:
         raise error or OSError(_("no address for {host}").format(host=host))
 
     def send(self, obj: dict) -> None:
-        send_frame(self.sock, obj, self.timeout)
+        data = encode(obj)
+        if self._channel is not None:
+            data = self._channel.encrypt(data)
+        send_bytes(self.sock, data, self.timeout)
 
     def recv(self, timeout: float | None = -1) -> dict | None:
         """The next message; None when the server closed the connection."""
@@ -206,6 +254,25 @@ class ChatConnection:
             self.sock = None
 
 
+def _handshake_failure(e: HandshakeError) -> str:
+    """Why TLS failed, in words a user can act on: a server that answered in
+    the clear is an old or hand-written one (or refused us in the clear)."""
+    raw = bytes(getattr(getattr(e, "channel", None), "raw_seen", b""))
+    if plain_frame_prefix(raw):
+        length = int.from_bytes(raw[:4], "big")
+        try:
+            frame = decode_payload(raw[4:4 + length]) if len(raw) >= 4 + length else {}
+        except FrameError:
+            frame = {}
+        if frame.get("type") == "error":
+            return _("the server refused the connection: {reason}").format(
+                reason=code_text(str(frame.get("code") or "error"),
+                                 str(frame.get("message") or "")[:200]))
+        return _("the server does not offer TLS (an older or a hand-written server); "
+                 "choose \"plain (no TLS)\" to connect without encryption")
+    return _("the encrypted (TLS) connection failed: {reason}").format(reason=str(e))
+
+
 # -- the session thread behind a chat window --------------------------------------
 RECONNECT_DELAYS = (0.5, 1, 2, 3, 5, 5, 5, 10, 10, 10, 15, 15, 15, 30, 30)
 # How long a closing session waits for the server's bye after its logout.
@@ -228,9 +295,13 @@ class ChatSession:
     """
 
     def __init__(self, emit: Callable[[ev.ChatEvent], None], timeout: float = 10.0,
-                 reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS):
+                 reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS,
+                 pins: Pins | None = None):
         self._emit = emit
         self.timeout = timeout
+        self.pins = pins if pins is not None else MemoryPins()
+        self.tls = True
+        self.security: TlsInfo | None = None  # of the connection now, or the last one
         self.reconnect_delays = tuple(reconnect_delays)
         self._commands: queue.Queue = queue.Queue()
         # Two self-pipes: a command is waiting; close() wants every wait to end.
@@ -263,8 +334,9 @@ class ChatSession:
         self._commands.put(command)
         self._poke(self._wake_w)
 
-    def connect(self, host: str, port: int) -> None:
-        self._command("connect", host, port)
+    def connect(self, host: str, port: int, tls: bool = True) -> None:
+        """Connect over TLS (trusted by a CA or by the pins), or plain."""
+        self._command("connect", host, port, tls)
 
     def login(self, name: str, password: str) -> None:
         self._command("send", {"type": "login", "name": name, "password": password})
@@ -356,12 +428,17 @@ class ChatSession:
             # A say or history request while offline is dropped here: the
             # window keeps unsent lines and sends them after the next welcome.
 
-    def _connect(self, host: str, port: int) -> None:
+    def _connect(self, host: str, port: int, tls: bool = True) -> None:
         self._address = (host, port)
+        self.tls = tls
         self.token = None
-        conn = ChatConnection(self.timeout)
+        conn = ChatConnection(self.timeout, tls, self.pins)
         try:
             hello = conn.connect(host, port, abort=self._abort_r)
+        except CertificateChanged as e:
+            conn.close()
+            self._emit(ev.CertificateChanged(e.pinned, e.offered, (host, port), False))
+            return
         except (OSError, FrameError, UnicodeError) as e:
             conn.close()
             if not self._stop.is_set():
@@ -370,8 +447,9 @@ class ChatSession:
             return
         conn.sock.setblocking(False)
         self._conn = conn
+        self.security = conn.security
         self._emit(ev.Hello(hello.get("known_name") or None, str(hello.get("server", "")),
-                            (host, port)))
+                            (host, port), conn.security, hello.get("tls_required") is True))
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -529,10 +607,16 @@ class ChatSession:
             self._nudge.wait(delay)
             if self._stop.is_set():
                 return
-            conn = ChatConnection(self.timeout)
+            conn = ChatConnection(self.timeout, self.tls, self.pins)
             try:
                 conn.connect(*self._address, abort=self._abort_r)
                 welcome = conn.resume(self.token)
+            except CertificateChanged as e:
+                # Never resumed behind the user's back: the token is kept for
+                # reconnect() once the user has accepted the new certificate.
+                conn.close()
+                self._emit(ev.CertificateChanged(e.pinned, e.offered, self._address, True))
+                return
             except ChatError as e:
                 conn.close()
                 if e.code in TOKEN_REFUSED:
@@ -550,6 +634,7 @@ class ChatSession:
                 continue
             conn.sock.setblocking(False)
             self._conn = conn
+            self.security = conn.security
             self._handle(welcome)
             return
         # The token is kept: reconnect() may still resume later.

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from net.tls import TlsInfo
+
 
 class Ended(str, Enum):
     """Why a session stopped being logged in; decides what a window offers next."""
@@ -34,6 +36,20 @@ class Hello:
     known_name: str | None  # the name last logged in from this address (a hint only)
     server: str
     address: tuple[str, int]
+    security: TlsInfo | None = None  # None: a plain connection
+    tls_required: bool = False  # the server refuses plain logins
+
+
+@dataclass(frozen=True)
+class CertificateChanged:
+    """The server's certificate is not the one pinned for its address. The
+    session is not connected; the window asks the user, who may accept the
+    new one (its pin) and connect, or ``reconnect`` when ``resuming``."""
+
+    pinned: str
+    offered: str
+    address: tuple[str, int]
+    resuming: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,5 +120,5 @@ class Closed:
     why: Ended
 
 
-ChatEvent = (Hello | ConnectFailed | LoginFailed | Welcome | Message | Joined | Left | History
-             | ServerError | Reconnecting | Closed)
+ChatEvent = (Hello | CertificateChanged | ConnectFailed | LoginFailed | Welcome | Message
+             | Joined | Left | History | ServerError | Reconnecting | Closed)

@@ -14,6 +14,7 @@ import json
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 from net.chat.protocol import MAX_PAYLOAD
 from net.sockutil import wait_readable, wait_writable
@@ -136,8 +137,12 @@ class FrameReader:
     sockets alike (it waits for readability itself).
     """
 
-    def __init__(self, sock: socket.socket, max_payload: int = MAX_PAYLOAD):
+    def __init__(self, sock: socket.socket, max_payload: int = MAX_PAYLOAD,
+                 recv: Callable[[int], bytes] | None = None):
         self.sock = sock
+        # Over TLS, ``recv`` decrypts what the raw socket gives: it raises
+        # BlockingIOError while a record is incomplete, as the socket does.
+        self.recv = recv or sock.recv
         self.decoder = FrameDecoder(max_payload)
         self._ready: list[dict] = []
 
@@ -150,7 +155,7 @@ class FrameReader:
             if not wait_readable(self.sock, left):
                 raise TimeoutError("no complete frame in time")
             try:
-                data = self.sock.recv(READ_SIZE)
+                data = self.recv(READ_SIZE)
             except (BlockingIOError, InterruptedError):
                 continue
             if not data:
@@ -163,7 +168,12 @@ class FrameReader:
 
 def send_frame(sock: socket.socket, obj: dict, timeout: float = 10.0) -> None:
     """Blocking send of one frame, bounded by ``timeout`` (client side)."""
-    data = memoryview(encode(obj))
+    send_bytes(sock, encode(obj), timeout)
+
+
+def send_bytes(sock: socket.socket, data: bytes, timeout: float = 10.0) -> None:
+    """Blocking send of ``data``, bounded by ``timeout``, on any kind of socket."""
+    data = memoryview(data)
     deadline = time.monotonic() + timeout
     while data:
         try:

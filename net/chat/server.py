@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from net import SERVER_NAME
+from net import SERVER_NAME, certs
 from net.budgets import Budgets, address_key
 from net.chat.accounts import Accounts, BadPassword, Refused
 from net.chat.fanout import FanOut
@@ -50,6 +50,7 @@ from net.chat.writer import MessageWriter, Pending
 from net.listener import Listener, format_address
 from net.ratelimit import SlidingWindow, TokenBuckets
 from net.sockutil import ready, shutdown, wait_readable
+from net.tls import SNIFF_SECONDS, HandshakeError, TlsChannel, sniff
 
 log = logging.getLogger("netdesk.chat")
 
@@ -69,6 +70,13 @@ class ChatOptions:
     token_ttl: float = 7 * 24 * 3600
     port_tries: int = 20
     budgets: Budgets = field(default_factory=Budgets)
+    # TLS (PROTOCOL.md section 3): the operator's certificate and key, or
+    # None for the self-signed one kept in the data directory.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    new_certificate: bool = False  # make a new self-signed one on start
+    require_tls: bool = False  # plain logins get tls_required
+    tls_sniff: float = SNIFF_SECONDS  # how long to wait for a TLS ClientHello
 
 
 class BadRequest(ValueError):
@@ -128,6 +136,26 @@ class Peer:
         self.closed = False
         self.killed = False
         self.shard = server.fanout.shard()  # its fan-out thread, for good
+        # Set once the TLS handshake is done; from then on every frame is
+        # encrypted as it is queued, so the backlog holds ciphertext.
+        self.tls: TlsChannel | None = None
+
+    def recv(self, size: int) -> bytes:
+        """Read from the socket; over TLS, the plaintext it completes.
+
+        Decrypting happens under the send lock: what TLS itself has to send
+        back (a key update) then goes out before any later frame.
+        """
+        raw = self.sock.recv(size)
+        if self.tls is None or not raw:
+            return raw
+        with self.lock:
+            plain, reply = self.tls.decrypt(raw)
+            if reply:
+                self._send_locked(reply, encrypted=True)
+        if not plain and not self.tls.eof:
+            raise BlockingIOError("a TLS record is not complete yet")
+        return plain
 
     def send(self, data: bytes) -> None:
         """Queue ``data`` without ever blocking; the kernel takes what it can now.
@@ -147,7 +175,13 @@ class Peer:
             else:
                 self._send_locked(data)
 
-    def _send_locked(self, data: bytes) -> None:
+    def _send_locked(self, data: bytes, encrypted: bool = False) -> None:
+        if self.tls is not None and not encrypted:
+            try:
+                data = self.tls.encrypt(data)
+            except OSError:
+                self._kill_locked(None)
+                return
         if self.backlog:
             self.backlog += data
             return
@@ -222,6 +256,12 @@ class Peer:
         self.held = None
         shutdown(self.sock)
 
+    def end_tls(self) -> None:
+        """Queue TLS's close_notify, so the client sees a clean end, not a cut."""
+        with self.lock:
+            if self.tls is not None and not (self.closed or self.killed):
+                self._send_locked(self.tls.close_notify(), encrypted=True)
+
     def close(self) -> None:
         with self.lock:
             self.closed = True
@@ -259,6 +299,9 @@ class ChatServer:
         self._stopping = threading.Event()
         self._flusher: threading.Thread | None = None
         self._next_check = 0.0
+        self.certificate: certs.Certificate | None = None
+        self._tls_context = None
+        self.require_tls = self.options.require_tls  # the panel may switch it
 
     # -- life cycle ---------------------------------------------------------------
     def start(self) -> tuple[str, int]:
@@ -266,6 +309,7 @@ class ChatServer:
         file that cannot be used, ``ListenError`` for the port)."""
         started = []
         try:
+            self._load_certificate()
             self.hashes = HashQueue(self.budgets.hash_workers)
             started.append(self.hashes.close)
             self.fanout = FanOut()
@@ -288,6 +332,19 @@ class ChatServer:
             for undo in reversed(started):
                 undo()
             raise
+
+    def _load_certificate(self) -> None:
+        o = self.options
+        if o.tls_cert is not None or o.tls_key is not None:
+            if o.tls_cert is None or o.tls_key is None:
+                raise certs.CertificateError("--tls-cert and --tls-key go together")
+            self.certificate = certs.load(o.tls_cert, o.tls_key)
+        else:
+            self.certificate = certs.ensure(self.data_dir, self.listener.host,
+                                            o.new_certificate)
+        self._tls_context = self.certificate.context()
+        log.info("chat: TLS certificate %s (%s)", self.certificate.fingerprint,
+                 "self-signed" if self.certificate.self_signed else self.certificate.cert_file)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -328,8 +385,8 @@ class ChatServer:
     def clients(self) -> list[dict]:
         with self._hub:
             peers = sorted(self._peers, key=lambda p: p.since)
-        return [{"name": p.name, "address": p.where, "since": p.since, "messages": p.messages}
-                for p in peers]
+        return [{"name": p.name, "address": p.where, "since": p.since, "messages": p.messages,
+                 "tls": p.tls is not None} for p in peers]
 
     def online_names(self) -> list[str]:
         with self._hub:
@@ -393,6 +450,11 @@ class ChatServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         peer = Peer(self, sock, addr)
+        # No lock is held and the peer is in no shared set yet: a client that
+        # stalls here costs only this thread, until the login deadline.
+        if sniff(sock, self.options.tls_sniff) and not self._start_tls(peer):
+            peer.close()
+            return
         with self._hub:
             self._peers.add(peer)
         try:
@@ -405,11 +467,30 @@ class ChatServer:
                 log.error("chat: identification file error serving %s: %s", peer.where, e)
                 known = None
             peer.send(encode({"type": "hello", "proto": PROTO_VERSION, "server": SERVER_NAME,
-                              "known_name": known}))
-            self._read_loop(peer, FrameReader(sock, self.budgets.max_payload))
+                              "known_name": known, "tls": peer.tls is not None,
+                              "tls_required": self.require_tls}))
+            self._read_loop(peer, FrameReader(sock, self.budgets.max_payload, peer.recv))
         finally:
             self._leave(peer)
             _drain_and_close(peer)
+
+    def _start_tls(self, peer: Peer) -> bool:
+        """The handshake, bounded by the login deadline; False when it failed."""
+        channel = TlsChannel(self._tls_context, server_side=True)
+        deadline = peer.connected + self.budgets.login_deadline
+        try:
+            channel.handshake(peer.sock, deadline, self._wait_handshake)
+        except (HandshakeError, OSError) as e:
+            log.info("chat: TLS handshake with %s failed: %s", peer.where, e)
+            return False
+        peer.tls = channel
+        log.debug("chat: %s speaks %s", peer.where, channel.info().version)
+        return True
+
+    def _wait_handshake(self, sock: socket.socket, seconds: float) -> bool:
+        """Wait for handshake bytes; stopping the server ends the wait (the
+        listener shuts the socket down, which makes it readable)."""
+        return wait_readable(sock, seconds) and not self._stopping.is_set()
 
     def _read_loop(self, peer: Peer, reader: FrameReader) -> None:
         b = self.budgets
@@ -490,9 +571,19 @@ class ChatServer:
             return False
 
     # -- login ----------------------------------------------------------------------------
+    def _plain_refused(self, peer: Peer) -> bool:
+        """With TLS required, a plain login or resume is refused before
+        anything is checked: the password it carried is never looked at."""
+        if not self.require_tls or peer.tls is not None:
+            return False
+        self._error(peer, "tls_required", "this server accepts logins only over TLS")
+        return True
+
     def _on_login(self, peer: Peer, msg: dict) -> bool:
         if peer.name is not None:
             self._error(peer, "already_logged_in", f"already logged in as {peer.name}")
+            return True
+        if self._plain_refused(peer):
             return True
         raw, password = text_field(msg, "name"), text_field(msg, "password")
         if name_problem(raw):
@@ -544,6 +635,8 @@ class ChatServer:
     def _on_resume(self, peer: Peer, msg: dict) -> bool:
         if peer.name is not None:
             self._error(peer, "already_logged_in", f"already logged in as {peer.name}")
+            return True
+        if self._plain_refused(peer):
             return True
         token = text_field(msg, "token")
         key = peer.addr_key
@@ -740,6 +833,7 @@ def _drain_and_close(peer: Peer, limit: int = 1 << 20, seconds: float = 0.5) -> 
     then read and discard (bounded in bytes and time) until the client closes.
     """
     deadline = time.monotonic() + seconds
+    peer.end_tls()
     while not peer.flush() and time.monotonic() < deadline:
         _writable([peer], 0.05)
     try:

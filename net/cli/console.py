@@ -11,6 +11,7 @@ import argparse
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from net import datadir
 from net.chat.server import ChatOptions
@@ -47,10 +48,20 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
     except ValueError as e:
         print(f"netdesk serve: --trusted: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("netdesk serve: " + _("--tls-cert and --tls-key go together"), file=sys.stderr)
+        return EXIT_USAGE
+    if args.tls_cert and args.new_certificate:
+        print("netdesk serve: " + _("--new-certificate makes a self-signed certificate; "
+                                    "it cannot replace --tls-cert"), file=sys.stderr)
+        return EXIT_USAGE
     handler = datadir.setup_logging(data_dir, args.log_level.upper())
+    options = ChatOptions(retention=max(1, args.history_retention),
+                          tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+                          tls_key=Path(args.tls_key) if args.tls_key else None,
+                          new_certificate=args.new_certificate, require_tls=args.require_tls)
     config = ServerConfig(host=args.host, echo_port=args.echo_port, chat_port=args.chat_port,
-                          chat_options=ChatOptions(retention=max(1, args.history_retention)),
-                          budgets=budgets)
+                          chat_options=options, budgets=budgets)
     controller = ServerController(data_dir, config, handler)
     previous = {sig: signal.signal(sig, _raise_stop)
                 for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -64,6 +75,10 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
             line = _("{service} listening on {host}:{port}").format(
                 service=service_name(service), host=host, port=port)
             print(line, file=stdout, flush=True)
+            if service == "chat" and controller.chat and controller.chat.certificate:
+                # Not translated: scripts and tests read this line.
+                print(f"chat tls fingerprint {controller.chat.certificate.fingerprint}",
+                      file=stdout, flush=True)
         _read_commands(controller, stdin, stdout)
         if not controller.stopped.is_set():
             # End of input: keep serving until a signal or another shutdown.

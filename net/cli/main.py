@@ -74,6 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--chat-port", type=port_number, default=CHAT_PORT, metavar="P",
                        help=_("chat service port (default {port}; busy: the next free one)")
                        .format(port=CHAT_PORT))
+    tls = serve.add_argument_group(_("TLS on the chat port"))
+    tls.add_argument("--tls-cert", metavar="FILE",
+                     help=_("the certificate (PEM) to use instead of the self-signed one "
+                            "made in the data directory"))
+    tls.add_argument("--tls-key", metavar="FILE",
+                     help=_("the private key (PEM) of --tls-cert"))
+    tls.add_argument("--require-tls", action="store_true",
+                     help=_("refuse logins on plain (unencrypted) connections"))
+    tls.add_argument("--new-certificate", action="store_true",
+                     help=_("make a new self-signed certificate (clients that pinned the old "
+                            "one will be asked to accept it)"))
     _add_global_options(serve, subcommand=True)
     add_budget_flags(serve)
 
