@@ -10,13 +10,16 @@ Prints, for N = 200, 500 and 2000:
 
 Goals: 500 concurrent clients; p99 <= 50 ms at 10k deliveries/s; nothing
 lost or reordered; saturation >= 100k deliveries/s. There is no peer
-program to compare with here, so the figures stand alone.
+program to compare with here, so the figures stand alone; but each
+``--transport`` (plain, TLS) is measured in the same run, and the cost of
+TLS is printed as the ratio of the server's CPU and of p99 to plain's.
 
 The server runs in its own process on loopback (flood limit raised for the
 saturation phase, since the default 20 says/s per client is the point of a
 flood limit); clients are spread over two more processes.
 
     python tests/bench/bench_chat.py [--clients 200 500] [--seconds 5]
+                                     [--transport plain tls]
 """
 
 from __future__ import annotations
@@ -48,18 +51,45 @@ sys.stdin.read(); s.stop()
 """
 
 
+class Wire:
+    """One client's socket, plain or TLS, for a non-blocking event loop."""
+
+    def __init__(self, conn):
+        self.sock = conn.sock
+        self.channel = conn._channel  # None: plain
+
+    def send(self, data: bytes) -> None:
+        if self.channel is not None:
+            data = self.channel.encrypt(data)
+        self.sock.setblocking(True)  # as sendall() on a plain socket would wait
+        try:
+            self.sock.sendall(data)
+        finally:
+            self.sock.setblocking(False)
+
+    def recv(self) -> bytes:
+        data = self.sock.recv(RECV_SIZE)
+        if self.channel is None or not data:
+            return data
+        plain, reply = self.channel.decrypt(data)
+        if reply:
+            self.send(reply)
+        return plain
+
+
 def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflight: int,
-                seconds: float, ready, go, barrier, out) -> None:
+                seconds: float, ready, go, barrier, out, tls: bool = False) -> None:
     sys.path.insert(0, ".")
     from net.chat.client import ChatConnection
     from net.chat.framing import FrameDecoder, encode
 
     conns = []
     for name in names:
-        c = ChatConnection(timeout=60)
+        c = ChatConnection(timeout=60, tls=tls)
         c.connect("127.0.0.1", port)
         c.login(name, "bench-password")
         conns.append(c)
+    wires = {c.sock: Wire(c) for c in conns}
     ready.put(len(conns))
     go.wait()
     sel = selectors.DefaultSelector()
@@ -75,7 +105,7 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
     while time.monotonic() - quiet_since < 0.5 and time.monotonic() < give_up:
         for key, _ in sel.select(0.05):
             try:
-                data = key.fileobj.recv(RECV_SIZE)
+                data = wires[key.fileobj].recv()
             except BlockingIOError:
                 continue
             state[key.fileobj]["dec"].feed(data)
@@ -98,19 +128,20 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
                 while next_send <= now:
                     s = senders[rr % len(senders)]
                     rr += 1
-                    s.sendall(encode({"type": "say", "text": f"t={time.monotonic_ns()}"}))
+                    wires[s].send(encode({"type": "say", "text": f"t={time.monotonic_ns()}"}))
                     sent += 1
                     next_send += 1.0 / rate
             else:  # saturation: keep ``inflight`` own messages outstanding per sender
                 for s in senders:
                     while state[s]["mine"] < inflight:
-                        s.sendall(encode({"type": "say", "text": f"t={time.monotonic_ns()}"}))
+                        wires[s].send(encode({"type": "say",
+                                              "text": f"t={time.monotonic_ns()}"}))
                         state[s]["mine"] += 1
                         sent += 1
         for key, _ in sel.select(0.001):
             s = key.fileobj
             try:
-                data = s.recv(RECV_SIZE)
+                data = wires[s].recv()
             except BlockingIOError:
                 continue
             if not data:
@@ -130,7 +161,7 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
                 elif kind == "error":
                     errors += 1
                 elif kind == "ping":
-                    s.sendall(encode({"type": "pong"}))
+                    wires[s].send(encode({"type": "pong"}))
     for c in conns:
         c.close()
     out.put({"received": received, "reordered": reordered, "sent": sent, "errors": errors,
@@ -138,7 +169,8 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
              "cpu": time.process_time() - cpu_start})
 
 
-def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2) -> dict:
+def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2,
+        tls: bool = False) -> dict:
     data = tempfile.mkdtemp(prefix="bench-chat-")
     server = subprocess.Popen([sys.executable, "-c", SERVER, data], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
@@ -153,7 +185,8 @@ def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2) -> d
         for k, chunk in enumerate(chunks):
             share = senders_total // procs + (1 if k < senders_total % procs else 0)
             workers.append(mp.Process(target=client_proc, args=(
-                port, chunk, share, rate / procs, inflight, seconds, ready, go, barrier, out)))
+                port, chunk, share, rate / procs, inflight, seconds, ready, go, barrier, out,
+                tls)))
         for w in workers:
             w.start()
         logged = sum(ready.get(timeout=300) for _ in workers)
@@ -205,21 +238,40 @@ def main() -> None:
     ap.add_argument("--deliveries", type=float, default=10_000,
                     help="offered deliveries per second in the latency phase")
     ap.add_argument("--inflight", type=int, default=4)
+    ap.add_argument("--transport", nargs="+", choices=["plain", "tls"], default=["plain", "tls"],
+                    help="measure each, in the same run (default: both)")
     args = ap.parse_args()
     for n in args.clients:
-        fixed = run(n, args.deliveries / n, 0, args.seconds)
-        print(f"{n} clients, {n // 10} sending, offered {args.deliveries:,.0f} deliveries/s: "
-              f"{fixed['deliveries_per_s']:,.0f} deliveries/s, p50 {fixed['p50']:.1f} ms, "
-              f"p99 {fixed['p99']:.1f} ms, lost {fixed['lost']}, "
-              f"reordered {fixed['reordered']}, errors {fixed['errors']}, "
-              f"server busy {fixed['server_cores']:.2f} cores, clients "
-              f"{fixed['client_cores']:.2f} (goal p99 <= 50 ms)", flush=True)
-        sat = run(n, 0, args.inflight, args.seconds)
-        print(f"{n} clients, {n // 10} sending, saturation: "
-              f"{sat['deliveries_per_s']:,.0f} deliveries/s, p50 {sat['p50']:.1f} ms, "
-              f"p99 {sat['p99']:.1f} ms, lost {sat['lost']}, reordered {sat['reordered']}, "
-              f"errors {sat['errors']}, server busy {sat['server_cores']:.2f} cores, clients "
-              f"{sat['client_cores']:.2f} (goal >= 100,000/s)", flush=True)
+        by_transport = {}
+        for transport in args.transport:
+            by_transport[transport] = measure(n, args, transport == "tls", transport)
+        if {"plain", "tls"} <= set(by_transport):
+            (pf, ps), (tf, ts) = by_transport["plain"], by_transport["tls"]
+            print(f"{n} clients, cost of TLS: server CPU at the fixed load "
+                  f"{tf['server_cores']:.2f} vs {pf['server_cores']:.2f} cores "
+                  f"({tf['server_cores'] / max(pf['server_cores'], 1e-9):.2f}x), p99 "
+                  f"{tf['p99']:.1f} vs {pf['p99']:.1f} ms; saturation "
+                  f"{ts['deliveries_per_s']:,.0f} vs {ps['deliveries_per_s']:,.0f} deliveries/s "
+                  f"({ts['deliveries_per_s'] / max(ps['deliveries_per_s'], 1e-9):.2f}x)",
+                  flush=True)
+
+
+def measure(n: int, args: argparse.Namespace, tls: bool, label: str) -> tuple[dict, dict]:
+    fixed = run(n, args.deliveries / n, 0, args.seconds, tls=tls)
+    print(f"[{label}] {n} clients, {n // 10} sending, offered "
+          f"{args.deliveries:,.0f} deliveries/s: "
+          f"{fixed['deliveries_per_s']:,.0f} deliveries/s, p50 {fixed['p50']:.1f} ms, "
+          f"p99 {fixed['p99']:.1f} ms, lost {fixed['lost']}, "
+          f"reordered {fixed['reordered']}, errors {fixed['errors']}, "
+          f"server busy {fixed['server_cores']:.2f} cores, clients "
+          f"{fixed['client_cores']:.2f} (goal p99 <= 50 ms)", flush=True)
+    sat = run(n, 0, args.inflight, args.seconds, tls=tls)
+    print(f"[{label}] {n} clients, {n // 10} sending, saturation: "
+          f"{sat['deliveries_per_s']:,.0f} deliveries/s, p50 {sat['p50']:.1f} ms, "
+          f"p99 {sat['p99']:.1f} ms, lost {sat['lost']}, reordered {sat['reordered']}, "
+          f"errors {sat['errors']}, server busy {sat['server_cores']:.2f} cores, clients "
+          f"{sat['client_cores']:.2f} (goal >= 100,000/s)", flush=True)
+    return fixed, sat
 
 
 if __name__ == "__main__":
