@@ -20,11 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     (-1, ("net.i18n",)),
     (0, ("net", "net.datadir", "net.sockutil", "net.progress", "net.budgets", "net.ratelimit")),
-    (1, ("net.listener",)),
-    (2, ("net.chat", "net.echo")),
-    (3, ("net.control",)),
-    (4, ("net.cli",)),
-    (5, ("gui",)),
+    (1, ("net.tls",)),
+    (2, ("net.listener", "net.certs")),
+    (3, ("net.chat", "net.echo")),
+    (4, ("net.control",)),
+    (5, ("net.cli",)),
+    (6, ("gui",)),
 ]
 # The scanner: uses only layers -1 and 0, and only net.cli and gui use it.
 SCAN = "net.scan"
