@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from net.chat.client import ChatConnection
 from tests.conftest import reap, run_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +97,18 @@ def test_frozen_serve_answers_an_echo_and_the_frozen_client(frozen, tmp_path):
                 assert chunk
                 got += chunk
         assert got == b"frozen echo"
+        # The chat port: its certificate made by the frozen build's
+        # cryptography, served through its ssl module.
+        chat_line, tls_line = proc.stdout.readline(), proc.stdout.readline()
+        assert chat_line.startswith("chat listening on 127.0.0.1:"), chat_line
+        assert tls_line.startswith("chat tls fingerprint SHA256:"), tls_line
+        chat = ChatConnection(timeout=10)
+        try:
+            hello = chat.connect("127.0.0.1", int(chat_line.rsplit(":", 1)[1]))
+            assert hello["tls"] is True
+            assert chat.security.fingerprint == tls_line.split()[-1]
+        finally:
+            chat.close()
         client = subprocess.run([str(frozen), "echo", "127.0.0.1", str(port)],
                                 input="through the frozen client\nexit\n", capture_output=True,
                                 text=True, timeout=30)
