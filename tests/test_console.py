@@ -190,7 +190,9 @@ def test_console_drops_an_over_long_line_and_goes_on(tmp_path):
     from net.cli.console import run_serve
 
     args = argparse.Namespace(data_dir=str(tmp_path), log_level="info", host="127.0.0.1",
-                              echo_port=0, chat_port=0, history_retention=100)
+                              echo_port=0, chat_port=0, history_retention=100,
+                              tls_cert=None, tls_key=None, require_tls=False,
+                              new_certificate=False)
     stdin = io.StringIO("status " + "x" * 1_000_000 + "\n"  # a 1 MB line
                         + "x" * 4097 + "\n"  # one character too many
                         + "status" + " " * 4090 + "\n"  # 4096 characters: read whole
@@ -198,10 +200,13 @@ def test_console_drops_an_over_long_line_and_goes_on(tmp_path):
     stdout = io.StringIO()
     assert run_serve(args, stdin, stdout) == 0
     lines = stdout.getvalue().splitlines()
-    assert [line for line in lines if "listening on" not in line] == [
+    assert [line for line in lines
+            if "listening on" not in line and "tls fingerprint" not in line] == [
         "line too long (at most 4096 characters)",
         "line too long (at most 4096 characters)",
+        lines[-3],
         lines[-2],
         "server stopped",
     ]
-    assert lines[-2].startswith("listening: echo port")
+    assert lines[-3].startswith("listening: echo port")
+    assert lines[-2].startswith("TLS: 0 of 0 chat connections")

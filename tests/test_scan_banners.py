@@ -253,7 +253,8 @@ def test_netdesk_echo_server():
 def test_netdesk_chat_server(make_server):
     server = make_server()
     port = server.address[1]
-    assert grab_banners(probes(port)) == {(LOCAL, port): f"netdesk chat ({SERVER_NAME})"}
+    assert grab_banners(probes(port)) == {
+        (LOCAL, port): f"netdesk chat ({SERVER_NAME}), TLS available"}
 
 
 @pytest.mark.parametrize("hello, shown", [
