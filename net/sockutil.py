@@ -10,6 +10,7 @@ import select
 import socket
 import struct
 import sys
+import time
 from collections.abc import Sequence
 
 from net.i18n import _
@@ -70,6 +71,23 @@ def wait_readable(sock: socket.socket, timeout: float | None) -> bool:
 
 def wait_writable(sock: socket.socket, timeout: float | None) -> bool:
     return bool(ready([sock], True, timeout))
+
+
+def send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
+    """Send all of ``data`` on a blocking or non-blocking socket by
+    ``deadline`` (monotonic); ``TimeoutError`` when the peer stops reading."""
+    view = memoryview(data)
+    while view:
+        try:
+            sent = sock.send(view)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        view = view[sent:]
+        if view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the peer is not reading")
+            wait_writable(sock, min(left, 0.5))
 
 
 def describe_error(e: BaseException) -> str:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from net.sockutil import ready
+from net.sockutil import ready, send_all
 
 TLS_FIRST_BYTE = 0x16
 SNIFF_SECONDS = 0.25
@@ -224,18 +224,10 @@ def _wait_readable(sock: socket.socket, seconds: float) -> bool:
 
 
 def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            sent = sock.send(view)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        view = view[sent:]
-        if view:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise HandshakeError("the peer is not reading the TLS handshake")
-            ready([sock], True, min(left, 0.5))
+    try:
+        send_all(sock, data, deadline)
+    except TimeoutError:
+        raise HandshakeError("the peer is not reading the TLS handshake") from None
 
 
 def _ssl_reason(e: ssl.SSLError) -> str:

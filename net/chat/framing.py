@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from net.chat.protocol import MAX_PAYLOAD
-from net.sockutil import wait_readable, wait_writable
+from net.sockutil import send_all, wait_readable
 
 HEADER = struct.Struct(">I")
 READ_SIZE = 65536
@@ -173,16 +173,4 @@ def send_frame(sock: socket.socket, obj: dict, timeout: float = 10.0) -> None:
 
 def send_bytes(sock: socket.socket, data: bytes, timeout: float = 10.0) -> None:
     """Blocking send of ``data``, bounded by ``timeout``, on any kind of socket."""
-    data = memoryview(data)
-    deadline = time.monotonic() + timeout
-    while data:
-        try:
-            sent = sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        data = data[sent:]
-        if data:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the peer is not reading")
-            wait_writable(sock, min(left, 0.5))
+    send_all(sock, data, time.monotonic() + timeout)
