@@ -18,6 +18,13 @@ line in the message box (which grows to four lines), Enter sends, a pasted
 block is sent as one message, and the transcript indents a message's later
 lines under its first.
 
+TLS (issue 13): the window connects over TLS unless "Plain connection (no
+TLS)" is ticked, for lab servers written by hand. A certificate no CA vouches
+for is pinned per host:port in the settings on first use; a changed one
+stops the connection and asks the user, who sees both fingerprints and may
+accept the new one on purpose. The status bar's right cell shows a padlock
+and the fingerprint, or says the connection is not encrypted.
+
 Every word is the user's language (``net.i18n``), chosen when the window
 opens. The server's words never are shown: its error codes are (the login
 errors here, the rest through ``net.chat.client.code_text``).
@@ -36,6 +43,8 @@ from tkinter import ttk
 from gui.confirm import confirm_destructive
 from gui.contextmenu import attach, edit_menu, read_only_menu
 from gui.findbar import FindBar
+from gui.pins import pins_for
+from gui.security import CertificateDialog, SecurityBadge
 from gui.settings import Settings
 from gui.style import color, px, themed_text
 from gui.tkrelease import release_attributes
@@ -44,6 +53,7 @@ from net.chat import client_events as ev
 from net.chat.client import ChatSession, code_text
 from net.chat.names import name_problem
 from net.chat.protocol import DEFAULT_PORT, NAME_MAX, PASSWORD_MAX, TEXT_MAX, name_key
+from net.chat.trust import pin_key
 from net.i18n import N_, _, datetime_text, ngettext, number, time_text
 
 ENTRY_MAX_LINES = 4
@@ -73,8 +83,8 @@ LOGIN_ERRORS = {
     "server_error": N_("The server could not save your session (its disk may be full). "
                        "Try again later."),
     "login_timeout": N_("You took too long to log in. Connect again."),
-    "tls_required": N_("This server accepts logins only over an encrypted (TLS) connection, "
-                       "which this window cannot make yet."),
+    "tls_required": N_("This server accepts logins only over an encrypted (TLS) connection. "
+                       "Untick “Plain connection (no TLS)” and log in again."),
     "bad_request": N_("The server did not understand the login request ({code})."),
     "already_logged_in": N_("This connection is already logged in."),
 }
@@ -142,13 +152,19 @@ class ChatWindow(ToolWindow):
         super().__init__(master, title_text(), settings, icon="chat", min_size=(460, 340))
         self._min_size = self.minsize()  # the login form may ask for more height
         self.session_factory = session_factory
-        self.session = session_factory(self.events.put)
+        self.pins = pins_for(settings)
+        self.session = self._new_session()
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
         self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
         if address is not None:
             self.host.set(address[0])
             self.port.set(str(address[1]))
         self.name = tk.StringVar(self, self.remembered("name", ""))
+        # TLS unless the user chose plain on purpose (a lab server written by hand).
+        self.plain = tk.BooleanVar(self, bool(self.remembered("plain", False)))
+        self.plain.trace_add("write", lambda *a: self.remember(plain=self.plain.get()))
+        self.connected_tls: bool | None = None  # how the connection in place was made
+        self.cert_dialog: CertificateDialog | None = None
         self.password = tk.StringVar(self)
         self.greeting = tk.StringVar(self, "")
         self.login_error = tk.StringVar(self, "")
@@ -178,7 +194,8 @@ class ChatWindow(ToolWindow):
         self._entry_notice = ""
         self._syncing = False
         self._handlers = {
-            ev.Hello: self._on_hello, ev.ConnectFailed: self._on_connect_failed,
+            ev.Hello: self._on_hello, ev.CertificateChanged: self._on_certificate_changed,
+            ev.ConnectFailed: self._on_connect_failed,
             ev.LoginFailed: self._on_login_failed, ev.Welcome: self._on_welcome,
             ev.Message: self._on_message, ev.Joined: self._on_joined, ev.Left: self._on_left,
             ev.History: self._on_history, ev.ServerError: self._on_server_error,
@@ -186,6 +203,8 @@ class ChatWindow(ToolWindow):
         }
         self._build_login()
         self._build_chat()
+        # The status bar's right cell, styled as one with it (as IDLE's "Ln: Col:").
+        self.badge = SecurityBadge(self, relief="sunken", padding=(px(self, 6), px(self, 2)))
         self.name.trace_add("write", lambda *_: self._show_greeting())
         self.line.trace_add("write", lambda *_: self._line_changed())
         self.bind("<FocusIn>", self._on_focus_in, add="+")
@@ -211,20 +230,26 @@ class ChatWindow(ToolWindow):
             entry.bind("<Escape>", lambda e: self.close())
             edit_menu(entry)
             self.login_entries[key] = entry
+        self.plain_box = ttk.Checkbutton(f, text=_("Plain connection (no TLS)"),
+                                         variable=self.plain)
+        self.plain_box.grid(row=5, column=1, sticky="w", pady=(4, 0))
+        self.plain_box.bind("<Return>", lambda e: self.log_in())
+        self.plain_box.bind("<KP_Enter>", lambda e: self.log_in())
+        self.plain_box.bind("<Escape>", lambda e: self.close())
         ttk.Label(f, textvariable=self.greeting, style="Hint.TLabel",
-                  wraplength=px(self, 300)).grid(row=5, column=1, sticky="w", pady=(4, 0))
+                  wraplength=px(self, 300)).grid(row=6, column=1, sticky="w", pady=(4, 0))
         ttk.Label(f, textvariable=self.login_error, style="Error.TLabel",
-                  wraplength=px(self, 380)).grid(row=6, column=0, columnspan=2, sticky="w",
+                  wraplength=px(self, 380)).grid(row=7, column=0, columnspan=2, sticky="w",
                                                  pady=(4, 0))
         buttons = ttk.Frame(f)
-        buttons.grid(row=7, column=0, columnspan=2, sticky="e", pady=(12, 0))
+        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=(12, 0))
         # Created in screen order, so Tab goes Cancel, then Log in.
         ttk.Button(buttons, text=_("Cancel"), command=self.close).pack(side="left", padx=(0, 6))
         self.login_button = ttk.Button(buttons, text=_("Log in"), command=self.log_in)
         self.login_button.pack(side="left")
         ttk.Label(f, text=_("A new nickname is registered with the password you give."),
                   style="Hint.TLabel", wraplength=px(self, 380)).grid(
-            row=8, column=0, columnspan=2, sticky="w", pady=(16, 0))
+            row=9, column=0, columnspan=2, sticky="w", pady=(16, 0))
         f.columnconfigure(1, weight=1)
         # A long error (three lines in Russian) must not push the buttons off.
         for var in (self.greeting, self.login_error):
@@ -408,8 +433,9 @@ class ChatWindow(ToolWindow):
 
     def show_login(self) -> None:
         self.chat_frame.grid_remove()
-        self.login_frame.grid(row=0, column=0, sticky="n")  # a form, not a canvas: centred
+        self.login_frame.grid(row=0, column=0, columnspan=2, sticky="n")  # a form: centred
         self.statusbar.grid(row=1, column=0, sticky="ew")
+        self.badge.grid(row=1, column=1, sticky="nsew")
         self.rowconfigure(0, weight=1)
         self.columnconfigure(0, weight=1)
         self.login_button.state(["!disabled"])
@@ -420,7 +446,7 @@ class ChatWindow(ToolWindow):
     def show_chat(self) -> None:
         self.login_frame.grid_remove()
         self.minsize(*self._min_size)
-        self.chat_frame.grid(row=0, column=0, sticky="nsew")
+        self.chat_frame.grid(row=0, column=0, columnspan=2, sticky="nsew")
         self.entry.focus_set()
         self.update_idletasks()  # lay the transcript out before scrolling it
         self.scroll_to_newest()
@@ -432,9 +458,17 @@ class ChatWindow(ToolWindow):
             self.login_error.set(sentence(problem))
             return False
         self.connected_to = (host, port)
+        self.connected_tls = not self.plain.get()
         self.status.set(_("Connecting to {host}:{port}…").format(host=host, port=port))
-        self.session.connect(host, port)
+        self.session.connect(host, port, tls=self.connected_tls)
         return True
+
+    def _new_session(self) -> ChatSession:
+        session = self.session_factory(self.events.put)
+        # The factory (a test passes its own) knows nothing of settings: the
+        # pins go in here, before the session's first connect reads them.
+        session.pins = self.pins
+        return session
 
     def log_in(self) -> None:
         name, password = self.name.get().strip(), self.password.get()
@@ -456,7 +490,8 @@ class ChatWindow(ToolWindow):
         target = (self.host.get().strip(), port_or_error(self.port.get())[0])
         self.pending_login = (name, password)
         self.login_button.state(["disabled"])
-        if self.connected_to != target or not self._hello_seen:
+        if self.connected_to != target or not self._hello_seen \
+                or self.connected_tls != (not self.plain.get()):
             self._hello_seen = False
             if not self._connect():
                 self.pending_login = None
@@ -487,7 +522,15 @@ class ChatWindow(ToolWindow):
         if e.address != self.connected_to:
             return  # an earlier attempt, to a server the user has since changed
         self._hello_seen = True
+        self.badge.show(e.security)
         host, port = e.address
+        if e.security is None and e.tls_required and not self.joined:
+            # Said before the password goes out in the clear to be refused anyway.
+            self.login_error.set(_(LOGIN_ERRORS["tls_required"]))
+            self.status.set(_("This server refuses plain logins"))
+            self.pending_login = None
+            self.login_button.state(["!disabled"])
+            return
         if not self.joined:
             self.status.set(_("Connected to {server} at {host}:{port}").format(
                 server=e.server, host=host, port=port))
@@ -505,6 +548,7 @@ class ChatWindow(ToolWindow):
             return  # an earlier attempt, to a server the user has since changed
         self._hello_seen = False
         self.connected_to = None
+        self.badge.clear()
         self.status.set(_("Not connected"))
         if self.joined:
             self._set_state("expired", sentence(e.message))
@@ -535,6 +579,8 @@ class ChatWindow(ToolWindow):
         self.password.set("")
         host, port = self.joined_at = self.connected_to or e.address
         self.remember(host=host, port=port, name=self.me)
+        # A resumed session made a new connection, and no hello was shown for it.
+        self.badge.show(getattr(self.session, "security", None))
         self._update_title()
         self.set_users(e.online)
         if e.resumed:
@@ -596,6 +642,7 @@ class ChatWindow(ToolWindow):
             self.note(_("connection lost ({reason}); reconnecting…").format(reason=e.reason),
                       tag="error")
         self.logged_in = False
+        self.badge.clear()
         reason = e.reason
         if e.refused:
             reason = _("the server is not accepting connections (stopped or paused)")
@@ -614,6 +661,7 @@ class ChatWindow(ToolWindow):
     def _on_closed(self, e: ev.Closed) -> None:
         self._hello_seen = False
         self.connected_to = None
+        self.badge.clear()
         was_online, self.logged_in = self.logged_in, False
         if not self.joined:  # still at the login form
             if self.pending_login:
@@ -634,8 +682,55 @@ class ChatWindow(ToolWindow):
             self._set_state("expired")  # keep the reason the login was refused
         else:  # EXPIRED, LOST, FAILED: only the password brings the user back
             if e.why is ev.Ended.FAILED:
-                self.session = self.session_factory(self.events.put)
+                self.session = self._new_session()
             self._set_state("expired", sentence(e.reason))
+
+    def _on_certificate_changed(self, e: ev.CertificateChanged) -> None:
+        """Not connected: ask, showing both fingerprints; Cancel is the default."""
+        if not e.resuming and e.address != self.connected_to:
+            return  # an earlier attempt, to a server the user has since changed
+        self._hello_seen = False
+        self.badge.clear()
+        self.status.set(_("The server's certificate has changed"))
+        if self.cert_dialog is not None:
+            return  # one question at a time; its answer covers this one
+        self.cert_dialog = CertificateDialog(
+            self, e.address, e.pinned, e.offered,
+            lambda accepted: self._certificate_answered(e, accepted))
+
+    def _certificate_answered(self, e: ev.CertificateChanged, accepted: bool) -> None:
+        self.cert_dialog = None
+        if self.closed:
+            return
+        host, port = e.address
+        if accepted:
+            # Pinned here rather than left to the next handshake: the user
+            # accepted this fingerprint, not whatever the server shows next.
+            self.pins.put(pin_key(host, port), e.offered)
+            if e.resuming:
+                self._set_state("connecting", _("Reconnecting…"))
+                self.session.reconnect()
+                return
+            self.connected_to, self.connected_tls = (host, port), True
+            self.status.set(_("Connecting to {host}:{port}…").format(host=host, port=port))
+            if self.joined:
+                self._set_state("connecting", self.status.get())
+            self.session.connect(host, port, tls=True)
+            return
+        message = _("Not connected: the server's certificate has changed, and the new one was "
+                    "not accepted. Connect again to be asked again.")
+        self.connected_to = None
+        self.status.set(_("Not connected"))
+        if e.resuming:
+            self._set_state("gave_up", message)  # "Reconnect" asks again
+        elif self.joined:
+            self.pending_login = None
+            self._set_state("expired", message)
+        else:
+            self.pending_login = None
+            self.login_error.set(message)
+            self.login_button.state(["!disabled"])
+            self.show_login()
 
     # -- the status strip --------------------------------------------------------------------
     def _set_state(self, state: str, text: str | None = None) -> None:
@@ -700,7 +795,8 @@ class ChatWindow(ToolWindow):
         self.connected_to = (host, port)
         self._set_state("connecting", _("Connecting to {host}:{port}…").format(
             host=host, port=port))
-        self.session.connect(host, port)
+        self.connected_tls = not self.plain.get()
+        self.session.connect(host, port, tls=self.connected_tls)
 
     # -- transcript ----------------------------------------------------------------------------
     def _at_bottom(self) -> bool:
@@ -1072,5 +1168,9 @@ class ChatWindow(ToolWindow):
         super().close()
 
     def stop_workers(self) -> None:
+        if self.cert_dialog is not None:
+            self.cert_dialog.destroy()  # unanswered: nothing is pinned
+            self.cert_dialog = None
+        self.badge.tooltip.hide()
         self.session.close()  # returns at once; the session's thread ends by itself
         release_attributes(self.findbar)  # its variables, on this thread, not the collector's

@@ -614,13 +614,13 @@ def test_tab_follows_the_screen(tk_root, chat_server):
     entries = form.login_entries
     focus(entries["host"])
     order = [entries["host"]]
-    for _ in range(5):
+    for _ in range(6):
         press(form.focus_get(), "<Tab>")
         order.append(form.focus_get())
     cancel = form.login_button.master.winfo_children()[0]
     assert cancel.cget("text") == "Cancel"  # left of "Log in" on screen
     assert order == [entries["host"], entries["port"], entries["name"], entries["password"],
-                     cancel, form.login_button]
+                     form.plain_box, cancel, form.login_button]
     form.close()
 
     a = open_window(tk_root, chat_server, "tabber")

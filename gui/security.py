@@ -1,0 +1,336 @@
+"""What the windows show about TLS: a padlock, the certificate's fingerprint,
+and the question asked when a pinned certificate has changed.
+
+The padlock is drawn on a small canvas rather than written as a character:
+the fonts of many Linux desktops (and Xvfb's) have no padlock glyph, and a
+drawing takes the theme's colours and the display's size like the text
+beside it. Closed in the accent colour: encrypted; open in the warning
+colour: plain.
+
+A fingerprint is long (``SHA256:`` and 32 bytes); the status bar shows its
+first and last bytes, the tooltip and the "Copy fingerprint" menu item the
+whole of it, and the changed-certificate dialog both whole, one under the
+other, so they can be compared byte by byte.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+import tkinter.font as tkfont
+from collections.abc import Callable
+from tkinter import ttk
+
+from gui.contextmenu import attach, read_only_menu
+from gui.style import color, px, themed_text
+from net.chat.trust import pin_key
+from net.i18n import _
+from net.tls import TlsInfo
+
+# Characters of a fingerprint line in the dialog: "SHA256:" and 16 bytes, so
+# the second line holds the other 16 and both fingerprints break alike.
+FINGERPRINT_COLUMNS = 7 + 16 * 3
+TOOLTIP_DELAY_MS = 500
+
+
+def short_fingerprint(fingerprint: str) -> str:
+    """``SHA256:3F:A2:…`` as ``3F:A2:1B…7C:9C``: enough to tell two apart at a glance."""
+    hexes = fingerprint.removeprefix("SHA256:").split(":")
+    if len(hexes) <= 6:
+        return fingerprint
+    return ":".join(hexes[:3]) + "…" + ":".join(hexes[-2:])
+
+
+def trust_text(info: TlsInfo) -> str:
+    """Why the certificate is trusted, in a few words."""
+    if info.verified:
+        return _("verified by a CA")
+    if info.first_use:
+        return _("pinned now, first use")
+    return _("pinned")
+
+
+def security_details(info: TlsInfo | None) -> str:
+    """The tooltip: everything the handshake told, in full."""
+    if info is None:
+        return _("Not encrypted: this is a plain connection. Anyone on the network path can "
+                 "read the messages and the password.")
+    if info.verified:
+        trust = _("The certificate is signed by a certificate authority this computer "
+                  "trusts, for this server's name.")
+    elif info.first_use:
+        trust = _("First connection to this address: the certificate was pinned now. Later "
+                  "connections are refused with a warning if it changes.")
+    else:
+        trust = _("The certificate is the one pinned on the first connection to this "
+                  "address.")
+    return "\n".join([
+        _("Encrypted with {version} ({cipher}).").format(version=info.version,
+                                                         cipher=info.cipher),
+        trust,
+        _("Certificate fingerprint:"),
+        info.fingerprint,
+        _("Right-click to copy the fingerprint."),
+    ])
+
+
+class Padlock(tk.Canvas):
+    """A padlock as tall as a line of text: closed, open, or nothing."""
+
+    def __init__(self, master: tk.Misc, font: str = "TkDefaultFont"):
+        height = int(tkfont.nametofont(font).metrics("linespace"))
+        self.size = max(12, round(height * 0.9))
+        super().__init__(master, width=round(self.size * 0.8), height=self.size,
+                         highlightthickness=0, borderwidth=0, takefocus=0)
+        self.kind: str | None = None  # "closed", "open" or None
+        self.bind("<<ThemeChanged>>", lambda e: self.draw(self.kind), add="+")
+        self.draw(None)
+
+    def draw(self, kind: str | None) -> None:
+        self.kind = kind
+        self.delete("all")
+        background = ttk.Style(self).lookup("TFrame", "background") or color(self, "window_bg")
+        self.configure(background=background)
+        if kind is None:
+            return
+        ink = color(self, "accent" if kind == "closed" else "warning")
+        s = self.size
+        w = round(s * 0.8)
+        stroke = max(2, round(s / 7))
+        body_top = round(s * 0.45)
+        # The body: a filled block in the lower half, with a keyhole.
+        self.create_rectangle(1, body_top, w - 1, s - 1, fill=ink, outline=ink)
+        if s >= 14:
+            r = max(1, round(s / 14))
+            cx, cy = w / 2, body_top + (s - body_top) * 0.45
+            self.create_oval(cx - r, cy - r, cx + r, cy + r, fill=background, outline="")
+        # The shackle: a half ring on two legs. Open, it rides higher and its
+        # right leg stands free of the body.
+        left, right = round(w * 0.22), round(w * 0.78)
+        lift = round(s * 0.1)
+        top = stroke // 2 + (0 if kind == "open" else lift)
+        bottom = top + (right - left)
+        self.create_arc(left, top, right, bottom, start=0, extent=180, style="arc",
+                        outline=ink, width=stroke)
+        mid = (top + bottom) / 2
+        self.create_line(left, mid, left, body_top, fill=ink, width=stroke)
+        right_end = body_top - lift - stroke if kind == "open" else body_top
+        self.create_line(right, mid, right, max(mid, right_end), fill=ink, width=stroke)
+
+
+class Tooltip:
+    """Text shown under a widget while the pointer rests on it."""
+
+    def __init__(self, widget: tk.Misc, text: Callable[[], str]):
+        self.widget = widget
+        self.text = text
+        self.tip: tk.Toplevel | None = None
+        self._after: str | None = None
+        for w in (widget, *widget.winfo_children()):
+            w.bind("<Enter>", lambda e: self._schedule(), add="+")
+            w.bind("<Leave>", lambda e: self.hide(), add="+")
+            w.bind("<ButtonPress>", lambda e: self.hide(), add="+")
+
+    def _schedule(self) -> None:
+        self._cancel()
+        self._after = self.widget.after(TOOLTIP_DELAY_MS, self.show)
+
+    def _cancel(self) -> None:
+        if self._after is not None:
+            self.widget.after_cancel(self._after)
+            self._after = None
+
+    def show(self) -> None:
+        self._after = None
+        text = self.text()
+        if not text or self.tip is not None:
+            return
+        tip = self.tip = tk.Toplevel(self.widget)
+        tip.wm_overrideredirect(True)
+        label = tk.Label(tip, text=text, justify="left", wraplength=px(tip, 420),
+                         background=color(tip, "menu_bg"), foreground=color(tip, "text_fg"),
+                         relief="solid", borderwidth=1, padx=px(tip, 6), pady=px(tip, 4),
+                         font="TkTooltipFont")
+        label.pack()
+        tip.update_idletasks()
+        x = self.widget.winfo_rootx()
+        y = self.widget.winfo_rooty() - tip.winfo_reqheight() - px(tip, 4)
+        if y < 0:  # no room above the status bar: below it
+            y = self.widget.winfo_rooty() + self.widget.winfo_height() + px(tip, 4)
+        x = max(0, min(x, self.widget.winfo_screenwidth() - tip.winfo_reqwidth()))
+        tip.wm_geometry(f"+{x}+{y}")
+
+    def hide(self) -> None:
+        self._cancel()
+        if self.tip is not None:
+            self.tip.destroy()
+            self.tip = None
+
+
+class SecurityBadge(ttk.Frame):
+    """The status bar's cell for the connection's security: a padlock, the
+    short fingerprint and why it is trusted, or "Not encrypted"."""
+
+    def __init__(self, master: tk.Misc, **options):
+        super().__init__(master, **options)
+        self.info: TlsInfo | None = None
+        self.plain = False
+        self.padlock = Padlock(self)
+        self.padlock.pack(side="left", padx=(0, px(self, 4)))
+        self.label = ttk.Label(self, text="", anchor="w")
+        self.label.pack(side="left", fill="x", expand=True)
+        self.label.bind("<<ThemeChanged>>", lambda e: self._colour(), add="+")
+        self.tooltip = Tooltip(self, lambda: self.details() if self.shown else "")
+        self._menu = tk.Menu(self, tearoff=False)
+        for widget in (self, self.padlock, self.label):
+            attach(widget, self._menu_for)
+        self.clear()
+
+    @property
+    def shown(self) -> bool:
+        return self.info is not None or self.plain
+
+    def show(self, info: TlsInfo | None) -> None:
+        """A connection is made: ``info`` from its handshake, or None for plain."""
+        self.info, self.plain = info, info is None
+        if info is None:
+            self.padlock.draw("open")
+            self.label.configure(text=_("Not encrypted"))
+        else:
+            self.padlock.draw("closed")
+            self.label.configure(text=_("{fingerprint} ({trust})").format(
+                fingerprint=short_fingerprint(info.fingerprint), trust=trust_text(info)))
+        self._colour()
+
+    def clear(self) -> None:
+        """Not connected: nothing to tell."""
+        self.info, self.plain = None, False
+        self.padlock.draw(None)
+        self.label.configure(text="")
+
+    def details(self) -> str:
+        return security_details(self.info)
+
+    def _colour(self) -> None:
+        self.label.configure(foreground=color(self, "warning") if self.plain else "")
+
+    def _menu_for(self, event: tk.Event) -> tk.Menu | None:
+        if self.info is None:
+            return None
+        self.tooltip.hide()
+        menu = self._menu
+        menu.delete(0, "end")
+        fingerprint = self.info.fingerprint
+        menu.add_command(label=_("Copy fingerprint"), command=lambda: self.copy(fingerprint))
+        return menu
+
+    def copy(self, text: str) -> None:
+        self.clipboard_clear()
+        self.clipboard_append(text)
+
+
+# -- the changed certificate --------------------------------------------------------------
+class CertificateDialog(tk.Toplevel):
+    """"Server certificate changed": both fingerprints in full and a choice,
+    Cancel by default (Enter and Escape), "Accept new certificate" on purpose.
+
+    It does not wait: the answer comes to ``on_answer(accepted)`` once, when
+    a button is pressed or the dialog is closed (a Cancel), so the window's
+    event loop and its session go on meanwhile, and a test can press the
+    buttons with ``invoke()``.
+    """
+
+    def __init__(self, master: tk.Misc, address: tuple[str, int], pinned: str, offered: str,
+                 on_answer: Callable[[bool], None]):
+        super().__init__(master)
+        self.on_answer = on_answer
+        self.answered = False
+        self.title(_("Server certificate changed"))
+        self.transient(master.winfo_toplevel())
+        self.protocol("WM_DELETE_WINDOW", self.cancel)
+        self.bind("<Escape>", lambda e: self.cancel())
+        from gui.icons import set_window_icon
+        set_window_icon(self, "chat")
+        body = ttk.Frame(self, padding=px(self, 18))
+        body.grid(row=0, column=0, sticky="nsew")
+        self.rowconfigure(0, weight=1)
+        self.columnconfigure(0, weight=1)
+        body.columnconfigure(0, weight=1)
+        where = pin_key(*address)
+        wrap = px(self, 460)
+        heading = ttk.Label(body, text=_("The certificate of {address} has changed").format(
+            address=where), font="TkHeadingFont", wraplength=wrap, justify="left")
+        heading.grid(row=0, column=0, sticky="w")
+        heading.configure(foreground=color(self, "warning"))
+        self.explanation = ttk.Label(body, wraplength=wrap, justify="left", text=_(
+            "This server shows another certificate than the one accepted when you first "
+            "connected. Someone may be intercepting the connection to read or change what "
+            "you send, or the server's operator made a new certificate. Accept the new one "
+            "only if you know why it changed: ask the operator to read you its fingerprint."))
+        self.explanation.grid(row=1, column=0, sticky="w", pady=(px(self, 8), px(self, 4)))
+        self.fingerprints: dict[str, tk.Text] = {}
+        row = 2
+        for key, label, value in (("pinned", _("Pinned (accepted before):"), pinned),
+                                  ("offered", _("Offered now:"), offered)):
+            ttk.Label(body, text=label).grid(row=row, column=0, sticky="w",
+                                             pady=(px(self, 8), px(self, 2)))
+            self.fingerprints[key] = self._fingerprint(body, value)
+            self.fingerprints[key].grid(row=row + 1, column=0, sticky="w")
+            row += 2
+        buttons = ttk.Frame(body)
+        buttons.grid(row=row, column=0, sticky="e", pady=(px(self, 16), 0))
+        # Screen order is Tab order: the risky choice first, the safe default last.
+        self.accept_button = ttk.Button(buttons, text=_("Accept new certificate"),
+                                        command=self.accept)
+        self.accept_button.pack(side="left", padx=(0, px(self, 6)))
+        self.cancel_button = ttk.Button(buttons, text=_("Cancel"), command=self.cancel,
+                                        style="Accent.TButton")
+        self.cancel_button.pack(side="left")
+        for button in (self.accept_button, self.cancel_button):
+            button.bind("<Return>", lambda e, b=button: b.invoke())
+            button.bind("<KP_Enter>", lambda e, b=button: b.invoke())
+        self.cancel_button.focus_set()
+        self.resizable(False, False)
+        # Modal while it shows, as a message box is; a grab can fail before
+        # the window is mapped (no window manager), and the question still stands.
+        self.after_idle(self._grab)
+
+    def _fingerprint(self, parent: tk.Misc, value: str) -> tk.Text:
+        """The whole fingerprint: selectable and copyable, not editable."""
+        lines = max(1, -(-len(value) // FINGERPRINT_COLUMNS))
+        text = tk.Text(parent, width=FINGERPRINT_COLUMNS, height=lines, wrap="char",
+                       font="TkFixedFont", relief="flat", borderwidth=0,
+                       padx=px(parent, 6), pady=px(parent, 4), takefocus=1,
+                       highlightthickness=1)
+        themed_text(text)
+        text.insert("1.0", value)
+        text.configure(state="disabled")
+        text.bind("<1>", lambda e: text.focus_set())
+        read_only_menu(text)
+        return text
+
+    def fingerprint_text(self, key: str) -> str:
+        return self.fingerprints[key].get("1.0", "end-1c")
+
+    def _grab(self) -> None:
+        if not self.answered:
+            try:
+                self.grab_set()
+            except tk.TclError:
+                pass
+
+    def accept(self) -> None:
+        self._answer(True)
+
+    def cancel(self) -> None:
+        self._answer(False)
+
+    def _answer(self, accepted: bool) -> None:
+        if self.answered:
+            return
+        self.answered = True
+        try:
+            self.grab_release()
+        except tk.TclError:
+            pass
+        self.destroy()
+        self.on_answer(accepted)
