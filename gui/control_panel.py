@@ -1,6 +1,7 @@
 """The server control panel: start, stop, pause and resume the echo and chat
 services, watch the clients and the log, kick, clear logs and clear the
-identification file.
+identification file; show the chat certificate's fingerprint and how many
+sessions use TLS, and refuse plain chat logins ("Require TLS", issue 13).
 
 Every command runs on the server's control thread (``ControlThread``);
 results, periodic snapshots and log records arrive through the window's
@@ -23,11 +24,13 @@ from gui.confirm import confirm_destructive
 from gui.contextmenu import attach, edit_menu, read_only_menu
 from gui.findbar import MATCH_TAG, FindBar
 from gui.panel_controller import Impact, PanelController
+from gui.security import Padlock
 from gui.settings import Settings
-from gui.style import color, themed_text
+from gui.style import color, px, themed_text
 from gui.toolwindow import ChoiceBox, ToolWindow
 from net import datadir, i18n
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
+from net.chat.server import ChatOptions
 from net.control import (
     ControlThread,
     QueueLogHandler,
@@ -35,6 +38,7 @@ from net.control import (
     Status,
     format_duration,
     service_name,
+    tls_summary,
 )
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 from net.i18n import N_, _, ngettext, number, pgettext
@@ -53,7 +57,8 @@ FAILED_WHAT = {"start": N_("start"), "impact": N_("count what would be lost"),
                "kick_user": N_("kick"), "log_lines": N_("read the log file"),
                "clear_logs": N_("clear the log"),
                "clear_users": N_("clear the identification file"), "shutdown": N_("stop"),
-               "pause": N_("pause"), "resume": N_("resume"), "budgets": N_("read the budgets")}
+               "pause": N_("pause"), "resume": N_("resume"), "budgets": N_("read the budgets"),
+               "set_require_tls": N_("change whether TLS is required")}
 
 
 def level_name(level: str) -> str:
@@ -181,6 +186,9 @@ class ControlPanel(ToolWindow):
         self.state = tk.StringVar(self, _("Stopped"))
         self.counters = tk.StringVar(self, "")
         self.level = tk.StringVar(self, "INFO")
+        # Remembered, and used by the next start as well as by the server running now.
+        self.require_tls = tk.BooleanVar(self, bool(self.remembered("require_tls", False)))
+        self.fingerprint = tk.StringVar(self, "")
         self.line_filter = tk.StringVar(self)
         self.log_records: list[tuple[int, str]] = []
         self._in_flight: list[str] = []
@@ -198,7 +206,7 @@ class ControlPanel(ToolWindow):
                       "shutdown": self._stopped, "log_lines": self._log_loaded,
                       "clear_logs": self._logs_cleared, "clear_users": self._users_cleared,
                       "kick_user": self._kicked, "pause": self._paused, "resume": self._resumed,
-                      "impact": self._ask}
+                      "impact": self._ask, "set_require_tls": self._require_tls_set}
         self.controller = PanelController(data_dir, ServerConfig(), log_handler)
         self.control = ControlThread(self.controller, self._put)
         self.log_feed = QueueLogHandler(self._put)
@@ -258,13 +266,14 @@ class ControlPanel(ToolWindow):
         self.counters_label.grid(row=4, column=0, columnspan=7, sticky="ew")
         self.counters_label.bind("<Configure>", lambda e: self.counters_label.configure(
             wraplength=max(e.width, 200)))
+        self._build_tls(services)
 
         panes = ttk.PanedWindow(self, orient="vertical")
         panes.grid(row=1, column=0, sticky="nsew", padx=8, pady=2)
         self.panes = panes
 
         clients = ttk.LabelFrame(panes, text=_("Chat clients"), padding=(6, 2, 6, 6))
-        cols = ("name", "address", "since", "messages")
+        cols = ("name", "address", "tls", "since", "messages")
         self.clients = ttk.Treeview(clients, columns=cols, show="headings", height=5,
                                     selectmode="browse")
         # The fixed columns as wide as their heading or their widest value
@@ -272,14 +281,15 @@ class ControlPanel(ToolWindow):
         heading_font = tkfont.nametofont("TkHeadingFont")
         body_font = tkfont.nametofont("TkDefaultFont")
         headings = {"name": _("Name"), "address": _("Address"), "since": _("Since"),
-                    "messages": _("Messages")}
+                    "messages": _("Messages"), "tls": pgettext("clients column", "TLS")}
         for col, sample, stretch in (("name", "nickname", True),
                                      ("address", "127.0.0.1:65535", True),
+                                     ("tls", max(_("yes"), _("no"), key=len), False),
                                      ("since", i18n.time_text(datetime(2026, 12, 28, 23, 59, 59),
                                                               seconds=True), False),
                                      ("messages", "00000", False)):
             width = max(heading_font.measure(headings[col]), body_font.measure(sample)) + 16
-            anchor = "e" if col == "messages" else "w"
+            anchor = {"messages": "e", "tls": "center"}.get(col, "w")
             self.clients.heading(col, text=headings[col], anchor=anchor)
             self.clients.column(col, width=width, minwidth=min(width, 60), stretch=stretch,
                                 anchor=anchor)
@@ -358,6 +368,58 @@ class ControlPanel(ToolWindow):
         self.columnconfigure(0, weight=1)
         self._show_kick()
 
+    def _build_tls(self, services: ttk.LabelFrame) -> None:
+        """The chat's TLS: require it or not, the certificate's fingerprint
+        (whole in a read-only field, to copy and read out to users), the share."""
+        row = ttk.Frame(services)
+        row.grid(row=5, column=0, columnspan=7, sticky="ew", pady=(6, 0))
+        self.require_box = ttk.Checkbutton(row, text=_("Require TLS for chat logins"),
+                                           variable=self.require_tls,
+                                           command=self._require_tls_changed)
+        self.require_box.grid(row=0, column=0, columnspan=4, sticky="w")
+        self.tls_padlock = Padlock(row)
+        self.tls_padlock.grid(row=1, column=0, sticky="w", pady=(4, 0))
+        ttk.Label(row, text=_("Certificate")).grid(row=1, column=1, sticky="w",
+                                                   padx=(px(self, 4), px(self, 6)),
+                                                   pady=(4, 0))
+        self.fingerprint_entry = ttk.Entry(row, textvariable=self.fingerprint,
+                                           state="readonly", font="TkFixedFont")
+        self.fingerprint_entry.grid(row=1, column=2, sticky="ew", pady=(4, 0))
+        attach(self.fingerprint_entry, self._fingerprint_menu)
+        self.copy_fingerprint_button = ttk.Button(
+            row, text=_("Copy"), width=-6,
+            command=lambda: self._copy(self.fingerprint.get()))
+        self.copy_fingerprint_button.grid(row=1, column=3, padx=(6, 0), pady=(4, 0))
+        self.tls_share = ttk.Label(row, style="Hint.TLabel", justify="left")
+        self.tls_share.grid(row=2, column=0, columnspan=4, sticky="ew")
+        self.tls_share.bind("<Configure>", lambda e: self.tls_share.configure(
+            wraplength=max(e.width, 200)))
+        row.columnconfigure(2, weight=1)
+
+    def _fingerprint_menu(self, event: tk.Event) -> tk.Menu | None:
+        fingerprint = self.fingerprint.get()
+        if not fingerprint:
+            return None
+        menu = tk.Menu(self, tearoff=False)
+        menu.add_command(label=_("Copy fingerprint"), command=lambda: self._copy(fingerprint))
+        return menu
+
+    def _require_tls_changed(self) -> None:
+        """Remembered for the next start, and told to the server running now
+        (the control thread keeps it for a restart too)."""
+        required = self.require_tls.get()
+        self.remember(require_tls=required)
+        self.control.submit("set_require_tls", required)
+
+    def _require_tls_set(self, required: bool) -> None:
+        if not self.running:
+            self.status.set(_("The chat will refuse plain logins when it starts") if required
+                            else _("The chat will accept plain logins when it starts"))
+        else:
+            self.status.set(_("TLS is now required for chat logins; plain sessions already "
+                              "logged in go on") if required
+                            else _("Plain chat logins are accepted again"))
+
     # -- commands --------------------------------------------------------------------------
     def start(self) -> None:
         if self.running:
@@ -378,7 +440,9 @@ class ControlPanel(ToolWindow):
             return
         self.remember(host=host, echo_port=echo, chat_port=chat)
         self._busy(_("Starting…"))
-        self.control.submit("start", ServerConfig(host=host, echo_port=echo, chat_port=chat))
+        self.control.submit("start", ServerConfig(
+            host=host, echo_port=echo, chat_port=chat,
+            chat_options=ChatOptions(require_tls=self.require_tls.get())))
 
     def _field_problem(self, field: str, problem: str) -> None:
         self.field_error.configure(text=problem)
@@ -617,6 +681,7 @@ class ControlPanel(ToolWindow):
         else:
             self.counters.set(_("Start listens on the host and ports above "
                                 "(port 0: any free one)."))
+        self._show_tls(s if running else None)
         paused = bool(s and s.paused)
         enable = {"start": not running, "stop": running, "pause": running and not paused,
                   "resume": running and paused}
@@ -625,6 +690,17 @@ class ControlPanel(ToolWindow):
         for entry in self.fields.values():
             entry.state(["disabled"] if running else ["!disabled"])
         self._keep_focus_alive()
+
+    def _show_tls(self, s: Status | None) -> None:
+        """The certificate's fingerprint and the share of TLS sessions, while
+        the chat service runs."""
+        fingerprint = s.tls_fingerprint if s is not None else None
+        self.fingerprint.set(fingerprint or "")
+        self.tls_padlock.draw("closed" if fingerprint else None)
+        self.fingerprint_entry.state(["!disabled"] if fingerprint else ["disabled"])
+        self.copy_fingerprint_button.state(["!disabled"] if fingerprint else ["disabled"])
+        self.tls_share.configure(text=tls_summary(s) if fingerprint else _(
+            "The fingerprint shows while the chat service runs."))
 
     def _keep_focus_alive(self) -> None:
         """A control that just turned grey must not keep the focus (its ring
@@ -666,6 +742,7 @@ class ControlPanel(ToolWindow):
                 self.logging_in.add(iid)
             since = datetime.fromtimestamp(row["since"])
             values = (row["name"] or _(LOGGING_IN), row["address"],
+                      _("yes") if row.get("tls") else _("no"),
                       i18n.time_text(since, seconds=True) if since.date() == today
                       else i18n.datetime_text(since), number(row["messages"]))
             if self.clients.exists(iid):

@@ -439,6 +439,7 @@ def test_tab_follows_the_screen(panel, tk_root):
     tk_root.update()
     order = [panel.fields["host"], panel.fields["echo_port"], panel.fields["chat_port"],
              panel.buttons["start"], panel.budgets_button,  # Stop, Pause, Resume are off
+             panel.require_box,  # the fingerprint and its Copy wait for a running chat
              panel.clients, panel.clear_users_button,  # Kick is off without a selection
              panel.level_box, panel.filter_entry, panel.clear_logs_button, panel.log_view]
     widget = order[0]
@@ -547,7 +548,7 @@ def test_the_panel_speaks_russian_with_a_server_running(tk_root, tmp_path, quest
         assert [b.cget("text") for b in panel.buttons.values()] == [
             "Запустить", "Остановить", "Пауза", "Продолжить"]
         assert [panel.clients.heading(c, "text") for c in panel.clients["columns"]] == [
-            "Имя", "Адрес", "В сети с", "Сообщений"]
+            "Имя", "Адрес", "TLS", "В сети с", "Сообщений"]
         assert panel.level_box.get() == "ИНФО" and panel.level.get() == "INFO"
         assert panel.state.get() == "Остановлен"
         chat, _echo = start(panel, tk_root)
@@ -555,8 +556,8 @@ def test_the_panel_speaks_russian_with_a_server_running(tk_root, tmp_path, quest
         assert ", чат " in panel.state.get()
         alice = login(chat, "alice")
         wait_until(lambda: row_of(panel, "alice"), 10, tk_root, "alice listed")
-        row = panel.clients.item(row_of(panel, "alice"), "values")
-        assert re.fullmatch(r"\d\d:\d\d:\d\d", str(row[2])), row
+        since = panel.clients.set(row_of(panel, "alice"), "since")  # by name: columns move
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", since), since
         wait_until(lambda: "1 соединение" in panel.counters.get(), 10, tk_root, "the counters")
         counters = panel.counters.get()
         assert counters.startswith("работает ") and "в сети: 1" in counters, counters
