@@ -205,6 +205,9 @@ class ChatWindow(ToolWindow):
         self._build_chat()
         # The status bar's right cell, styled as one with it (as IDLE's "Ln: Col:").
         self.badge = SecurityBadge(self, relief="sunken", padding=(px(self, 6), px(self, 2)))
+        self.bind("<Configure>", lambda e: self._fit_badge() if e.widget is self else None,
+                  add="+")
+        self.status.trace_add("write", lambda *a: self._fit_badge())
         self.name.trace_add("write", lambda *_: self._show_greeting())
         self.line.trace_add("write", lambda *_: self._line_changed())
         self.bind("<FocusIn>", self._on_focus_in, add="+")
@@ -254,6 +257,11 @@ class ChatWindow(ToolWindow):
         # A long error (three lines in Russian) must not push the buttons off.
         for var in (self.greeting, self.login_error):
             var.trace_add("write", lambda *a: self.after_idle(self._fit_login))
+
+    def _fit_badge(self) -> None:
+        """The security cell takes what the status text leaves, if it can."""
+        if not self.closed:
+            self.badge.fit(self.winfo_width() - self.statusbar.winfo_reqwidth())
 
     def _fit_login(self) -> None:
         """While the login form shows, the window is at least as tall as the form."""

@@ -40,6 +40,12 @@ def short_fingerprint(fingerprint: str) -> str:
     return ":".join(hexes[:3]) + "…" + ":".join(hexes[-2:])
 
 
+def fingerprint_lines(fingerprint: str) -> str:
+    """The whole fingerprint on two lines of 16 bytes, as the dialog breaks it."""
+    return "\n".join(fingerprint[i:i + FINGERPRINT_COLUMNS]
+                     for i in range(0, len(fingerprint), FINGERPRINT_COLUMNS))
+
+
 def trust_text(info: TlsInfo) -> str:
     """Why the certificate is trusted, in a few words."""
     if info.verified:
@@ -68,7 +74,7 @@ def security_details(info: TlsInfo | None) -> str:
                                                          cipher=info.cipher),
         trust,
         _("Certificate fingerprint:"),
-        info.fingerprint,
+        fingerprint_lines(info.fingerprint),
         _("Right-click to copy the fingerprint."),
     ])
 
@@ -174,6 +180,8 @@ class SecurityBadge(ttk.Frame):
         super().__init__(master, **options)
         self.info: TlsInfo | None = None
         self.plain = False
+        self._texts = ("", "")  # in full, and without the trust words for a narrow window
+        self._room: int | None = None
         self.padlock = Padlock(self)
         self.padlock.pack(side="left", padx=(0, px(self, 4)))
         self.label = ttk.Label(self, text="", anchor="w")
@@ -194,17 +202,34 @@ class SecurityBadge(ttk.Frame):
         self.info, self.plain = info, info is None
         if info is None:
             self.padlock.draw("open")
-            self.label.configure(text=_("Not encrypted"))
+            self._texts = (_("Not encrypted"), _("Not encrypted"))
         else:
             self.padlock.draw("closed")
-            self.label.configure(text=_("{fingerprint} ({trust})").format(
-                fingerprint=short_fingerprint(info.fingerprint), trust=trust_text(info)))
+            short = short_fingerprint(info.fingerprint)
+            self._texts = (_("{fingerprint} ({trust})").format(
+                fingerprint=short, trust=trust_text(info)), short)
         self._colour()
+        self.fit(self._room)
+
+    def fit(self, room: int | None) -> None:
+        """Take at most ``room`` pixels if it can: the trust words (also in the
+        tooltip) give way before the status bar's own text is cut."""
+        self._room = room
+        full, short = self._texts
+        text = full
+        if room is not None and full != short:
+            font = tkfont.nametofont(str(self.label.cget("font") or "TkDefaultFont"))
+            extra = self.padlock.winfo_reqwidth() + px(self, 4 + 12 + 4)
+            if font.measure(full) + extra > room:
+                text = short
+        if self.label.cget("text") != text:
+            self.label.configure(text=text)
 
     def clear(self) -> None:
         """Not connected: nothing to tell."""
         self.info, self.plain = None, False
         self.padlock.draw(None)
+        self._texts = ("", "")
         self.label.configure(text="")
 
     def details(self) -> str:
