@@ -261,7 +261,8 @@ class ChatWindow(ToolWindow):
     def _fit_badge(self) -> None:
         """The security cell takes what the status text leaves, if it can."""
         if not self.closed:
-            self.badge.fit(self.winfo_width() - self.statusbar.winfo_reqwidth())
+            width = self.winfo_width()  # 1 until the window is first laid out
+            self.badge.fit(width - self.statusbar.winfo_reqwidth() if width > 1 else None)
 
     def _fit_login(self) -> None:
         """While the login form shows, the window is at least as tall as the form."""
