@@ -307,6 +307,9 @@ class ControlPanel(ToolWindow):
         self.clear_users_button.pack(fill="x", pady=(6, 0))
         clients.rowconfigure(0, weight=1)
         clients.columnconfigure(0, weight=1)
+        # Once laid out and drawn: the theme's frame is measured on screen.
+        self.clients.bind("<Configure>", lambda e: self.after_idle(self._fit_columns),
+                          add="+")
         self.clients.bind("<<TreeviewSelect>>", lambda e: self._show_kick())
         self.clients.bind("<FocusIn>", lambda e: self._focus_a_row())
         attach(self.clients, self._client_menu)
@@ -721,6 +724,27 @@ class ControlPanel(ToolWindow):
     def _show_kick(self) -> None:
         self.kick_button.state(["!disabled"] if self.selected_name() else ["disabled"])
         self._keep_focus_alive()
+
+    def _fit_columns(self) -> None:
+        """Columns wider than the table: the stretching ones (name, address)
+        give way, down to their least width, so the last column is not cut
+        (Tk only stretches them by what the table's width changes)."""
+        if self.closed:
+            return
+        table = self.clients
+        width = table.winfo_width()
+        # The theme's frame around the rows: where the headings start, on each side.
+        inset = next((x for x in range(px(self, 12)) if table.identify_region(
+            x, px(self, 12)) != "nothing"), 0)
+        over = sum(int(table.column(c, "width")) for c in table["columns"]) - width + 2 * inset
+        for col in reversed([c for c in table["columns"] if table.column(c, "stretch")]):
+            if over <= 0:
+                return
+            now, least = int(table.column(col, "width")), int(table.column(col, "minwidth"))
+            give = min(over, now - least)
+            if give > 0:
+                table.column(col, width=now - give)
+                over -= give
 
     def _focus_a_row(self) -> None:
         """Tabbing into the table shows where the keyboard is."""

@@ -12,13 +12,13 @@ import json
 
 import pytest
 
-from gui import chat_window, control_panel
+from gui import chat_window, control_panel, style
 from gui.chat_window import ChatWindow
 from gui.control_panel import ControlPanel
 from gui.pins import SECTION, SettingsPins
 from gui.security import short_fingerprint
 from gui.settings import Settings
-from net import datadir
+from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatSession
 from net.chat.server import ChatOptions, ChatServer
 from net.chat.trust import pin_key
@@ -265,3 +265,28 @@ def test_the_panel_shows_the_fingerprint_the_share_and_requires_tls(panel, tk_ro
     panel.require_box.invoke()  # off again
     wait_until(lambda: not panel.status_now.require_tls, 10, tk_root, "plain accepted")
     assert panel.status.get() == "Plain chat logins are accepted again"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_tls_column_leaves_every_column_whole_at_the_minimum_size(tk_root, tmp_path,
+                                                                       lang):
+    """Russian headings are wider: with the TLS column, the name and address
+    columns give way so that the last column still ends inside the table."""
+    i18n.setup(lang)
+    style.apply(tk_root, "light")  # netdesk's own look: its fonts and paddings
+    p = ControlPanel(tk_root, tmp_path, None)
+    try:
+        width, height = p.minsize()
+        p.geometry(f"{width}x{height}")
+        p.deiconify()
+        wait_until(lambda: (p.winfo_width(), p.winfo_height()) == (width, height), 5,
+                   tk_root, "the size")
+        p._show_clients([{"name": "someone", "address": "127.0.0.1:50000", "since": 0,
+                          "messages": 12, "tls": True}])
+        tk_root.update()
+        row = p.clients.get_children()[0]
+        assert p.clients.set(row, "tls") == ("да" if lang == "ru" else "yes")
+        x, _, w, _ = p.clients.bbox(row, "messages")
+        assert x + w <= p.clients.winfo_width()
+    finally:
+        p.close_now()
