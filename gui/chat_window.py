@@ -536,7 +536,7 @@ class ChatWindow(ToolWindow):
         if e.security is None and e.tls_required and not self.joined:
             # Said before the password goes out in the clear to be refused anyway.
             self.login_error.set(_(LOGIN_ERRORS["tls_required"]))
-            self.status.set(_("This server refuses plain logins"))
+            self.status.set(_("Login refused"))  # short: the badge beside it says "Not encrypted"
             self.pending_login = None
             self.login_button.state(["!disabled"])
             return
