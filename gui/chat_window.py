@@ -207,7 +207,8 @@ class ChatWindow(ToolWindow):
         self.badge = SecurityBadge(self, relief="sunken", padding=(px(self, 6), px(self, 2)))
         self.bind("<Configure>", lambda e: self._fit_badge() if e.widget is self else None,
                   add="+")
-        self.status.trace_add("write", lambda *a: self._fit_badge())
+        # After idle: the status bar asks for its new width only then.
+        self.status.trace_add("write", lambda *a: self.after_idle(self._fit_badge))
         self.name.trace_add("write", lambda *_: self._show_greeting())
         self.line.trace_add("write", lambda *_: self._line_changed())
         self.bind("<FocusIn>", self._on_focus_in, add="+")

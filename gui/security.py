@@ -212,16 +212,18 @@ class SecurityBadge(ttk.Frame):
         self.fit(self._room)
 
     def fit(self, room: int | None) -> None:
-        """Take at most ``room`` pixels if it can: the trust words (also in the
-        tooltip) give way before the status bar's own text is cut."""
+        """Take at most ``room`` pixels if it can: the trust words, then the
+        fingerprint (both in the tooltip) give way before the status bar's
+        own text is cut."""
         self._room = room
         full, short = self._texts
         text = full
         if room is not None and full != short:
             font = tkfont.nametofont(str(self.label.cget("font") or "TkDefaultFont"))
-            extra = self.padlock.winfo_reqwidth() + px(self, 4 + 12 + 4)
-            if font.measure(full) + extra > room:
-                text = short
+            extra = self.winfo_reqwidth() - self.label.winfo_reqwidth()
+            # Then the short fingerprint too: the padlock stays, and hovering
+            # it tells the rest. "Not encrypted" never goes (full == short).
+            text = next((t for t in (full, short) if font.measure(t) + extra <= room), "")
         if self.label.cget("text") != text:
             self.label.configure(text=text)
 

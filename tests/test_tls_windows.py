@@ -290,3 +290,26 @@ def test_the_tls_column_leaves_every_column_whole_at_the_minimum_size(tk_root, t
         assert x + w <= p.clients.winfo_width()
     finally:
         p.close_now()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_status_text_stays_whole_beside_the_padlock(tk_root, servers, tmp_path, lang):
+    """At the minimum width the security cell gives up its trust words, then
+    its fingerprint (the tooltip keeps them), before the status text is cut;
+    at the default width the fingerprint shows."""
+    i18n.setup(lang)
+    style.apply(tk_root, "light")
+    server = servers.start()
+    settings = Settings(tmp_path / "settings.json")
+    settings.update("chat", host="127.0.0.1", port=server.address[1])
+    w = ChatWindow(tk_root, settings, session_factory=quick_session, autoconnect=True)
+    wait_until(lambda: w._hello_seen, 20, tk_root, "the hello")
+    tk_root.update()
+    assert short_fingerprint(w.badge.info.fingerprint) in w.badge.label.cget("text")
+    width, height = w.minsize()
+    w.geometry(f"{width}x{height}")
+    wait_until(lambda: w.winfo_width() == width, 5, tk_root, "the minimum size")
+    tk_root.update()
+    assert w.statusbar.winfo_width() >= w.statusbar.winfo_reqwidth(), w.status.get()
+    assert w.badge.padlock.winfo_ismapped() and w.badge.padlock.kind == "closed"
+    w.close()
