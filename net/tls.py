@@ -20,7 +20,9 @@ compare them with what ``openssl s_client`` shows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import socket
 import ssl
 import threading
@@ -68,7 +70,18 @@ def server_context(cert_file: str, key_file: str) -> ssl.SSLContext:
 
 
 def client_context(verify: bool) -> ssl.SSLContext:
-    """Verified against the system's CAs, or not at all (the caller pins)."""
+    """Verified against the system's CAs, or not at all (the caller pins).
+
+    Made once and shared (an SSLContext serves any number of connections
+    and threads): loading the system's CAs takes longer than a handshake.
+    Made again when the variables that name the CAs change."""
+    return _client_context(verify, os.environ.get("SSL_CERT_FILE"),
+                           os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _client_context(verify: bool, _cafile: str | None, _capath: str | None
+                    ) -> ssl.SSLContext:
     if verify:
         ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     else:

@@ -83,9 +83,12 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
     from net.chat.client import ChatConnection
     from net.chat.framing import FrameDecoder, encode
 
+    from net.chat.trust import MemoryPins
+
+    pins = MemoryPins()
     conns = []
     for name in names:
-        c = ChatConnection(timeout=60, tls=tls)
+        c = ChatConnection(timeout=60, tls=tls, pins=pins)
         c.connect("127.0.0.1", port)
         c.login(name, "bench-password")
         conns.append(c)
@@ -221,6 +224,35 @@ def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2,
     }
 
 
+def setup_times(transports: list[str], n: int = 40) -> dict[str, tuple[float, float]]:
+    """Median time to connect and read ``hello``, and to log in, per transport,
+    interleaved against one server (a plain client waits out the server's
+    250 ms look for a TLS ClientHello: that is the protocol, not a cost of TLS)."""
+    from net.chat.client import ChatConnection
+    from net.chat.trust import MemoryPins
+    pins = MemoryPins()  # as a window keeps them: the first connection pins
+    data = tempfile.mkdtemp(prefix="bench-chat-")
+    server = subprocess.Popen([sys.executable, "-c", SERVER, data], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    times: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in transports}
+    try:
+        port = int(server.stdout.readline())
+        for i in range(n):
+            for transport in transports:
+                c = ChatConnection(timeout=30, tls=transport == "tls", pins=pins)
+                start = time.perf_counter()
+                c.connect("127.0.0.1", port)
+                hello = time.perf_counter()
+                c.login(f"s{transport}{i}", "bench-password")
+                times[transport][0].append(hello - start)
+                times[transport][1].append(time.perf_counter() - hello)
+                c.close()
+    finally:
+        server.stdin.close()
+        server.wait(30)
+    return {t: (statistics.median(a), statistics.median(b)) for t, (a, b) in times.items()}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
     try:
@@ -241,6 +273,9 @@ def main() -> None:
     ap.add_argument("--transport", nargs="+", choices=["plain", "tls"], default=["plain", "tls"],
                     help="measure each, in the same run (default: both)")
     args = ap.parse_args()
+    for transport, (hello, login) in setup_times(args.transport).items():
+        print(f"[{transport}] connect to hello {hello * 1000:.1f} ms, login {login * 1000:.1f} ms "
+              f"(medians of 40, interleaved)", flush=True)
     for n in args.clients:
         by_transport = {}
         for transport in args.transport:
