@@ -82,7 +82,6 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
     sys.path.insert(0, ".")
     from net.chat.client import ChatConnection
     from net.chat.framing import FrameDecoder, encode
-
     from net.chat.trust import MemoryPins
 
     pins = MemoryPins()
