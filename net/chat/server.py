@@ -79,6 +79,16 @@ class ChatOptions:
     tls_sniff: float = SNIFF_SECONDS  # how long to wait for a TLS ClientHello
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What ``check_login`` decided: the name as registered, or a refusal."""
+
+    name: str | None
+    new_account: bool
+    code: str | None  # None: admitted
+    message: str
+
+
 class BadRequest(ValueError):
     """A known message type with fields of the wrong kind: ``bad_request``."""
 
@@ -113,6 +123,8 @@ def int_field(msg: dict, key: str, default: int | None) -> int | None:
 
 class Peer:
     """One client connection: its identity and its send queue."""
+
+    via = "chat"  # the front end; members from others (the IRC gateway) say theirs
 
     def __init__(self, server: ChatServer, sock: socket.socket, addr: tuple):
         self.server = server
@@ -386,7 +398,7 @@ class ChatServer:
         with self._hub:
             peers = sorted(self._peers, key=lambda p: p.since)
         return [{"name": p.name, "address": p.where, "since": p.since, "messages": p.messages,
-                 "tls": p.tls is not None} for p in peers]
+                 "via": "chat", "tls": p.tls is not None} for p in peers]
 
     def online_names(self) -> list[str]:
         with self._hub:
@@ -397,6 +409,9 @@ class ChatServer:
             peer = self._online.get(name_key(canonical(name)))
         if peer is None:
             return False
+        if peer.via != "chat":  # another front end's member says it its own way
+            peer.kick(f"kicked by the operator ({name})")
+            return True
         peer.say_bye(encode({"type": "bye", "reason": "kicked"}))
         peer.kill(f"kicked by the operator ({name})")
         return True
@@ -586,41 +601,117 @@ class ChatServer:
         if self._plain_refused(peer):
             return True
         raw, password = text_field(msg, "name"), text_field(msg, "password")
+        result = self.check_login(peer, raw, password)
+        if result.code == "too_many_attempts":
+            return self._too_many(peer, result.name)
+        if result.code is not None:
+            self._error(peer, result.code, result.message)
+            return True
+        return self._enter(peer, result.name, result.new_account)
+
+    # -- shared by every front end (the chat port and the IRC gateway) -------------
+    def check_login(self, caller, raw: str, password: str) -> Admission:
+        """Judge a name and password with every login budget; register a new name.
+
+        ``caller`` is a connection with ``ip``, ``addr_key``, ``trusted`` and
+        ``where`` (a chat ``Peer`` or an IRC connection): an address and an
+        account are counted once whichever port they use. Nothing is entered
+        in the online set here. The ``code`` of a refusal is the chat
+        protocol's error code; ``too_many_attempts`` means close.
+        """
         if name_problem(raw):
-            self._error(peer, "bad_name", NAME_RULE)
-            return True
+            return Admission(None, False, "bad_name", NAME_RULE)
         if not valid_password(password):
-            self._error(peer, "bad_request", f"a password is 1 to {PASSWORD_MAX} characters")
-            return True
+            return Admission(None, False, "bad_request",
+                             f"a password is 1 to {PASSWORD_MAX} characters")
         name = canonical(raw)
         key = name_key(name)
-        name_k, addr_k = f"name:{key}", peer.addr_key
+        name_k, addr_k = f"name:{key}", caller.addr_key
         # An address that has logged in as this name before is its owner's:
         # only its own failures count there, so strangers cannot lock it out.
-        owner = self.accounts.has_logged_in_from(name, peer.ip)
+        owner = self.accounts.has_logged_in_from(name, caller.ip)
         judged_by = (addr_k,) if owner else (name_k, addr_k)
+        too_many = Admission(name, False, "too_many_attempts",
+                             "too many failed attempts; wait a minute")
         if self.failures.reached(*judged_by):
-            return self._too_many(peer, name)
+            return too_many
         if self._is_online(name):  # before the hash: a refusal must cost nothing
-            self._error(peer, "name_in_use", f"{name} is online on another connection")
-            return True
+            return Admission(name, False, "name_in_use",
+                             f"{name} is online on another connection")
         try:
-            login = self.accounts.login(name, password, peer.ip,
-                                        lambda _: self._may_register(peer))
+            login = self.accounts.login(name, password, caller.ip,
+                                        lambda _: self._may_register(caller))
         except BadPassword:
-            log.warning("chat: failed login for %r from %s (bad password)", name, peer.where)
+            log.warning("chat: failed login for %r from %s (bad password)", name, caller.where)
             self.failures.add(name_k, addr_k)
             if self.failures.reached(*judged_by):
-                return self._too_many(peer, name)
-            self._error(peer, "bad_password", "wrong password for that name")
-            return True
+                return too_many
+            return Admission(name, False, "bad_password", "wrong password for that name")
         except Refused as e:
-            self._error(peer, e.code, _REFUSALS[e.code])
-            return True
+            return Admission(name, False, e.code, _REFUSALS[e.code])
         self.failures.forget(name_k)
         if login.new_account:
-            log.info("chat: new account %s from %s", login.name, peer.where)
-        return self._enter(peer, login.name, login.new_account)
+            log.info("chat: new account %s from %s", login.name, caller.where)
+        return Admission(login.name, login.new_account, None, "")
+
+    def add_member(self, member) -> tuple[list[str], int] | None:
+        """Put a member of another front end in the online set (the IRC gateway).
+
+        ``member`` has ``name``, ``key`` (``name_key(name)``), ``shard``
+        (``self.fanout.shard()``), ``via`` (not ``"chat"``), ``where``,
+        ``since``, ``messages``, and ``send(message: dict)``, which takes
+        what chat peers get as frames (``message``, ``joined``, ``left``,
+        ``error``) as plain dicts, on a fan-out thread: it must not block.
+        ``kick(reason)`` ends it. Returns the online names and the newest id
+        delivered so far (a history replay goes up to it; later messages
+        reach ``send``), or None when the name is online already.
+        """
+        with self._hub:
+            if member.key in self._online:
+                return None
+            self._online[member.key] = member
+            upto = self._delivered
+            online = sorted((p.name for p in self._online.values()), key=str.casefold)
+            others = [p for p in self._online.values() if p is not member]
+            self.fanout.send(_fan_items(others, {"type": "joined", "name": member.name},
+                                        about=member))
+        log.info("chat: %s logged in from %s (via %s)", member.name, member.where, member.via)
+        return online, upto
+
+    def remove_member(self, member) -> None:
+        """Take a member of another front end out of the online set (``left``)."""
+        self._go_offline(member)
+
+    def submit_say(self, member, text: str, to: str | None = None) -> str | None:
+        """A ``say`` from a member of another front end: the same budgets, the
+        same writer (one id order, stored before delivery). None when accepted,
+        else the chat error code (``rate_limited``, ``bad_text``, ``no_such_user``)."""
+        if not self.says.take(*self._bucket_keys(member)):
+            return "rate_limited"
+        if not 1 <= len(text) <= TEXT_MAX:
+            return "bad_text"
+        target = None
+        if to is not None:
+            with self._hub:
+                target = self._online.get(name_key(canonical(to)))
+            if target is None:
+                return "no_such_user"
+        self.writer.submit(Pending(member, member.name, text, target.name if target else None))
+        return None
+
+    def member(self, name: str):
+        """Who is online under ``name`` (a chat peer or another front end's member)."""
+        with self._hub:
+            return self._online.get(name_key(canonical(name)))
+
+    def members(self) -> list:
+        """Everyone online, in no particular order."""
+        with self._hub:
+            return list(self._online.values())
+
+    def history_for(self, name: str, limit: int, upto: int) -> list[dict]:
+        """The newest ``limit`` messages ``name`` may read with ids up to ``upto``."""
+        return self.history.page(limit, upto + 1, name, self.budgets.page_bytes)
 
     def _may_register(self, peer: Peer) -> str | None:
         if peer.trusted:
@@ -676,8 +767,8 @@ class ChatServer:
             self._online[key] = peer
             upto = self._delivered
             online = sorted((p.name for p in self._online.values()), key=str.casefold)
-            self.fanout.send([([p for p in self._online.values() if p is not peer],
-                               encode({"type": "joined", "name": name}))])
+            self.fanout.send(_fan_items([p for p in self._online.values() if p is not peer],
+                                        {"type": "joined", "name": name}, about=peer))
         # Outside the hub: the disk may be slow. Deliveries after ``upto``
         # wait in ``held`` and follow the welcome.
         try:
@@ -710,8 +801,8 @@ class ChatServer:
         with self._hub:
             if peer.key is not None and self._online.get(peer.key) is peer:
                 del self._online[peer.key]
-                self.fanout.send([(list(self._online.values()),
-                                   encode({"type": "left", "name": peer.name}))])
+                self.fanout.send(_fan_items(list(self._online.values()),
+                                            {"type": "left", "name": peer.name}, about=peer))
                 log.info("chat: %s left (%s)", peer.name, peer.where)
 
     # -- after welcome ------------------------------------------------------------------
@@ -750,11 +841,11 @@ class ChatServer:
                 sender = pending.sender
                 to = message.get("to")
                 if to is None:
-                    work.append((everyone, data))
+                    work += _fan_items(everyone, message, data)
                 else:
                     target = self._online.get(name_key(to))
-                    work.append(([sender] if target in (None, sender) else [sender, target],
-                                 data))
+                    work += _fan_items([sender] if target in (None, sender)
+                                       else [sender, target], message, data)
                 sender.messages += 1
             self.fanout.send(work)
             self._delivered = batch[-1][1]["id"]
@@ -765,7 +856,10 @@ class ChatServer:
         data = encode({"type": "error", "code": "server_error",
                        "message": "the server could not store that message; it was not sent"})
         for pending in batch:
-            pending.sender.send(data)
+            if pending.sender.via == "chat":
+                pending.sender.send(data)
+            else:
+                pending.sender.send({"type": "error", "code": "server_error"})
 
     def _on_history(self, peer: Peer, msg: dict) -> bool:
         if peer.name is None:
@@ -811,6 +905,23 @@ _REFUSALS = {
     "name_too_similar": "that name looks too much like an existing one; choose another",
     "registration_limited": "too many new accounts from your address lately; try later",
 }
+
+
+def _fan_items(recipients: list, message: dict, data: bytes | None = None,
+               about: object = None) -> list[tuple]:
+    """FanOut items for one message: chat peers get its frame (``data`` if
+    already encoded), members of other front ends the dict itself, which they
+    render in their own protocol (for ``joined``/``left``, with ``via``: the
+    front end of ``about``, whom it is about). Each recipient is in one
+    item, so the order of its deliveries is kept."""
+    chat = [r for r in recipients if r.via == "chat"]
+    other = [r for r in recipients if r.via != "chat"] if len(chat) < len(recipients) else []
+    items: list[tuple] = []
+    if chat:
+        items.append((chat, encode(message) if data is None else data))
+    if other:
+        items.append((other, message if about is None else {**message, "via": about.via}))
+    return items
 
 
 def _refuse_connection(sock: socket.socket, why: str) -> None:
