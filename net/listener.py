@@ -89,7 +89,7 @@ class Listener:
 
     def __init__(self, name: str, host: str, port: int, handler: Handler, *,
                  logger: logging.Logger, port_tries: int = 20, budgets: Budgets | None = None,
-                 on_refused: Refusal | None = None):
+                 on_refused: Refusal | None = None, counts_with: Listener | None = None):
         self.name = name
         self.host = host
         self.requested_port = validate_port(port)
@@ -103,6 +103,12 @@ class Listener:
         self._per_address: dict[str, int] = {}
         b = self.budgets
         self._connects = TokenBuckets(b.connect_burst, b.connect_rate, b.table_entries)
+        if counts_with is not None:
+            # Two ports of one service (chat and its IRC gateway): an address's
+            # connections and new connections are counted once, across both.
+            self._lock = counts_with._lock
+            self._per_address = counts_with._per_address
+            self._connects = counts_with._connects
         self.refused = 0
         self._sock: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None

@@ -183,6 +183,12 @@ class Accounts:
             return Login(stored_name, False)
         raise BadPassword  # pragma: no cover - two races in a row
 
+    def taken(self, name: str) -> bool:
+        """Is ``name``, or a name that looks like it (its skeleton), an account?"""
+        with self._store.read() as db:
+            return db.execute("SELECT 1 FROM users WHERE skeleton = ? LIMIT 1",
+                              (skeleton(name),)).fetchone() is not None
+
     def _may_create(self, name: str, may_register: Callable[[str], str | None]) -> None:
         with self._store.read() as db:
             similar = db.execute("SELECT name FROM users WHERE skeleton = ? LIMIT 1",

@@ -654,6 +654,23 @@ class ChatServer:
             log.info("chat: new account %s from %s", login.name, caller.where)
         return Admission(login.name, login.new_account, None, "")
 
+    def check_guest(self, raw: str) -> Admission:
+        """A name for a guest without an account (the IRC gateway's ``--irc-guests``):
+        a valid name that is not an account and looks like none, not online."""
+        if name_problem(raw):
+            return Admission(None, False, "bad_name", NAME_RULE)
+        name = canonical(raw)
+        if self.accounts.taken(name):
+            return Admission(name, False, "name_taken", f"{name} is an account: log in")
+        if self._is_online(name):
+            return Admission(name, False, "name_in_use", f"{name} is online on another connection")
+        return Admission(name, False, None, "")
+
+    def delivered(self) -> int:
+        """The newest id handed to the online members so far."""
+        with self._hub:
+            return self._delivered
+
     def add_member(self, member) -> tuple[list[str], int] | None:
         """Put a member of another front end in the online set (the IRC gateway).
 

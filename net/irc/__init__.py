@@ -1,0 +1,1 @@
+"""The IRC gateway: IRC clients (irssi, WeeChat, HexChat...) in netdesk's chat room."""

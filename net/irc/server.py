@@ -1,0 +1,204 @@
+"""The IRC gateway's service: a port of its own beside the chat port.
+
+``IrcServer`` listens with a ``Listener`` that counts each address together
+with the chat port's (so one address has one connection budget across both),
+serves every IRC connection on its own thread (``net.irc.session``) and
+keeps the IRC side of the one room: which IRC sessions are connected and
+which have joined the channel. The chat itself, its accounts, budgets,
+writer, history and online set are the ``ChatServer``'s: an IRC session is
+a member of its online set beside the chat peers.
+
+Stop the gateway before the chat server it stands on (the controller does).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from net.chat.protocol import name_key
+from net.chat.server import ChatServer
+from net.irc.lines import line
+from net.irc.link import Link
+from net.listener import Listener
+from net.sockutil import ready
+
+log = logging.getLogger("netdesk.irc")
+
+DEFAULT_PORT = 6667
+__all__ = ["DEFAULT_PORT", "IrcOptions", "IrcServer"]
+
+
+@dataclass
+class IrcOptions:
+    server_name: str = "irc.netdesk"
+    channel: str = "#netdesk"
+    topic: str = "netdesk chat: the room of netdesk's chat windows, open to IRC"
+    motd: tuple[str, ...] = ()  # no lines: 422 (no MOTD)
+    guests: bool = False  # let clients without PASS or SASL in under names that are no account
+    replay: int = 50  # messages replayed on JOIN
+    port_tries: int = 20
+
+
+def chat_prefix(name: str) -> str:
+    """How a chat window's user looks on IRC."""
+    return f"{name}!chat@netdesk"
+
+
+class IrcServer:
+    def __init__(self, chat: ChatServer, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                 options: IrcOptions | None = None):
+        self.chat = chat
+        self.options = options or IrcOptions()
+        self.budgets = chat.budgets
+        self.listener = Listener("irc", host, port, self._serve, logger=log,
+                                 port_tries=self.options.port_tries, budgets=self.budgets,
+                                 on_refused=self._refuse_connection,
+                                 counts_with=chat.listener)
+        self.created = time.time()
+        self._lock = threading.Lock()  # the sessions and who is in the channel
+        self._sessions: set = set()
+        self._by_key: dict[str, object] = {}  # registered sessions by name_key
+        self._flush_lock = threading.Lock()
+        self._backlogged: set[Link] = set()
+        self._flush_wake = threading.Event()
+        self._stopping = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------
+    def start(self) -> tuple[str, int]:
+        self._flusher = threading.Thread(target=self._flush_loop, name="irc-flusher",
+                                         daemon=True)
+        self._flusher.start()
+        try:
+            return self.listener.start()
+        except BaseException:
+            self._stop_flusher()
+            raise
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.listener.address
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def stop(self) -> None:
+        """Tell every IRC client, end every session and join every thread."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self.listener.pause()
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.link.send(line("ERROR", "Closing Link: the server is shutting down"))
+            session.link.kill(None)
+        self.listener.stop()
+        self._stop_flusher()
+
+    def _stop_flusher(self) -> None:
+        self._stopping.set()
+        self._flush_wake.set()
+        if self._flusher is not None:
+            self._flusher.join()
+            self._flusher = None
+
+    # -- for the controller ---------------------------------------------------------
+    def clients(self) -> list[dict]:
+        with self._lock:
+            sessions = sorted(self._sessions, key=lambda s: s.since)
+        return [{"name": s.name, "address": s.where, "since": s.since,
+                 "messages": s.messages, "via": "irc"} for s in sessions]
+
+    # -- the IRC side of the room (sessions call these) ---------------------------------
+    def add(self, session) -> None:
+        with self._lock:
+            self._sessions.add(session)
+
+    def registered(self, session) -> None:
+        with self._lock:
+            self._by_key[session.key] = session
+
+    def prefix_of(self, name: str) -> str:
+        """``nick!user@host`` of a name in the room, from either port."""
+        with self._lock:
+            session = self._by_key.get(name_key(name))
+        return session.prefix if session is not None else chat_prefix(name)
+
+    def remove(self, session) -> None:
+        with self._lock:
+            self._sessions.discard(session)
+            if session.key is not None and self._by_key.get(session.key) is session:
+                del self._by_key[session.key]
+        with self._flush_lock:
+            self._backlogged.discard(session.link)
+
+    def set_in_channel(self, session, joined: bool, data: bytes | None) -> None:
+        """Mark ``session`` in or out of the channel and tell the IRC sessions in it
+        (``session`` too) ``data`` (its JOIN or PART), in one step."""
+        with self._lock:
+            if joined:
+                session.in_channel = True
+            targets = [s for s in self._sessions if s.in_channel]
+            if not joined:
+                session.in_channel = False
+        if data is not None:
+            for s in targets:
+                s.link.send(data)
+
+    def tell_channel(self, data: bytes, but=None) -> None:
+        """``data`` to the IRC sessions in the channel, except ``but``."""
+        with self._lock:
+            targets = [s for s in self._sessions if s.in_channel and s is not but]
+        for s in targets:
+            s.link.send(data)
+
+    # -- connections --------------------------------------------------------------------
+    def _serve(self, sock: socket.socket, addr: tuple) -> None:
+        from net.irc.session import Session  # the session module stands on this one
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        link = Link(sock, self.budgets.backlog_limit, self._want_flush)
+        Session(self, link, addr).run()
+
+    @staticmethod
+    def _refuse_connection(sock: socket.socket, why: str) -> None:
+        sock.setblocking(False)
+        sock.send(line("ERROR", f"Closing Link: too many connections ({why})"))
+
+    # -- the flusher ------------------------------------------------------------------
+    def _want_flush(self, link: Link) -> None:
+        with self._flush_lock:
+            self._backlogged.add(link)
+        self._flush_wake.set()
+
+    def _flush_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._flush_wake.clear()
+            with self._flush_lock:
+                links = list(self._backlogged)
+            if not links:
+                self._flush_wake.wait(1.0)
+                continue
+            by_sock = {link.sock: link for link in links if not link.closed}
+            try:
+                writable = ready(list(by_sock), True, 0.1)
+            except (OSError, ValueError):  # a socket closed meanwhile: next round
+                writable = []
+            for s in writable:
+                if by_sock[s].flush():
+                    with self._flush_lock:
+                        self._backlogged.discard(by_sock[s])
+            for link in links:
+                if link.closed:
+                    with self._flush_lock:
+                        self._backlogged.discard(link)
+                elif link.stalled(self.budgets.stall_timeout):
+                    link.kill(f"its writes stalled for {self.budgets.stall_timeout:g} s")
+                    with self._flush_lock:
+                        self._backlogged.discard(link)
