@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import logging
 import sqlite3
 import threading
@@ -33,7 +34,9 @@ from net.listener import format_address
 
 log = logging.getLogger("netdesk.irc")
 
-CAPS = ("sasl", "server-time", "message-tags", "echo-message")
+# multi-prefix costs nothing (nobody has a prefix); userhost-in-names is one format.
+CAPS = ("sasl", "server-time", "message-tags", "echo-message", "multi-prefix",
+        "userhost-in-names")
 AWAY_MAX = 200
 SASL_CHUNK = 400
 SASL_MAX = 1200  # bytes of base64 in one authentication: name, name and password fit
@@ -67,6 +70,7 @@ class Session:
         self.shard = 0
         self.caps: set[str] = set()
         self.in_channel = False
+        self.account: str | None = None  # None for a guest
         self.away: str | None = None
         self.realname = ""
         # Registration state (the connection's thread only).
@@ -84,6 +88,11 @@ class Session:
         self.lock = threading.Lock()
         self.held: list[tuple[int | None, bytes]] | None = None
         self.floor = 0
+        # Says accepted from this client, and how many of them came back
+        # through the fan-out (or were refused): PING waits for the two to meet.
+        self.landing = threading.Condition()
+        self.submitted = 0
+        self.landed = 0
 
     # -- the connection's life --------------------------------------------------------
     def run(self) -> None:
@@ -182,7 +191,11 @@ class Session:
     # -- deliveries from the chat (fan-out threads; never blocks) --------------------------
     def send(self, message: dict) -> None:
         kind = message.get("type")
-        if kind == "message":
+        if kind == "raw":
+            self.link.send(message["data"])
+        elif kind == "message":
+            if name_key(message["from"]) == self.key:
+                self._landed()
             self._relay(message)
         elif kind in ("joined", "left") and message.get("via") == "chat":
             # IRC sessions' own JOIN, PART and QUIT are told by the gateway itself.
@@ -192,8 +205,14 @@ class Session:
                     line("QUIT", "Quit: left the chat", source=chat_prefix(name)))
             self._out(None, data, public=True)
         elif kind == "error":
+            self._landed()
             self.fail("PRIVMSG", "MESSAGE_NOT_STORED",
                       "the server could not store that message; it was not sent")
+
+    def _landed(self) -> None:
+        with self.landing:
+            self.landed += 1
+            self.landing.notify_all()
 
     def _relay(self, message: dict) -> None:
         sender, to = message["from"], message.get("to")
@@ -335,11 +354,22 @@ class Session:
             self.numeric(N.ERR_ERRONEUSNICKNAME, nick[:NAME_MAX] or "*",
                          "Erroneous nickname: " + name_problem(nick))
             return
-        if self.chat.member(nick) is not None:
+        if not self._name_free(nick):
             self.numeric(N.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
             return
         self.nick = nick
         self._try_register()
+
+    def _name_free(self, nick: str, grace: float = 0.5) -> bool:
+        """Is ``nick`` free, or freed within ``grace`` seconds? A client that
+        reconnects at once often finds its old session still being torn down
+        on another thread; a short bounded wait spares it a needless 433."""
+        deadline = time.monotonic() + grace
+        while self.chat.member(nick) is not None:
+            if time.monotonic() >= deadline or self.server.stopping:
+                return False
+            time.sleep(0.01)  # polling a condition within a deadline
+        return True
 
     def on_user(self, msg: Message) -> None:
         if self.registered:
@@ -356,8 +386,8 @@ class Session:
         if not self.need(msg, 1):
             return
         arg = msg.params[0]
-        if self.registered or self.sasl_account is not None:
-            self.numeric(N.ERR_SASLALREADY, "You have already authenticated using SASL")
+        if self.registered:  # the nick is the account: no other account afterwards
+            self.numeric(N.ERR_ALREADYREGISTERED, "You may not reregister")
             return
         if arg == "*":
             if self.sasl_buffer is not None:
@@ -374,9 +404,13 @@ class Session:
                 self.numeric(N.RPL_SASLMECHS, "PLAIN", "are available SASL mechanisms")
                 self.numeric(N.ERR_SASLFAIL, "SASL authentication failed")
             return
-        if len(arg) > SASL_CHUNK or len(self.sasl_buffer) + len(arg) > SASL_MAX:
+        if len(arg) > SASL_CHUNK:
             self.sasl_buffer = None
             self.numeric(N.ERR_SASLTOOLONG, "SASL message too long")
+            return
+        if len(self.sasl_buffer) + len(arg) > SASL_MAX:  # kept bounded, whatever comes
+            self.sasl_buffer = None
+            self.numeric(N.ERR_SASLFAIL, "SASL authentication failed: too long")
             return
         if arg != "+":
             self.sasl_buffer += arg
@@ -408,14 +442,17 @@ class Session:
     def _try_register(self) -> None:
         if self.registered or self.cap_pending or not self.nick or not self.user:
             return
+        account = None
         if self.sasl_account is not None:
-            name, new = self.sasl_account, False
+            name = account = self.sasl_account
+            new = False
         elif self.password is not None:
             result = self.chat.check_login(self, self.nick, self.password)
             self.password = None  # used once, never kept
             if not self._admitted(result):
                 return
-            name, new = result.name, result.new_account
+            name = account = result.name
+            new = result.new_account
         elif self.options.guests:
             result = self.chat.check_guest(self.nick)
             if not self._admitted(result):
@@ -426,18 +463,19 @@ class Session:
                          "PASS <password> or SASL PLAIN (a new name registers)")
             self.error("Closing Link: a password is required")
             return
-        self.name, self.key = name, name_key(name)
+        self.name, self.key, self.account = name, name_key(name), account
         self.shard = self.chat.fanout.shard()
         joined = self.chat.add_member(self)
         if joined is None:
-            self.name = self.key = None
+            self.name = self.key = self.account = None
             self.numeric(N.ERR_NICKNAMEINUSE, name, "Nickname is already in use")
             self.nick = None
             return
         self.registered = True
         self.link.who = name
         self.server.registered(self)
-        log.info("irc: %s registered from %s%s", name, self.where, " (new account)" if new else "")
+        log.info("irc: %s registered from %s%s", name, self.where,
+                 " (new account)" if new else "" if account else " (guest)")
         self._welcome()
 
     def _admitted(self, result) -> bool:
@@ -480,7 +518,17 @@ class Session:
         if not msg.params or not msg.params[0]:
             self.numeric(N.ERR_NOORIGIN, "No origin specified")
             return
-        self.reply("PONG", self.options.server_name, msg.params[0])
+        pong = line("PONG", self.options.server_name, msg.params[0],
+                    source=self.options.server_name)
+        if not self.registered:
+            self.link.send(pong)
+            return
+        # A PING orders like a barrier: what this client said has been stored
+        # and handed out (bounded wait), and the PONG follows it on the same
+        # fan-out thread, after every delivery already queued for this client.
+        with self.landing:
+            self.landing.wait_for(lambda: self.landed >= self.submitted, timeout=2.0)
+        self.chat.fanout.send([([self], {"type": "raw", "data": pong})])
 
     def on_pong(self, msg: Message) -> None:
         pass  # being heard is what counts: the read loop saw a line
@@ -572,6 +620,8 @@ class Session:
 
     def _names_reply(self) -> None:
         names = self.channel_names()
+        if "userhost-in-names" in self.caps:
+            names = [self.server.prefix_of(n) for n in names]
         room = 510 - len(f":{self.options.server_name} 353 {self.name} = "
                          f"{self.options.channel} :".encode())
         chunk: list[str] = []
@@ -660,6 +710,9 @@ class Session:
             code = self.chat.submit_say(self, text, to=member.name)
             if code is None and not notice and getattr(member, "away", None):
                 self.numeric(N.RPL_AWAY, member.name, member.away)
+        if code is None:
+            with self.landing:
+                self.submitted += 1
         if code == "no_such_user":
             if not notice:
                 self.numeric(N.ERR_NOSUCHNICK, target[:64], "No such nick/channel")
@@ -697,6 +750,11 @@ class Session:
         elif mask in ("*", "0"):
             for member in self.chat.members():
                 self._who_line(member)
+        elif "*" in mask or "?" in mask:
+            pattern = mask.casefold()
+            for member in sorted(self.chat.members(), key=lambda m: m.name.casefold()):
+                if fnmatch.fnmatchcase(member.name.casefold(), pattern):
+                    self._who_line(member)
         elif not mask.startswith("#"):
             member = self.chat.member(mask) if not name_problem(mask) else None
             if member is not None:
@@ -722,7 +780,7 @@ class Session:
                      "netdesk" if not irc else "netdesk IRC gateway")
         if irc and member.away:
             self.numeric(N.RPL_AWAY, member.name, member.away)
-        if not irc or member.sasl_account or member.registered:
+        if not irc or member.account:
             self.numeric(N.RPL_WHOISACCOUNT, member.name, member.name, "is logged in as")
         self.numeric(N.RPL_ENDOFWHOIS, member.name, "End of /WHOIS list")
 
