@@ -42,6 +42,7 @@ from net.control import (
 )
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 from net.i18n import N_, _, ngettext, number, pgettext
+from net.irc.server import DEFAULT_PORT as IRC_PORT
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
           "ERROR": logging.ERROR}
@@ -273,7 +274,7 @@ class ControlPanel(ToolWindow):
         self.panes = panes
 
         clients = ttk.LabelFrame(panes, text=_("Chat clients"), padding=(6, 2, 6, 6))
-        cols = ("name", "address", "tls", "since", "messages")
+        cols = ("name", "address", "tls", "since", "via", "messages")
         self.clients = ttk.Treeview(clients, columns=cols, show="headings", height=5,
                                     selectmode="browse")
         # The fixed columns as wide as their heading or their widest value
@@ -281,12 +282,14 @@ class ControlPanel(ToolWindow):
         heading_font = tkfont.nametofont("TkHeadingFont")
         body_font = tkfont.nametofont("TkDefaultFont")
         headings = {"name": _("Name"), "address": _("Address"), "since": _("Since"),
-                    "messages": _("Messages"), "tls": pgettext("clients column", "TLS")}
+                    "via": pgettext("clients column", "via"), "messages": _("Messages"),
+                    "tls": pgettext("clients column", "TLS")}
         for col, sample, stretch in (("name", "nickname", True),
                                      ("address", "127.0.0.1:65535", True),
                                      ("tls", max(_("yes"), _("no"), key=len), False),
                                      ("since", i18n.time_text(datetime(2026, 12, 28, 23, 59, 59),
                                                               seconds=True), False),
+                                     ("via", "chat", False),
                                      ("messages", "00000", False)):
             width = max(heading_font.measure(headings[col]), body_font.measure(sample)) + 16
             anchor = {"messages": "e", "tls": "center"}.get(col, "w")
@@ -443,8 +446,10 @@ class ControlPanel(ToolWindow):
             return
         self.remember(host=host, echo_port=echo, chat_port=chat)
         self._busy(_("Starting…"))
+        # The IRC gateway has no field of its own: its default port, or any
+        # free one when the chat port is any free one.
         self.control.submit("start", ServerConfig(
-            host=host, echo_port=echo, chat_port=chat,
+            host=host, echo_port=echo, chat_port=chat, irc_port=IRC_PORT if chat else 0,
             chat_options=ChatOptions(require_tls=self.require_tls.get())))
 
     def _field_problem(self, field: str, problem: str) -> None:
@@ -758,7 +763,9 @@ class ControlPanel(ToolWindow):
         seen = set()
         today = date.today()
         for index, row in enumerate(rows):
-            iid = row["address"]
+            via = row.get("via", "chat")
+            # An IRC connection may come from the same address and port as a chat one.
+            iid = row["address"] if via == "chat" else f"{via} {row['address']}"
             seen.add(iid)
             if row["name"]:
                 self.logging_in.discard(iid)
@@ -768,7 +775,8 @@ class ControlPanel(ToolWindow):
             values = (row["name"] or _(LOGGING_IN), row["address"],
                       _("yes") if row.get("tls") else _("no"),
                       i18n.time_text(since, seconds=True) if since.date() == today
-                      else i18n.datetime_text(since), number(row["messages"]))
+                      else i18n.datetime_text(since), service_name(via),
+                      number(row["messages"]))
             if self.clients.exists(iid):
                 if tuple(str(v) for v in self.clients.item(iid, "values")) != \
                         tuple(str(v) for v in values):

@@ -28,6 +28,8 @@ from net.chat.server import USERS_FILE, ChatOptions, ChatServer
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 from net.echo.server import EchoServer
 from net.i18n import N_, _, ngettext, number, pgettext, time_text
+from net.irc.server import DEFAULT_PORT as IRC_PORT
+from net.irc.server import IrcOptions, IrcServer
 
 log = logging.getLogger("netdesk.control")
 
@@ -38,6 +40,8 @@ class ServerConfig:
     echo_port: int = ECHO_PORT
     chat_port: int | None = CHAT_PORT  # None: the chat service is not run
     chat_options: ChatOptions = field(default_factory=ChatOptions)
+    irc_port: int | None = IRC_PORT  # None: no IRC gateway (it needs the chat service)
+    irc_options: IrcOptions = field(default_factory=IrcOptions)
     budgets: Budgets = field(default_factory=Budgets)  # for every service
 
 
@@ -77,6 +81,7 @@ class ServerController:
         self._lock = threading.RLock()
         self.echo: EchoServer | None = None
         self.chat: ChatServer | None = None
+        self.irc: IrcServer | None = None
         self.started_at: float | None = None
         self.stopped = threading.Event()
 
@@ -101,6 +106,9 @@ class ServerController:
                     started.append(("chat", *self.chat.start()))
                     # A new certificate once, not on every restart from the panel.
                     cfg.chat_options = replace(cfg.chat_options, new_certificate=False)
+                    if cfg.irc_port is not None:
+                        self.irc = IrcServer(self.chat, cfg.host, cfg.irc_port, cfg.irc_options)
+                        started.append(("irc", *self.irc.start()))
             except BaseException:
                 self._stop_services()
                 raise
@@ -116,6 +124,9 @@ class ServerController:
             self.stopped.set()
 
     def _stop_services(self) -> None:
+        if self.irc is not None:  # first: its sessions stand on the chat server
+            self.irc.stop()
+            self.irc = None
         if self.chat is not None:
             self.chat.stop()
             self.chat = None
@@ -128,7 +139,7 @@ class ServerController:
         return self.started_at is not None
 
     def services(self) -> list:
-        return [s for s in (self.echo, self.chat) if s is not None]
+        return [s for s in (self.echo, self.chat, self.irc) if s is not None]
 
     # -- commands as methods (the window calls these) ------------------------------------
     def pause(self) -> None:
@@ -180,9 +191,13 @@ class ServerController:
                 self.config.chat_options.require_tls)
 
     def clients(self) -> list[dict]:
-        """Chat connections: name (None before login), address, since, messages."""
+        """Chat and IRC connections: name (None before login), address, since,
+        messages, via (``chat`` or ``irc``)."""
         with self._lock:
-            return self.chat.clients() if self.chat else []
+            rows = self.chat.clients() if self.chat else []
+            if self.irc is not None:
+                rows = sorted(rows + self.irc.clients(), key=lambda c: c["since"])
+            return rows
 
     def kick(self, name: str) -> bool:
         with self._lock:
@@ -363,13 +378,15 @@ class ServerController:
         name, address = pgettext("clients column", "name"), pgettext("clients column", "address")
         since, messages = pgettext("clients column", "since"), pgettext("clients column",
                                                                          "messages")
+        via = pgettext("clients column", "via")
         logging_in = _("(logging in)")
         tls = pgettext("clients column", "TLS")
         yes, no = _("yes"), _("no")
-        lines = [f"{name:20s} {address:24s} {since:8s} {tls:4s} {messages}"]
+        lines = [f"{name:20s} {address:24s} {since:8s} {via:5s} {tls:4s} {messages}"]
         for c in rows:
             since = time_text(datetime.fromtimestamp(c["since"]), seconds=True)
             lines.append(f"{c['name'] or logging_in:20s} {c['address']:24s} {since:8s} "
+                         f"{service_name(c.get('via', 'chat')):5s} "
                          f"{yes if c.get('tls') else no:4s} {number(c['messages'])}")
         return Reply("\n".join(lines))
 
@@ -402,7 +419,8 @@ def _no_arguments(command: str) -> Reply:
 
 def service_name(service: str) -> str:
     """A service's name for people: ``echo`` and ``chat`` (``эхо``, ``чат``)."""
-    names = {"echo": pgettext("service", "echo"), "chat": pgettext("service", "chat")}
+    names = {"echo": pgettext("service", "echo"), "chat": pgettext("service", "chat"),
+             "irc": pgettext("service", "irc")}
     return names.get(service, service)
 
 
@@ -430,7 +448,7 @@ def format_duration(seconds: float) -> str:
 HELP = [
     ("status", N_("ports, paused or not, clients, messages, uptime")),
     ("clients", N_("who is online, from where, since when")),
-    (N_("kick NAME"), N_("disconnect a chat user")),
+    (N_("kick NAME"), N_("disconnect a chat or IRC user")),
     ("pause", N_("stop listening (current sessions go on)")),
     ("resume", N_("listen again on the same ports")),
     ("logs [N]", N_("the last N log lines (default 20, at most 10000)")),

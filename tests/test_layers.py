@@ -23,9 +23,10 @@ LAYERS = [
     (1, ("net.tls",)),
     (2, ("net.listener", "net.certs")),
     (3, ("net.chat", "net.echo")),
-    (4, ("net.control",)),
-    (5, ("net.cli",)),
-    (6, ("gui",)),
+    (4, ("net.irc",)),  # the IRC gateway stands on the chat server
+    (5, ("net.control",)),
+    (6, ("net.cli",)),
+    (7, ("gui",)),
 ]
 # The scanner: uses only layers -1 and 0, and only net.cli and gui use it.
 SCAN = "net.scan"

@@ -19,6 +19,7 @@ from net.cli.budget_flags import budgets_from
 from net.cli.common import EXIT_USAGE
 from net.control import ServerConfig, ServerController, service_name
 from net.i18n import _
+from net.irc.server import IrcOptions
 from net.listener import ListenError
 
 log = logging.getLogger("netdesk.control")
@@ -61,7 +62,11 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
                           tls_key=Path(args.tls_key) if args.tls_key else None,
                           new_certificate=args.new_certificate, require_tls=args.require_tls)
     config = ServerConfig(host=args.host, echo_port=args.echo_port, chat_port=args.chat_port,
-                          chat_options=options, budgets=budgets)
+                          chat_options=options, budgets=budgets,
+                          # A namespace made without the IRC options (older callers) runs none.
+                          irc_port=None if getattr(args, "no_irc", False)
+                          else getattr(args, "irc_port", None),
+                          irc_options=IrcOptions(guests=getattr(args, "irc_guests", False)))
     controller = ServerController(data_dir, config, handler)
     previous = {sig: signal.signal(sig, _raise_stop)
                 for sig in (signal.SIGINT, signal.SIGTERM)}

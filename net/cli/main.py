@@ -16,6 +16,7 @@ from net.cli.budget_flags import add_budget_flags
 from net.cli.common import EXIT_USAGE, port_number, seconds_type, whole_number_type
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 from net.i18n import _, number
+from net.irc.server import DEFAULT_PORT as IRC_PORT
 
 
 def add_lang_option(parser: argparse.ArgumentParser, shown: bool = True) -> None:
@@ -85,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     tls.add_argument("--new-certificate", action="store_true",
                      help=_("make a new self-signed certificate (clients that pinned the old "
                             "one will be asked to accept it)"))
+    irc = serve.add_mutually_exclusive_group()
+    irc.add_argument("--irc-port", type=port_number, default=IRC_PORT, metavar="P",
+                     help=_("IRC gateway port: IRC clients join the chat as #netdesk "
+                            "(default {port}; 0: any free port)").format(port=IRC_PORT))
+    irc.add_argument("--no-irc", action="store_true",
+                     help=_("do not run the IRC gateway"))
+    serve.add_argument("--irc-guests", action="store_true",
+                       help=_("let IRC clients without a password in, under names that "
+                              "are no account"))
     _add_global_options(serve, subcommand=True)
     add_budget_flags(serve)
 
