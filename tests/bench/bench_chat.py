@@ -8,6 +8,12 @@ Prints, for N = 200, 500 and 2000:
 - lost and reordered messages in both (every client must receive every
   public message, in id order).
 
+With ``--irc 0.5`` half the clients are IRC clients on the gateway's port
+(issue 14: the same goals with half the clients on IRC); they ask for
+echo-message and message-tags, so each one also receives its own lines and
+reads each message's id from its ``msgid`` tag. (IRC clients are plain; the
+``--transport`` is the chat clients'.)
+
 Goals: 500 concurrent clients; p99 <= 50 ms at 10k deliveries/s; nothing
 lost or reordered; saturation >= 100k deliveries/s. There is no peer
 program to compare with here, so the figures stand alone; but each
@@ -19,7 +25,7 @@ saturation phase, since the default 20 says/s per client is the point of a
 flood limit); clients are spread over two more processes.
 
     python tests/bench/bench_chat.py [--clients 200 500] [--seconds 5]
-                                     [--transport plain tls]
+                                     [--transport plain tls] [--irc 0.5]
 """
 
 from __future__ import annotations
@@ -44,11 +50,14 @@ import sys
 from pathlib import Path
 from net.budgets import Budgets
 from net.chat.server import ChatOptions, ChatServer
+from net.irc.server import IrcServer
 s = ChatServer(Path(sys.argv[1]), "127.0.0.1", 0,
                ChatOptions(budgets=Budgets(say_burst=1000, say_rate=10_000, max_connections=5000),
                            welcome_history=0))
-h, p = s.start(); print(p, flush=True)
-sys.stdin.read(); s.stop()
+h, p = s.start()
+irc = IrcServer(s, "127.0.0.1", 0)
+h, q = irc.start(); print(p, q, flush=True)
+sys.stdin.read(); irc.stop(); s.stop()
 """
 
 
@@ -78,15 +87,76 @@ class Wire:
         return plain
 
 
-def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflight: int,
-                seconds: float, ready, go, barrier, out, tls: bool = False) -> None:
+class IrcLink:
+    """An IRC client for the benchmark: frames in, the chat's message dicts out."""
+
+    def __init__(self, port: int, name: str):
+        import socket
+        self.name = name
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock.sendall(f"CAP LS 302\r\nCAP REQ :echo-message message-tags\r\n"
+                          f"PASS bench-password\r\nNICK {name}\r\nUSER b 0 * :b\r\n"
+                          f"CAP END\r\nJOIN #netdesk\r\n".encode())
+        buf = b""
+        while b" 366 " not in buf:  # joined: the NAMES list ended
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError(f"{name}: closed while joining: {buf[-300:]!r}")
+            buf += data
+        self.buf = b""
+
+    def feed(self, data: bytes) -> list[dict]:
+        self.buf += data
+        *lines, self.buf = self.buf.split(b"\r\n")
+        out = []
+        for raw in lines:
+            text = raw.decode("utf-8", "replace")
+            if text.startswith("PING"):
+                self.sock.sendall(b"PONG" + raw[4:] + b"\r\n")
+                continue
+            tags = ""
+            if text.startswith("@"):
+                tags, _, text = text.partition(" ")
+            parts = text.split(" ", 3)
+            if len(parts) == 4 and parts[1] == "PRIVMSG":
+                ident = int(next(t[6:] for t in tags[1:].split(";") if t.startswith("msgid=")))
+                body = parts[3][1:] if parts[3].startswith(":") else parts[3]  # ':' is optional
+                out.append({"type": "message", "id": ident, "from": parts[0][1:].split("!")[0],
+                            "text": body})
+            elif len(parts) > 1 and parts[1] in ("FAIL", "ERROR"):
+                out.append({"type": "error"})
+        return out
+
+    @staticmethod
+    def say(text: str) -> bytes:
+        return f"PRIVMSG #netdesk :{text}\r\n".encode()
+
+    def send(self, data: bytes) -> None:
+        self.sock.setblocking(True)
+        try:
+            self.sock.sendall(data)
+        finally:
+            self.sock.setblocking(False)
+
+    def recv(self) -> bytes:
+        return self.sock.recv(RECV_SIZE)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def client_proc(port: int, irc_port: int, names: list[str], irc_names: set[str],
+                n_senders: int, rate: float, inflight: int, seconds: float, ready, go, barrier,
+                out, tls: bool = False) -> None:
     sys.path.insert(0, ".")
     from net.chat.client import ChatConnection
     from net.chat.framing import FrameDecoder, encode
     from net.chat.trust import MemoryPins
 
     pins = MemoryPins()
-    def join(name: str) -> ChatConnection:
+    def join(name: str):
+        if name in irc_names:
+            return IrcLink(irc_port, name)
         c = ChatConnection(timeout=60, tls=tls, pins=pins)
         c.connect("127.0.0.1", port)
         c.login(name, "bench-password")
@@ -97,14 +167,17 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
     # the server's idle limit while the last ones connect.
     with ThreadPoolExecutor(64) as pool:
         conns = list(pool.map(join, names))
-    wires = {c.sock: Wire(c) for c in conns}
+    wires = {c.sock: c if isinstance(c, IrcLink) else Wire(c) for c in conns}
     ready.put(len(conns))
     go.wait()
     sel = selectors.DefaultSelector()
     state = {}
     for i, c in enumerate(conns):
         c.sock.setblocking(False)
-        state[c.sock] = {"dec": FrameDecoder(1 << 24), "last": 0, "i": i, "mine": 0}
+        irc = isinstance(c, IrcLink)
+        state[c.sock] = {"dec": c if irc else FrameDecoder(1 << 24), "last": 0, "i": i,
+                         "mine": 0, "say": c.say if irc else
+                         (lambda text: encode({"type": "say", "text": text}))}
         sel.register(c.sock, selectors.EVENT_READ)
     senders = [c.sock for c in conns[:n_senders]]
     # Every login told every client already online about it: read those
@@ -136,14 +209,13 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
                 while next_send <= now:
                     s = senders[rr % len(senders)]
                     rr += 1
-                    wires[s].send(encode({"type": "say", "text": f"t={time.monotonic_ns()}"}))
+                    wires[s].send(state[s]["say"](f"t={time.monotonic_ns()}"))
                     sent += 1
                     next_send += 1.0 / rate
             else:  # saturation: keep ``inflight`` own messages outstanding per sender
                 for s in senders:
                     while state[s]["mine"] < inflight:
-                        wires[s].send(encode({"type": "say",
-                                              "text": f"t={time.monotonic_ns()}"}))
+                        wires[s].send(state[s]["say"](f"t={time.monotonic_ns()}"))
                         state[s]["mine"] += 1
                         sent += 1
         for key, _ in sel.select(0.001):
@@ -178,13 +250,16 @@ def client_proc(port: int, names: list[str], n_senders: int, rate: float, inflig
 
 
 def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2,
-        tls: bool = False) -> dict:
+        tls: bool = False, irc_share: float = 0.0) -> dict:
     data = tempfile.mkdtemp(prefix="bench-chat-")
     server = subprocess.Popen([sys.executable, "-c", SERVER, data], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
-        port = int(server.stdout.readline())
+        port, irc_port = map(int, server.stdout.readline().split())
         names = [f"u{i:04d}" for i in range(n)]
+        # Every other client (for a half) on IRC, senders among them too.
+        step = round(1 / irc_share) if irc_share > 0 else 0
+        irc_names = {name for i, name in enumerate(names) if step and i % step == 0}
         chunks = [names[i::procs] for i in range(procs)]
         ready, go, out = mp.Queue(), mp.Event(), mp.Queue()
         barrier = mp.Barrier(procs)
@@ -193,7 +268,8 @@ def run(n: int, rate: float, inflight: int, seconds: float, procs: int = 2,
         for k, chunk in enumerate(chunks):
             share = senders_total // procs + (1 if k < senders_total % procs else 0)
             workers.append(mp.Process(target=client_proc, args=(
-                port, chunk, share, rate / procs, inflight, seconds, ready, go, barrier, out,
+                port, irc_port, chunk, irc_names, share, rate / procs, inflight, seconds, ready,
+                go, barrier, out,
                 tls)))
         for w in workers:
             w.start()
@@ -242,7 +318,7 @@ def setup_times(transports: list[str], n: int = 40) -> dict[str, tuple[float, fl
                               stdout=subprocess.PIPE, text=True)
     times: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in transports}
     try:
-        port = int(server.stdout.readline())
+        port = int(server.stdout.readline().split()[0])
         for i in range(n):
             for transport in transports:
                 c = ChatConnection(timeout=30, tls=transport == "tls", pins=pins)
@@ -290,6 +366,8 @@ def main() -> None:
     ap.add_argument("--inflight", type=int, default=4)
     ap.add_argument("--transport", nargs="+", choices=["plain", "tls"], default=["plain", "tls"],
                     help="measure each, in the same run (default: both)")
+    ap.add_argument("--irc", type=float, default=0.0, metavar="SHARE",
+                    help="the share of clients on the IRC gateway (0.5: half)")
     args = ap.parse_args()
     for transport, (hello, login) in setup_times(args.transport).items():
         print(f"[{transport}] connect to hello {hello * 1000:.1f} ms, login {login * 1000:.1f} ms "
@@ -310,7 +388,9 @@ def main() -> None:
 
 
 def measure(n: int, args: argparse.Namespace, tls: bool, label: str) -> tuple[dict, dict]:
-    fixed = run(n, args.deliveries / n, 0, args.seconds, tls=tls)
+    if args.irc:
+        label += f", {args.irc:.0%} on IRC"
+    fixed = run(n, args.deliveries / n, 0, args.seconds, tls=tls, irc_share=args.irc)
     print(f"[{label}] {n} clients, {n // 10} sending, offered "
           f"{args.deliveries:,.0f} deliveries/s: "
           f"{fixed['deliveries_per_s']:,.0f} deliveries/s, p50 {fixed['p50']:.1f} ms, "
@@ -318,7 +398,7 @@ def measure(n: int, args: argparse.Namespace, tls: bool, label: str) -> tuple[di
           f"reordered {fixed['reordered']}, errors {fixed['errors']}, "
           f"server busy {fixed['server_cores']:.2f} cores, clients "
           f"{fixed['client_cores']:.2f} (goal p99 <= 50 ms)", flush=True)
-    sat = run(n, 0, args.inflight, args.seconds, tls=tls)
+    sat = run(n, 0, args.inflight, args.seconds, tls=tls, irc_share=args.irc)
     print(f"[{label}] {n} clients, {n // 10} sending, saturation: "
           f"{sat['deliveries_per_s']:,.0f} deliveries/s, p50 {sat['p50']:.1f} ms, "
           f"p99 {sat['p99']:.1f} ms, lost {sat['lost']}, reordered {sat['reordered']}, "
