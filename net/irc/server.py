@@ -29,6 +29,7 @@ from net.sockutil import ready
 log = logging.getLogger("netdesk.irc")
 
 DEFAULT_PORT = 6667
+RENDERED_MAX = 4096  # rendered public lines kept: a few batches' worth
 __all__ = ["DEFAULT_PORT", "IrcOptions", "IrcServer"]
 
 
@@ -62,6 +63,8 @@ class IrcServer:
         self._lock = threading.Lock()  # the sessions and who is in the channel
         self._sessions: set = set()
         self._by_key: dict[str, object] = {}  # registered sessions by name_key
+        # Public lines rendered for fan-out, by (id, time tag, msgid tag); bounded.
+        self.rendered: dict[tuple, bytes] = {}
         self._flush_lock = threading.Lock()
         self._backlogged: set[Link] = set()
         self._flush_wake = threading.Event()
@@ -123,6 +126,14 @@ class IrcServer:
     def registered(self, session) -> None:
         with self._lock:
             self._by_key[session.key] = session
+
+    def remember(self, key: tuple, data: bytes) -> bytes:
+        """Keep a rendered line for the other recipients (fan-out threads race
+        here harmlessly: both render the same bytes)."""
+        if len(self.rendered) >= RENDERED_MAX:
+            self.rendered.clear()
+        self.rendered[key] = data
+        return data
 
     def prefix_of(self, name: str) -> str:
         """``nick!user@host`` of a name in the room, from either port."""

@@ -221,7 +221,15 @@ class Session:
             return
         # A private message shows under its other party's name, as IRC has it.
         target = self.options.channel if to is None else to if mine else self.name
-        data = self._render(message, target)
+        if to is None:
+            # A public line is the same bytes for every session with the same
+            # tags: render it once, not once per recipient.
+            key = (message["id"], "server-time" in self.caps, "message-tags" in self.caps)
+            data = self.server.rendered.get(key)
+            if data is None:
+                data = self.server.remember(key, self._render(message, target))
+        else:
+            data = self._render(message, target)
         if data:
             self._out(message["id"] if to is None else None, data, public=to is None)
 
