@@ -240,23 +240,42 @@ def test_irc_and_window_share_one_room_in_one_order(gateway, clients):
     new_irc, window = clients
     w = window(chat, "win")
     c = new_irc(irc.address[1])
-    c.register("ircer", "pw", caps="server-time message-tags")
-    c.send("JOIN #netdesk")
-    c.expect("JOIN")
-    names = c.expect("353")
-    assert "win" in names and "ircer" in names
-    c.expect("366")
-    w.send({"type": "say", "text": "from the window"})
-    c.send("PRIVMSG #netdesk :from irc")
-    first = said(w, "from the window")
-    second = said(w, "from irc")
-    assert second["id"] > first["id"] and second["from"] == "ircer"
-    got = [c.expect(lambda ln: "PRIVMSG #netdesk" in ln and "from the window" in ln)]
-    assert got[0].startswith("@") and f"msgid={first['id']}" in got[0] and "time=" in got[0]
-    # Without echo-message the sender does not get its own line back.
-    c.send("PING sync")
-    c.expect("PONG")
-    assert not any("from irc" in ln for ln in c.lines)
+    c.register("ircer", "pw", caps="server-time message-tags echo-message")
+    quiet = new_irc(irc.address[1])
+    quiet.register("quiet", "pw")
+    for client in (c, quiet):
+        client.send("JOIN #netdesk")
+        client.expect("JOIN")
+        names = client.expect("353")
+        assert "win" in names and "ircer" in names
+        client.expect("366")
+    texts = [f"line {i} from {'the window' if i % 2 else 'irc'}" for i in range(20)]
+    for text in texts:  # both ports at once: the server picks one order
+        if "window" in text:
+            w.send({"type": "say", "text": text})
+        else:
+            c.send(f"PRIVMSG #netdesk :{text}")
+    by_window = {}
+    while len(by_window) < len(texts):
+        try:
+            msg = w.recv(5)
+        except TimeoutError:
+            raise AssertionError(f"the window got only {sorted(by_window)}") from None
+        if msg and msg.get("type") == "message":
+            by_window[msg["text"]] = msg
+    window_order = sorted(texts, key=lambda t: by_window[t]["id"])
+    irc_lines = [c.expect(lambda ln: "PRIVMSG #netdesk" in ln) for _ in texts]
+    assert [parse(ln).params[1] for ln in irc_lines] == window_order
+    first = irc_lines[0]
+    assert f"msgid={by_window[window_order[0]]['id']}" in first and "time=" in first
+    assert by_window["line 0 from irc"]["from"] == "ircer"
+    # Without echo-message a sender does not get its own line back; others do.
+    quiet.send("PRIVMSG #netdesk :my own")
+    said(w, "my own")
+    quiet.send("PING sync")
+    quiet.expect("PONG")
+    assert not any("my own" in ln for ln in quiet.lines)
+    assert c.expect(lambda ln: ln.endswith(":my own")).split(" ")[1].startswith(":quiet!")
 
 
 def test_join_replays_history_with_server_time_or_as_notices(gateway, clients):
