@@ -185,11 +185,11 @@ def start_serve(tmp_path, *extra: str) -> tuple[subprocess.Popen, dict[str, tupl
     """Start ``netdesk serve`` on loopback with port 0; wait for its lines."""
     proc = subprocess.Popen(
         netdesk_cmd("--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1",
-                    "--echo-port", "0", "--chat-port", "0", *extra),
+                    "--echo-port", "0", "--chat-port", "0", "--irc-port", "0", *extra),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=run_env())
     services: dict[str, tuple[str, int]] = {}
-    want = {"echo", "chat"}
+    want = {"echo", "chat", "irc"}
     deadline = time.monotonic() + 20
     while set(services) != want and time.monotonic() < deadline:
         line = proc.stdout.readline()

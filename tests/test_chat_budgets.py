@@ -426,7 +426,7 @@ def test_bad_fields_get_bad_request(make_server, request_):
 # -- 10. resume when another program took the port -------------------------------------------
 def test_resume_when_the_port_was_taken_says_so_and_stays_paused(tmp_path):
     controller = ServerController(tmp_path, ServerConfig(host="127.0.0.1", echo_port=0,
-                                                         chat_port=0))
+                                                         chat_port=0, irc_port=None))
     controller.start()
     try:
         chat_port = controller.status().ports["chat"]

@@ -58,7 +58,8 @@ def bed():
 def start_server(bed, tmp_path):
     server = bed.popen_in(bed.server_ns, [
         sys.executable, "-m", "gui", "serve", "--host", "0.0.0.0", "--echo-port", "0",
-        "--chat-port", "0", "--data-dir", str(tmp_path), "--connect-burst", "200"],
+        "--chat-port", "0", "--irc-port", "0", "--data-dir", str(tmp_path),
+        "--connect-burst", "200"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     ports = {}
     deadline = time.monotonic() + 20

@@ -128,7 +128,7 @@ def test_prompt_on_a_terminal(tmp_path):
     controller_fd, terminal_fd = pty.openpty()
     proc = subprocess.Popen(
         netdesk_cmd("--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1",
-                    "--echo-port", "0", "--chat-port", "0"),
+                    "--echo-port", "0", "--chat-port", "0", "--irc-port", "0"),
         stdin=terminal_fd, stdout=terminal_fd, stderr=terminal_fd, env=run_env())
     os.close(terminal_fd)
     seen = b""

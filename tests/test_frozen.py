@@ -83,7 +83,7 @@ def test_frozen_scan_json_against_a_listener(frozen):
 def test_frozen_serve_answers_an_echo_and_the_frozen_client(frozen, tmp_path):
     proc = subprocess.Popen(
         [str(frozen), "--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1",
-         "--echo-port", "0", "--chat-port", "0"],
+         "--echo-port", "0", "--chat-port", "0", "--irc-port", "0"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

@@ -406,7 +406,7 @@ def test_the_json_output_is_the_same_in_both_languages(open_port):
 def test_the_serve_console_answers_in_russian(tmp_path):
     proc = subprocess.Popen(
         netdesk_cmd("--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1", "--echo-port",
-                    "0", "--chat-port", "0", "--lang", "ru"),
+                    "0", "--chat-port", "0", "--irc-port", "0", "--lang", "ru"),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=run_env(), cwd=ROOT)
     try:
