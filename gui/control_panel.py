@@ -282,7 +282,7 @@ class ControlPanel(ToolWindow):
         heading_font = tkfont.nametofont("TkHeadingFont")
         body_font = tkfont.nametofont("TkDefaultFont")
         headings = {"name": _("Name"), "address": _("Address"), "since": _("Since"),
-                    "via": pgettext("clients column", "via"), "messages": _("Messages"),
+                    "via": _("Via"), "messages": _("Messages"),
                     "tls": pgettext("clients column", "TLS")}
         for col, sample, stretch in (("name", "nickname", True),
                                      ("address", "127.0.0.1:65535", True),

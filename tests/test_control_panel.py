@@ -548,7 +548,7 @@ def test_the_panel_speaks_russian_with_a_server_running(tk_root, tmp_path, quest
         assert [b.cget("text") for b in panel.buttons.values()] == [
             "Запустить", "Остановить", "Пауза", "Продолжить"]
         assert [panel.clients.heading(c, "text") for c in panel.clients["columns"]] == [
-            "Имя", "Адрес", "TLS", "В сети с", "Сообщений"]
+            "Имя", "Адрес", "TLS", "В сети с", "Через", "Сообщений"]
         assert panel.level_box.get() == "ИНФО" and panel.level.get() == "INFO"
         assert panel.state.get() == "Остановлен"
         chat, _echo = start(panel, tk_root)
@@ -558,6 +558,7 @@ def test_the_panel_speaks_russian_with_a_server_running(tk_root, tmp_path, quest
         wait_until(lambda: row_of(panel, "alice"), 10, tk_root, "alice listed")
         since = panel.clients.set(row_of(panel, "alice"), "since")  # by name: columns move
         assert re.fullmatch(r"\d\d:\d\d:\d\d", since), since
+        assert panel.clients.set(row_of(panel, "alice"), "via") == "чат"  # a chat session
         wait_until(lambda: "1 соединение" in panel.counters.get(), 10, tk_root, "the counters")
         counters = panel.counters.get()
         assert counters.startswith("работает ") and "в сети: 1" in counters, counters
