@@ -455,10 +455,12 @@ class Session:
             name = account = self.sasl_account
             new = False
         elif self.password is not None:
+            # Kept across a 433 (the client picks another nick); a wrong
+            # password closes the connection, so each one is hashed once.
             result = self.chat.check_login(self, self.nick, self.password)
-            self.password = None  # used once, never kept
             if not self._admitted(result):
                 return
+            self.password = None  # not kept once used
             name = account = result.name
             new = result.new_account
         elif self.options.guests:
