@@ -136,7 +136,9 @@ def test_irctest_core_files(gateway):
            "NETDESK_CHAT_PORT": str(chat.address[1]), "NETDESK_DATA_DIR": str(data_dir),
            "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     # Parametrised ids deselect every variant: pytest matches --deselect by prefix.
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfs",
+    # No display is needed: pytest-xvfb, if installed, is kept from starting one.
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xvfb",
+               "-q", "-rfs",
                "--controller", "tests.irctest_controller", *_deselect_args(),
                *[f"irctest/server_tests/{name}.py" for name in FILES]]
     done = subprocess.run(command, cwd=IRCTEST, env=env, capture_output=True, text=True,
