@@ -1,8 +1,8 @@
 """A real IRC client on the gateway: Debian's irssi, driven under tmux.
 
 irssi connects with the account's password, joins #netdesk, says a line
-that a netdesk chat connection (what a chat window runs) receives, and
-shows the lines said from there, in the same order as the window got them.
+that a netdesk chat window (a real ``ChatWindow`` under Xvfb) shows, and
+shows the lines typed in that window, in the same order as the window.
 Skips, saying why, when irssi or tmux is not installed (the README's test
 command installs both).
 """
@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
-from net.chat.client import ChatConnection
 from net.chat.server import ChatServer
 from net.irc.server import IrcServer
 from tests.conftest import chat_options, wait_until
+from tests.test_chat_window import open_window, say
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("irssi") and shutil.which("tmux")),
@@ -50,17 +49,17 @@ def tmux(tmp_path):
     subprocess.run(["tmux", "kill-server"], env=env, capture_output=True, timeout=10)
 
 
-@pytest.mark.timeout(90)
-def test_irssi_joins_and_talks_with_a_window_in_one_order(tmp_path, tmux):
+@pytest.mark.timeout(120)
+def test_irssi_joins_and_talks_with_a_window_in_one_order(tmp_path, tmux, tk_root):
     (tmp_path / "data").mkdir()
     chat = ChatServer(tmp_path / "data", "127.0.0.1", 0, chat_options())
     chat.start()
     irc = IrcServer(chat, "127.0.0.1", 0)
-    window = ChatConnection(timeout=5)
+    window = None
     try:
         irc.start()
-        window.connect("127.0.0.1", chat.address[1])
-        window.login("win", "pw-window")
+        window = open_window(tk_root, chat, "win", "pw-window")
+        assert window.logged_in
         home = tmp_path / "irssi"
         home.mkdir()
         (home / "config").write_text(CONFIG)
@@ -74,42 +73,40 @@ def test_irssi_joins_and_talks_with_a_window_in_one_order(tmp_path, tmux):
             tmux("send-keys", "-t", "irc", "-l", text)
             tmux("send-keys", "-t", "irc", "Enter")
 
-        wait_until(lambda: "[(status)]" in screen() or "Irssi" in screen(), 20,
-                   message="irssi to start")
+        def shown_in_window(text: str) -> bool:
+            return text in window.transcript_text()
+
+        wait_until(lambda: "[(status)]" in screen() or "Irssi" in screen(), 20, tk_root,
+                   "irssi to start")
         keys(f"/connect 127.0.0.1 {irc.address[1]} pw-irssi irssiuser")
-        wait_until(lambda: chat.member("irssiuser") is not None, 20,
-                   message="irssi to register")
+        wait_until(lambda: chat.member("irssiuser") is not None, 20, tk_root,
+                   "irssi to register")
         keys("/join #netdesk")
         wait_until(lambda: getattr(chat.member("irssiuser"), "in_channel", False), 20,
-                   message="irssi to join #netdesk")
-        window.send({"type": "say", "text": "first from the window"})
+                   tk_root, "irssi to join #netdesk")
+        say(window, "first from the window")
+        wait_until(lambda: shown_in_window("first from the window"), 20, tk_root,
+                   "the window to show its line")
         keys("hello from irssi")
-        got = []
-        deadline = time.monotonic() + 20
-        while len(got) < 2 and time.monotonic() < deadline:
-            try:
-                msg = window.recv(1)
-            except TimeoutError:
-                continue
-            if msg and msg.get("type") == "message":
-                got.append(msg)
-        window.send({"type": "say", "text": "last from the window"})
-        while len(got) < 3 and time.monotonic() < deadline:
-            try:
-                msg = window.recv(1)
-            except TimeoutError:
-                continue
-            if msg and msg.get("type") == "message":
-                got.append(msg)
-        assert [m["text"] for m in got if m["from"] == "irssiuser"] == ["hello from irssi"]
-        order = [m["text"] for m in sorted(got, key=lambda m: m["id"])]
-        wait_until(lambda: all(text in screen() for text in order), 20,
-                   message="irssi to show every line")
+        wait_until(lambda: shown_in_window("hello from irssi"), 20, tk_root,
+                   "the window to show irssi's line")
+        say(window, "last from the window")
+        wait_until(lambda: shown_in_window("last from the window"), 20, tk_root,
+                   "the window to show its last line")
+        texts = ["first from the window", "hello from irssi", "last from the window"]
+        transcript = window.transcript_text()
+        order = sorted(texts, key=transcript.index)
+        assert "irssiuser" in next(ln for ln in transcript.splitlines()
+                                   if "hello from irssi" in ln)
+        wait_until(lambda: all(text in screen() for text in texts), 20, tk_root,
+                   "irssi to show every line")
         shown = screen()
-        assert sorted(order, key=shown.index) == order, shown
+        assert sorted(texts, key=shown.index) == order, shown
+        assert "win" in next(ln for ln in shown.splitlines() if "first from the window" in ln)
         keys("/quit")
-        wait_until(lambda: chat.member("irssiuser") is None, 20, message="irssi to quit")
+        wait_until(lambda: chat.member("irssiuser") is None, 20, tk_root, "irssi to quit")
     finally:
-        window.close()
+        if window is not None:
+            window.close()
         irc.stop()
         chat.stop()
