@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import subprocess
 import threading
 import time
 
@@ -19,7 +20,7 @@ from net.chat.server import ChatServer
 from net.control import ServerConfig, ServerController
 from net.irc.lines import LineSplitter, LineTooLong, line, parse, split_text
 from net.irc.server import IrcOptions, IrcServer
-from tests.conftest import chat_options, wait_until
+from tests.conftest import chat_options, netdesk_cmd, reap, run_env, start_serve, wait_until
 
 
 class Irc:
@@ -484,3 +485,24 @@ def test_stop_leaves_no_thread_behind(tmp_path, settle_threads):
     b.close()
     settle_threads()
     assert not [t for t in threading.enumerate() if t.name.startswith("irc")]
+
+
+# -- netdesk serve ---------------------------------------------------------------------------
+def test_serve_prints_the_irc_port_and_no_irc_turns_it_off(tmp_path, clients):
+    new_irc, _ = clients
+    proc, services = start_serve(tmp_path / "on")
+    try:
+        c = new_irc(services["irc"][1])  # "irc listening on H:P" names a live IRC port
+        c.register("fromcli", "pw")
+        proc.stdin.write("clients\nshutdown\n")
+        proc.stdin.flush()
+        out, _err = proc.communicate(timeout=30)
+        assert "fromcli" in out and " irc " in out
+    finally:
+        reap(proc)
+    off = subprocess.run(
+        netdesk_cmd("--data-dir", str(tmp_path / "off"), "serve", "--host", "127.0.0.1",
+                    "--echo-port", "0", "--chat-port", "0", "--no-irc"),
+        input="shutdown\n", capture_output=True, text=True, env=run_env(), timeout=30)
+    assert off.returncode == 0, off.stderr
+    assert "chat listening on" in off.stdout and "irc listening" not in off.stdout
