@@ -26,8 +26,9 @@ from tests.conftest import chat_options, netdesk_cmd, reap, run_env, start_serve
 class Irc:
     """A bare IRC client: send lines, read parsed messages with deadlines."""
 
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    def __init__(self, port: int, wrap=None):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock = wrap(sock) if wrap else sock  # e.g. TLS, in test_irc_tls
         self.splitter = LineSplitter(1 << 20)
         self.lines: list[str] = []
         self.closed = False

@@ -491,16 +491,27 @@ class ChatServer:
 
     def _start_tls(self, peer: Peer) -> bool:
         """The handshake, bounded by the login deadline; False when it failed."""
-        channel = TlsChannel(self._tls_context, server_side=True)
-        deadline = peer.connected + self.budgets.login_deadline
-        try:
-            channel.handshake(peer.sock, deadline, self._wait_handshake)
-        except (HandshakeError, OSError) as e:
-            log.info("chat: TLS handshake with %s failed: %s", peer.where, e)
+        channel = self.tls_handshake(peer.sock, peer.where, peer.connected)
+        if channel is None:
             return False
         peer.tls = channel
-        log.debug("chat: %s speaks %s", peer.where, channel.info().version)
         return True
+
+    def tls_handshake(self, sock: socket.socket, where: str, connected: float
+                      ) -> TlsChannel | None:
+        """TLS as the server, with this server's certificate, on a connection
+        made at ``connected`` (monotonic) that started with a ClientHello:
+        the channel, or None (logged) when the handshake failed or did not
+        finish within the login deadline. The IRC gateway's port uses it too."""
+        channel = TlsChannel(self._tls_context, server_side=True)
+        try:
+            channel.handshake(sock, connected + self.budgets.login_deadline,
+                              self._wait_handshake)
+        except (HandshakeError, OSError) as e:
+            log.info("TLS handshake with %s failed: %s", where, e)
+            return None
+        log.debug("%s speaks %s", where, channel.info().version)
+        return channel
 
     def _wait_handshake(self, sock: socket.socket, seconds: float) -> bool:
         """Wait for handshake bytes; stopping the server ends the wait (the

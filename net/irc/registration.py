@@ -28,6 +28,7 @@ CAPS = ("sasl", "server-time", "message-tags", "echo-message", "multi-prefix",
 SASL_CHUNK = 400
 SASL_MAX = 1200  # bytes of base64 in one authentication: name, name and password fit
 USER_MAX = 10
+TLS_REQUIRED = "this server accepts logins only over TLS"
 
 
 class Registration:
@@ -161,6 +162,9 @@ class Registration:
             self.numeric(N.ERR_SASLFAIL, "SASL authentication failed: bad PLAIN message")
             return
         _authz, account, password = fields
+        if self._plain_refused():
+            self.numeric(N.ERR_SASLFAIL, f"SASL authentication failed: {TLS_REQUIRED}")
+            return
         result = self.chat.check_login(self, account, password)
         if result.code is not None:
             self.numeric(N.ERR_SASLFAIL, f"SASL authentication failed: {result.message}")
@@ -176,6 +180,10 @@ class Registration:
         if self.registered or self.cap_pending or not self.nick or not self.user:
             return
         account = None
+        if self._plain_refused() and self.sasl_account is None:
+            self.numeric(N.ERR_PASSWDMISMATCH, TLS_REQUIRED)
+            self.error(f"Closing Link: {TLS_REQUIRED}")
+            return
         if self.sasl_account is not None:
             name = account = self.sasl_account
             new = False
@@ -212,6 +220,11 @@ class Registration:
         log.info("irc: %s registered from %s%s", name, self.where,
                  " (new account)" if new else "" if account else " (guest)")
         self._welcome()
+
+    def _plain_refused(self) -> bool:
+        """With TLS required on the chat, a login over plain IRC is refused
+        before the password is looked at, as a plain chat login is."""
+        return self.chat.require_tls and self.link.tls is None
 
     def _admitted(self, result) -> bool:
         if result.code is None:

@@ -23,8 +23,9 @@ from net.chat.protocol import name_key
 from net.chat.server import ChatServer
 from net.irc.lines import line
 from net.irc.link import Link
-from net.listener import Listener
+from net.listener import Listener, format_address
 from net.sockutil import ready
+from net.tls import sniff
 
 log = logging.getLogger("netdesk.irc")
 
@@ -116,7 +117,8 @@ class IrcServer:
         with self._lock:
             sessions = sorted(self._sessions, key=lambda s: s.since)
         return [{"name": s.name, "address": s.where, "since": s.since,
-                 "messages": s.messages, "via": "irc"} for s in sessions]
+                 "messages": s.messages, "via": "irc", "tls": s.link.tls is not None}
+                for s in sessions]
 
     # -- the IRC side of the room (sessions call these) ---------------------------------
     def add(self, session) -> None:
@@ -174,7 +176,16 @@ class IrcServer:
         from net.irc.session import Session  # the session module stands on this one
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        link = Link(sock, self.budgets.backlog_limit, self._want_flush)
+        # TLS when the first byte is a ClientHello, as on the chat port; the
+        # handshake holds no lock and ends at the login deadline.
+        tls = None
+        sock.setblocking(False)  # no send or recv of the handshake may block
+        if sniff(sock, self.chat.options.tls_sniff):
+            tls = self.chat.tls_handshake(sock, f"irc {format_address(addr)}",
+                                          time.monotonic())
+            if tls is None:
+                return
+        link = Link(sock, self.budgets.backlog_limit, self._want_flush, tls)
         Session(self, link, addr).run()
 
     @staticmethod
