@@ -1,4 +1,5 @@
-"""A real IRC client on the gateway: Debian's irssi, driven under tmux.
+"""A real IRC client on the gateway: Debian's irssi, driven under tmux,
+in the clear and over TLS (pinning the server's fingerprint).
 
 irssi connects with the account's password, joins #netdesk, says a line
 that a netdesk chat window (a real ``ChatWindow`` under Xvfb) shows, and
@@ -50,7 +51,8 @@ def tmux(tmp_path):
 
 
 @pytest.mark.timeout(120)
-def test_irssi_joins_and_talks_with_a_window_in_one_order(tmp_path, tmux, tk_root):
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_irssi_joins_and_talks_with_a_window_in_one_order(tmp_path, tmux, tk_root, tls):
     (tmp_path / "data").mkdir()
     chat = ChatServer(tmp_path / "data", "127.0.0.1", 0, chat_options())
     chat.start()
@@ -78,7 +80,11 @@ def test_irssi_joins_and_talks_with_a_window_in_one_order(tmp_path, tmux, tk_roo
 
         wait_until(lambda: "[(status)]" in screen() or "Irssi" in screen(), 20, tk_root,
                    "irssi to start")
-        keys(f"/connect 127.0.0.1 {irc.address[1]} pw-irssi irssiuser")
+        # Over TLS, irssi pins the fingerprint `netdesk serve` prints (the
+        # certificate is self-signed: no CA vouches for it).
+        pin = chat.certificate.fingerprint.removeprefix("SHA256:")
+        how = f"-tls -notls_verify -tls_pinned_cert {pin} " if tls else ""
+        keys(f"/connect {how}127.0.0.1 {irc.address[1]} pw-irssi irssiuser")
         wait_until(lambda: chat.member("irssiuser") is not None, 20, tk_root,
                    "irssi to register")
         keys("/join #netdesk")
@@ -103,6 +109,8 @@ def test_irssi_joins_and_talks_with_a_window_in_one_order(tmp_path, tmux, tk_roo
         shown = screen()
         assert sorted(texts, key=shown.index) == order, shown
         assert "win" in next(ln for ln in shown.splitlines() if "first from the window" in ln)
+        if tls:
+            assert [r["tls"] for r in irc.clients() if r["name"] == "irssiuser"] == [True]
         keys("/quit")
         wait_until(lambda: chat.member("irssiuser") is None, 20, tk_root, "irssi to quit")
     finally:
