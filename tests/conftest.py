@@ -191,10 +191,12 @@ def start_serve(tmp_path, *extra: str) -> tuple[subprocess.Popen, dict[str, tupl
     services: dict[str, tuple[str, int]] = {}
     want = {"echo", "chat", "irc"}
     deadline = time.monotonic() + 20
+    proc.startup_lines = []  # every line read here, for tests of what else it printed
     while set(services) != want and time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
+        proc.startup_lines.append(line.rstrip("\n"))
         parts = line.split()
         if len(parts) == 4 and parts[1:3] == ["listening", "on"]:
             host, port = parts[3].rsplit(":", 1)

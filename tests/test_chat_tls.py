@@ -162,8 +162,10 @@ def test_serve_prints_the_fingerprint_that_openssl_s_client_sees(tmp_path):
         pytest.skip("openssl is not installed")
     proc, services = start_serve(tmp_path)
     try:
-        line = proc.stdout.readline().split()
-        assert line[:3] == ["chat", "tls", "fingerprint"], line
+        lines = proc.startup_lines
+        chat_at = next(i for i, ln in enumerate(lines) if ln.startswith("chat listening on"))
+        line = lines[chat_at + 1].split()  # next to the chat line
+        assert line[:3] == ["chat", "tls", "fingerprint"], lines
         printed = line[3]
         host, port = services["chat"]
         shown = subprocess.run(["openssl", "s_client", "-connect", f"{host}:{port}",
