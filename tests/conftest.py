@@ -57,6 +57,27 @@ def make_server(tmp_path):
         s.stop()
 
 
+@pytest.fixture
+def gateway(tmp_path):
+    """A chat server with its IRC gateway; options through ``make``."""
+    from net.chat.server import ChatServer
+    from net.irc.server import IrcOptions, IrcServer
+    made = []
+
+    def make(guests: bool = False, **options):
+        chat = ChatServer(tmp_path, "127.0.0.1", 0, chat_options(**options))
+        chat.start()
+        irc = IrcServer(chat, "127.0.0.1", 0, IrcOptions(guests=guests))
+        irc.start()
+        made.append((chat, irc))
+        return chat, irc
+
+    yield make
+    for chat, irc in made:
+        irc.stop()
+        chat.stop()
+
+
 def chat_options(**options) -> ChatOptions:
     """ChatOptions from keyword arguments, budgets among them (say_burst=5, ...)."""
     budget_names = set(Budgets.__dataclass_fields__)

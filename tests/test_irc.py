@@ -19,7 +19,7 @@ from net.chat.client import ChatConnection
 from net.chat.server import ChatServer
 from net.control import ServerConfig, ServerController
 from net.irc.lines import LineSplitter, LineTooLong, line, parse, split_text
-from net.irc.server import IrcOptions, IrcServer
+from net.irc.server import IrcServer
 from tests.conftest import chat_options, netdesk_cmd, reap, run_env, start_serve, wait_until
 
 
@@ -85,25 +85,6 @@ class Irc:
 
     def close(self) -> None:
         self.sock.close()
-
-
-@pytest.fixture
-def gateway(tmp_path):
-    """A chat server with its IRC gateway; options through ``make``."""
-    made = []
-
-    def make(guests: bool = False, **options):
-        chat = ChatServer(tmp_path, "127.0.0.1", 0, chat_options(**options))
-        chat.start()
-        irc = IrcServer(chat, "127.0.0.1", 0, IrcOptions(guests=guests))
-        irc.start()
-        made.append((chat, irc))
-        return chat, irc
-
-    yield make
-    for chat, irc in made:
-        irc.stop()
-        chat.stop()
 
 
 @pytest.fixture

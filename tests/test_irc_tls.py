@@ -16,9 +16,8 @@ import subprocess
 import pytest
 
 from net.chat.server import ChatServer
-from net.irc.server import IrcServer
 from net.tls import fingerprint
-from tests.conftest import chat_options, wait_until
+from tests.conftest import wait_until
 from tests.test_irc import Irc, said
 
 
@@ -30,24 +29,6 @@ class TlsIrc(Irc):
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         super().__init__(port, lambda s: ctx.wrap_socket(s, server_hostname="localhost"))
-
-
-@pytest.fixture
-def gateway(tmp_path):
-    made = []
-
-    def make(**options):
-        chat = ChatServer(tmp_path, "127.0.0.1", 0, chat_options(**options))
-        chat.start()
-        irc = IrcServer(chat, "127.0.0.1", 0)
-        irc.start()
-        made.append((chat, irc))
-        return chat, irc
-
-    yield make
-    for chat, irc in made:
-        irc.stop()
-        chat.stop()
 
 
 @pytest.fixture

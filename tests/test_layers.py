@@ -21,7 +21,7 @@ LAYERS = [
     (-1, ("net.i18n",)),
     (0, ("net", "net.datadir", "net.sockutil", "net.progress", "net.budgets", "net.ratelimit")),
     (1, ("net.tls",)),
-    (2, ("net.listener", "net.certs")),
+    (2, ("net.listener", "net.certs", "net.outbox")),
     (3, ("net.chat", "net.echo")),
     (4, ("net.irc",)),  # the IRC gateway stands on the chat server
     (5, ("net.control",)),

@@ -10,10 +10,11 @@ to the writer thread (``net.chat.writer``), which numbers them, commits
 them, and only then delivers them through the hub, so every client sees
 one order and nothing is delivered that was not stored.
 
-Sending never blocks: what the kernel can't take at once is queued on that
-client, a single flusher thread drains the queues, and a client whose
-unsent output passes its budget or stops moving for ``stall_timeout`` is
-disconnected. So a slow or stalled client never delays the others.
+Sending never blocks (``net.outbox``): what the kernel can't take at once
+is queued on that client, a single flusher thread drains the queues, and a
+client whose unsent output passes its budget or stops moving for
+``stall_timeout`` is disconnected. So a slow or stalled client never
+delays the others.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ from net.chat.protocol import (
 )
 from net.chat.writer import MessageWriter, Pending
 from net.listener import Listener, format_address
+from net.outbox import Flusher, Outbox
 from net.ratelimit import SlidingWindow, TokenBuckets
-from net.sockutil import ready, shutdown, wait_readable
+from net.sockutil import wait_readable
 from net.tls import SNIFF_SECONDS, HandshakeError, TlsChannel, sniff
 
 log = logging.getLogger("netdesk.chat")
@@ -121,14 +123,14 @@ def int_field(msg: dict, key: str, default: int | None) -> int | None:
     return value
 
 
-class Peer:
-    """One client connection: its identity and its send queue."""
+class Peer(Outbox):
+    """One client connection: its identity, and (``Outbox``) its send queue."""
 
     via = "chat"  # the front end; members from others (the IRC gateway) say theirs
 
     def __init__(self, server: ChatServer, sock: socket.socket, addr: tuple):
+        super().__init__(sock, server.budgets.backlog_limit, server.flusher, log, "chat")
         self.server = server
-        self.sock = sock
         self.ip = addr[0]
         self.addr_key = f"addr:{address_key(self.ip)}"  # what per-address budgets count by
         self.trusted = server.budgets.is_trusted(self.ip)
@@ -139,75 +141,22 @@ class Peer:
         self.since = time.time()
         self.connected = time.monotonic()
         self.messages = 0
-        self.lock = threading.Lock()  # the send queue and the socket's life
-        self.backlog = bytearray()
         # Between joining the online set and sending welcome, deliveries
         # wait here, so that welcome comes first and nothing comes twice.
         self.held: list[bytes] | None = None
-        self.last_progress = time.monotonic()
-        self.closed = False
-        self.killed = False
         self.shard = server.fanout.shard()  # its fan-out thread, for good
-        # Set once the TLS handshake is done; from then on every frame is
-        # encrypted as it is queued, so the backlog holds ciphertext.
-        self.tls: TlsChannel | None = None
 
-    def recv(self, size: int) -> bytes:
-        """Read from the socket; over TLS, the plaintext it completes.
+    def describe(self) -> str:
+        return f"{self.name or '-'} ({self.where})"
 
-        Decrypting happens under the send lock: what TLS itself has to send
-        back (a key update) then goes out before any later frame.
-        """
-        raw = self.sock.recv(size)
-        if self.tls is None or not raw:
-            return raw
-        with self.lock:
-            plain, reply = self.tls.decrypt(raw)
-            if reply:
-                self._send_locked(reply, encrypted=True)
-        if not plain and not self.tls.eof:
-            raise BlockingIOError("a TLS record is not complete yet")
-        return plain
+    def _queued_locked(self) -> int:
+        return len(self.backlog) if self.held is None else sum(map(len, self.held))
 
-    def send(self, data: bytes) -> None:
-        """Queue ``data`` without ever blocking; the kernel takes what it can now.
-
-        Every frame counts against the output budget, replies included: a
-        client already that far behind is disconnected instead.
-        """
-        with self.lock:
-            if self.closed or self.killed:
-                return
-            limit = self.server.budgets.backlog_limit
-            queued = len(self.backlog) if self.held is None else sum(map(len, self.held))
-            if queued and queued + len(data) > limit:
-                self._kill_locked(f"its unsent output would pass {limit} bytes")
-            elif self.held is not None:
-                self.held.append(data)
-            else:
-                self._send_locked(data)
-
-    def _send_locked(self, data: bytes, encrypted: bool = False) -> None:
-        if self.tls is not None and not encrypted:
-            try:
-                data = self.tls.encrypt(data)
-            except OSError:
-                self._kill_locked(None)
-                return
-        if self.backlog:
-            self.backlog += data
-            return
-        try:
-            sent = self.sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self._kill_locked(None)
-            return
-        if sent < len(data):
-            self.backlog += data[sent:]
-            self.last_progress = time.monotonic()
-            self.server._want_flush(self)
+    def _queue_locked(self, data: bytes) -> None:
+        if self.held is not None:
+            self.held.append(data)
+        else:
+            self._send_locked(data)
 
     def say_bye(self, data: bytes) -> None:
         """Send ``data`` as the last frame, even before a welcome still held back
@@ -231,54 +180,10 @@ class Peer:
             for data in [first, *held]:
                 self._send_locked(data)
 
-    def flush(self) -> bool:
-        """Send what the kernel takes now; True when nothing is left."""
-        with self.lock:
-            if self.closed or not self.backlog:
-                self.backlog.clear()
-                return True
-            try:
-                sent = self.sock.send(self.backlog)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            except OSError:
-                self._kill_locked(None)
-                return True
-            if sent:
-                del self.backlog[:sent]
-                self.last_progress = time.monotonic()
-            return not self.backlog
-
-    def stalled(self, limit: float) -> bool:
-        with self.lock:
-            return bool(self.backlog) and time.monotonic() - self.last_progress > limit
-
-    def kill(self, reason: str | None) -> None:
-        with self.lock:
-            self._kill_locked(reason)
-
     def _kill_locked(self, reason: str | None) -> None:
-        """End the connection: its reading thread wakes and cleans up."""
-        if self.closed or self.killed:
-            return
-        self.killed = True
-        if reason:
-            log.warning("chat: disconnecting %s (%s): %s", self.name or "-", self.where, reason)
-        self.backlog.clear()
-        self.held = None
-        shutdown(self.sock)
-
-    def end_tls(self) -> None:
-        """Queue TLS's close_notify, so the client sees a clean end, not a cut."""
-        with self.lock:
-            if self.tls is not None and not (self.closed or self.killed):
-                self._send_locked(self.tls.close_notify(), encrypted=True)
-
-    def close(self) -> None:
-        with self.lock:
-            self.closed = True
-            self.backlog.clear()
-            self.sock.close()
+        if not (self.closed or self.killed):
+            self.held = None
+        super()._kill_locked(reason)
 
 
 class ChatServer:
@@ -305,11 +210,8 @@ class ChatServer:
         self._peers: set[Peer] = set()
         self._delivered = 0  # the newest id handed to the online clients
         self.accepted = 0
-        self._flush_lock = threading.Lock()
-        self._backlogged: set[Peer] = set()
-        self._flush_wake = threading.Event()
         self._stopping = threading.Event()
-        self._flusher: threading.Thread | None = None
+        self.flusher = Flusher("chat-flusher", b.stall_timeout, self._check_files)
         self._next_check = 0.0
         self.certificate: certs.Certificate | None = None
         self._tls_context = None
@@ -335,10 +237,8 @@ class ChatServer:
             self.writer = MessageWriter(self.history, self._deliver, self._refuse)
             self._delivered = self.writer.next_id - 1
             started.append(self.writer.stop)
-            self._flusher = threading.Thread(target=self._flush_loop, name="chat-flusher",
-                                             daemon=True)
-            self._flusher.start()
-            started.append(self._stop_flusher)
+            self.flusher.start()
+            started.append(self.flusher.stop)
             return self.listener.start()
         except BaseException:
             for undo in reversed(started):
@@ -380,18 +280,11 @@ class ChatServer:
             self.fanout.stop()
         if self.hashes is not None:
             self.hashes.close()
-        self._stop_flusher()
+        self.flusher.stop()
         if all_ended:
             for store in (self.accounts, self.history):
                 if store is not None:
                     store.close()
-
-    def _stop_flusher(self) -> None:
-        self._stopping.set()
-        self._flush_wake.set()
-        if self._flusher is not None:
-            self._flusher.join()
-            self._flusher = None
 
     # -- queries for the controller --------------------------------------------------------
     def clients(self) -> list[dict]:
@@ -422,31 +315,7 @@ class ChatServer:
                     "sessions online now go on", count)
         return count
 
-    # -- the flusher -----------------------------------------------------------------
-    def _want_flush(self, peer: Peer) -> None:
-        with self._flush_lock:
-            self._backlogged.add(peer)
-        self._flush_wake.set()
-
-    def _flush_loop(self) -> None:
-        while not self._stopping.is_set():
-            self._flush_wake.clear()
-            self._check_files()
-            with self._flush_lock:
-                peers = list(self._backlogged)
-            if not peers:
-                self._flush_wake.wait(1.0)
-                continue
-            for peer in _writable(peers, 0.1):
-                if peer.flush():
-                    with self._flush_lock:
-                        self._backlogged.discard(peer)
-            for peer in peers:
-                if peer.stalled(self.budgets.stall_timeout):
-                    peer.kill(f"its writes stalled for {self.budgets.stall_timeout:g} s")
-                    with self._flush_lock:
-                        self._backlogged.discard(peer)
-
+    # -- housekeeping, on the flusher's thread ---------------------------------------
     def _check_files(self) -> None:
         """Now and then, put back a data file someone deleted (see ``Store``)."""
         now = time.monotonic()
@@ -487,7 +356,7 @@ class ChatServer:
             self._read_loop(peer, FrameReader(sock, self.budgets.max_payload, peer.recv))
         finally:
             self._leave(peer)
-            _drain_and_close(peer)
+            peer.close_gracefully()
 
     def _start_tls(self, peer: Peer) -> bool:
         """The handshake, bounded by the login deadline; False when it failed."""
@@ -822,8 +691,7 @@ class ChatServer:
         with self._hub:
             self._peers.discard(peer)
         self._go_offline(peer)
-        with self._flush_lock:
-            self._backlogged.discard(peer)
+        self.flusher.discard(peer)
 
     def _go_offline(self, peer: Peer) -> None:
         with self._hub:
@@ -956,33 +824,3 @@ def _refuse_connection(sock: socket.socket, why: str) -> None:
     """The listener refused this connection: say so in the protocol, then it closes."""
     sock.setblocking(False)
     sock.send(encode({"type": "error", "code": "too_many_connections", "message": why}))
-
-
-def _writable(peers: list[Peer], timeout: float) -> list[Peer]:
-    """The peers whose sockets can take data now."""
-    by_sock = {peer.sock: peer for peer in peers}
-    return [by_sock[s] for s in ready(list(by_sock), True, timeout)]
-
-
-def _drain_and_close(peer: Peer, limit: int = 1 << 20, seconds: float = 0.5) -> None:
-    """Close so that what we sent last (an error, a bye) reaches the client.
-
-    Closing with unread input makes the kernel send a reset, which can
-    destroy our last frame before the client reads it; so flush, send FIN,
-    then read and discard (bounded in bytes and time) until the client closes.
-    """
-    deadline = time.monotonic() + seconds
-    peer.end_tls()
-    while not peer.flush() and time.monotonic() < deadline:
-        _writable([peer], 0.05)
-    try:
-        peer.sock.shutdown(socket.SHUT_WR)
-        drained = 0
-        while drained < limit and wait_readable(peer.sock, max(0.0, deadline - time.monotonic())):
-            data = peer.sock.recv(65536)
-            if not data:
-                break
-            drained += len(data)
-    except OSError:
-        pass
-    peer.close()

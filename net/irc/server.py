@@ -24,7 +24,7 @@ from net.chat.server import ChatServer
 from net.irc.lines import line
 from net.irc.link import Link
 from net.listener import Listener, format_address
-from net.sockutil import ready
+from net.outbox import Flusher
 from net.tls import sniff
 
 log = logging.getLogger("netdesk.irc")
@@ -66,21 +66,17 @@ class IrcServer:
         self._by_key: dict[str, object] = {}  # registered sessions by name_key
         # Public lines rendered for fan-out, by (id, time tag, msgid tag); bounded.
         self.rendered: dict[tuple, bytes] = {}
-        self._flush_lock = threading.Lock()
-        self._backlogged: set[Link] = set()
-        self._flush_wake = threading.Event()
         self._stopping = threading.Event()
-        self._flusher: threading.Thread | None = None
+        self.flusher = Flusher("irc-flusher", self.budgets.stall_timeout)
 
     # -- life cycle ---------------------------------------------------------------
     def start(self) -> tuple[str, int]:
-        self._flusher = threading.Thread(target=self._flush_loop, name="irc-flusher",
-                                         daemon=True)
-        self._flusher.start()
+        self.flusher.start()
         try:
             return self.listener.start()
         except BaseException:
-            self._stop_flusher()
+            self._stopping.set()
+            self.flusher.stop()
             raise
 
     @property
@@ -103,14 +99,7 @@ class IrcServer:
             session.link.send(line("ERROR", "Closing Link: the server is shutting down"))
             session.link.kill(None)
         self.listener.stop()
-        self._stop_flusher()
-
-    def _stop_flusher(self) -> None:
-        self._stopping.set()
-        self._flush_wake.set()
-        if self._flusher is not None:
-            self._flusher.join()
-            self._flusher = None
+        self.flusher.stop()
 
     # -- for the controller ---------------------------------------------------------
     def clients(self) -> list[dict]:
@@ -148,8 +137,7 @@ class IrcServer:
             self._sessions.discard(session)
             if session.key is not None and self._by_key.get(session.key) is session:
                 del self._by_key[session.key]
-        with self._flush_lock:
-            self._backlogged.discard(session.link)
+        self.flusher.discard(session.link)
 
     def set_in_channel(self, session, joined: bool, data: bytes | None) -> None:
         """Mark ``session`` in or out of the channel and tell the IRC sessions in it
@@ -185,42 +173,10 @@ class IrcServer:
                                           time.monotonic())
             if tls is None:
                 return
-        link = Link(sock, self.budgets.backlog_limit, self._want_flush, tls)
+        link = Link(sock, self.budgets.backlog_limit, self.flusher, tls)
         Session(self, link, addr).run()
 
     @staticmethod
     def _refuse_connection(sock: socket.socket, why: str) -> None:
         sock.setblocking(False)
         sock.send(line("ERROR", f"Closing Link: too many connections ({why})"))
-
-    # -- the flusher ------------------------------------------------------------------
-    def _want_flush(self, link: Link) -> None:
-        with self._flush_lock:
-            self._backlogged.add(link)
-        self._flush_wake.set()
-
-    def _flush_loop(self) -> None:
-        while not self._stopping.is_set():
-            self._flush_wake.clear()
-            with self._flush_lock:
-                links = list(self._backlogged)
-            if not links:
-                self._flush_wake.wait(1.0)
-                continue
-            by_sock = {link.sock: link for link in links if not link.closed}
-            try:
-                writable = ready(list(by_sock), True, 0.1)
-            except (OSError, ValueError):  # a socket closed meanwhile: next round
-                writable = []
-            for s in writable:
-                if by_sock[s].flush():
-                    with self._flush_lock:
-                        self._backlogged.discard(by_sock[s])
-            for link in links:
-                if link.closed:
-                    with self._flush_lock:
-                        self._backlogged.discard(link)
-                elif link.stalled(self.budgets.stall_timeout):
-                    link.kill(f"its writes stalled for {self.budgets.stall_timeout:g} s")
-                    with self._flush_lock:
-                        self._backlogged.discard(link)

@@ -90,7 +90,7 @@ class Session(Registration, Room):
             pass
         finally:
             self._leave()
-            self.link.close()
+            self.link.close_gracefully()
 
     def _read_loop(self) -> None:
         b = self.server.budgets
@@ -116,7 +116,7 @@ class Session(Registration, Room):
             if not self.registered:
                 wait = min(wait, self.connected + b.login_deadline - now)
             try:
-                data = self.link.recv(max(wait, 0.01))
+                data = self.link.read(max(wait, 0.01))
             except OSError:
                 return
             if data is None:
