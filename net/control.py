@@ -174,7 +174,7 @@ class ServerController:
     def status(self) -> Status:
         with self._lock:
             chat = self.chat
-            clients = chat.clients() if chat else []
+            clients = self.clients()  # over TLS or not, on the chat port and IRC
             return Status(
                 running=self.running, paused=self.paused,
                 ports={s.listener.name: s.listener.port for s in self.services()},

@@ -443,6 +443,10 @@ def test_controller_lists_and_kicks_irc_sessions(tmp_path, clients):
         rows = controller.clients()
         assert [r["via"] for r in rows if r["name"] == "kickme"] == ["irc"]
         assert "irc" in controller.execute("clients").text
+        # The TLS share counts IRC sessions too (this one is plain).
+        status = controller.status()
+        assert (status.tls_connections, status.chat_connections) == (0, 1)
+        assert "TLS: 0 of 1 chat connection;" in controller.execute("tls").text
         assert controller.execute("kick kickme").text == "kickme disconnected"
         assert "kicked" in c.expect("ERROR")
         c.wait_closed()
