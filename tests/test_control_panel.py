@@ -404,21 +404,28 @@ def test_the_table_shows_more_than_three_rows(panel, tk_root, size):
     assert x + w <= panel.clients.winfo_width()
 
 
+def panel_at_minimum(tk_root, tmp_path, lang: str) -> ControlPanel:
+    """A panel in ``lang`` and netdesk's own look (its fonts and paddings),
+    shown at its minimum size; the caller closes it."""
+    i18n.setup(lang)
+    style.apply(tk_root, "light")
+    p = ControlPanel(tk_root, tmp_path, None)
+    width, height = p.minsize()
+    p.geometry(f"{width}x{height}")
+    p.deiconify()
+    wait_until(lambda: (p.winfo_width(), p.winfo_height()) == (width, height), 5,
+               tk_root, "the size")
+    return p
+
+
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_every_button_and_label_is_whole_at_the_minimum_size(tk_root, tmp_path, questions,
                                                              lang):
     """Issue 11: Russian words are longer; at the smallest size no button,
     label or heading of the panel is cut or pushed past the window's edge,
     in netdesk's own look (its buttons are wider than Tk's default)."""
-    i18n.setup(lang)
-    style.apply(tk_root, "light")
-    p = ControlPanel(tk_root, tmp_path, None)
+    p = panel_at_minimum(tk_root, tmp_path, lang)
     try:
-        width, height = p.minsize()
-        p.geometry(f"{width}x{height}")
-        p.deiconify()
-        wait_until(lambda: (p.winfo_width(), p.winfo_height()) == (width, height), 5,
-                   tk_root, "the size")
         right = p.winfo_rootx() + p.winfo_width()
         todo, seen = [p], 0
         while todo:

@@ -23,6 +23,7 @@ from net.chat.client import ChatConnection, ChatSession
 from net.chat.server import ChatOptions, ChatServer
 from net.chat.trust import pin_key
 from tests.conftest import wait_until
+from tests.test_control_panel import panel_at_minimum, start
 
 
 @pytest.fixture(autouse=True)
@@ -218,20 +219,10 @@ def panel(tk_root, tmp_path):
     datadir.remove_logging(handler)
 
 
-def start_panel(panel, root):
-    panel.host.set("127.0.0.1")
-    panel.echo_port.set("0")
-    panel.chat_port.set("0")
-    panel.buttons["start"].invoke()
-    wait_until(lambda: panel.status_now is not None and panel.status_now.running, 10, root,
-               "the services to start")
-    return panel.controller.chat.address
-
-
 def test_the_panel_shows_the_fingerprint_the_share_and_requires_tls(panel, tk_root,
                                                                     tmp_path):
     assert panel.fingerprint.get() == "" and panel.fingerprint_entry.instate(["disabled"])
-    chat = start_panel(panel, tk_root)
+    chat, _echo = start(panel, tk_root)
     fingerprint = panel.controller.chat.certificate.fingerprint
     wait_until(lambda: panel.fingerprint.get() == fingerprint, 10, tk_root, "the fingerprint")
     panel.copy_fingerprint_button.invoke()
@@ -260,7 +251,7 @@ def test_the_panel_shows_the_fingerprint_the_share_and_requires_tls(panel, tk_ro
     # The next start requires it too: the switch is part of the configuration.
     panel.buttons["stop"].invoke()
     wait_until(lambda: not panel.running, 10, tk_root, "the stop")
-    start_panel(panel, tk_root)
+    start(panel, tk_root)
     assert panel.controller.chat.require_tls is True
     panel.require_box.invoke()  # off again
     wait_until(lambda: not panel.status_now.require_tls, 10, tk_root, "plain accepted")
@@ -272,15 +263,8 @@ def test_the_tls_column_leaves_every_column_whole_at_the_minimum_size(tk_root, t
                                                                        lang):
     """Russian headings are wider: with the TLS column, the name and address
     columns give way so that the last column still ends inside the table."""
-    i18n.setup(lang)
-    style.apply(tk_root, "light")  # netdesk's own look: its fonts and paddings
-    p = ControlPanel(tk_root, tmp_path, None)
+    p = panel_at_minimum(tk_root, tmp_path, lang)
     try:
-        width, height = p.minsize()
-        p.geometry(f"{width}x{height}")
-        p.deiconify()
-        wait_until(lambda: (p.winfo_width(), p.winfo_height()) == (width, height), 5,
-                   tk_root, "the size")
         p._show_clients([{"name": "someone", "address": "127.0.0.1:50000", "since": 0,
                           "messages": 12, "tls": True}])
         tk_root.update()
