@@ -13,8 +13,8 @@ import tkinter as tk
 from pathlib import Path
 from tkinter import ttk
 
-from gui.icons import scaled_photo, set_window_icon
-from gui.style import px
+from gui.kit.icons import scaled_photo, set_window_icon
+from gui.kit.style import px
 from net import __version__
 from net.i18n import N_, _
 

@@ -20,11 +20,11 @@ import tkinter as tk
 from pathlib import Path
 from tkinter import ttk
 
-from gui import style
-from gui.confirm import confirm_destructive
-from gui.icons import scaled_photo, set_window_icon
-from gui.settings import Settings
-from gui.tkrelease import release_all
+from gui.kit import style
+from gui.kit.icons import scaled_photo, set_window_icon
+from gui.kit.settings import Settings
+from gui.kit.tkrelease import release_all
+from gui.widgets.confirm import confirm_destructive
 from net import i18n
 from net.i18n import N_, _, ngettext, number
 
@@ -249,7 +249,7 @@ class Launcher:
     def open_echo(self, address: str | None = None, port: int | None = None) -> tk.Toplevel:
         """An echo client: at ``address``/``port`` if given (from the scanner),
         else at the panel's running server, else where it was last."""
-        from gui.echo_window import EchoWindow
+        from gui.echo.window import EchoWindow
         window = EchoWindow(self.root, self.settings)
         own = self.own_server()
         if address is None and own is not None and "echo" in own[1]:
@@ -265,18 +265,18 @@ class Launcher:
             self.panel.deiconify()
             self.panel.lift()
             return self.panel
-        from gui.control_panel import ControlPanel
+        from gui.panel.window import ControlPanel
         self.panel = ControlPanel(self.root, self.data_dir, self.settings, self.log_handler)
         return self._track(self.panel)
 
     def open_chat(self) -> tk.Toplevel:
-        from gui.chat_window import ChatWindow
+        from gui.chat.window import ChatWindow
         own = self.own_server()
         address = (own[0], own[1]["chat"]) if own is not None and "chat" in own[1] else None
         return self._track(ChatWindow(self.root, self.settings, address=address))
 
     def open_scanner(self) -> tk.Toplevel:
-        from gui.scanner_window import ScannerWindow
+        from gui.scanner.window import ScannerWindow
         return self._track(ScannerWindow(self.root, self.settings,
                                          open_echo=lambda a, p: self.open_echo(a, p)))
 
@@ -348,7 +348,7 @@ class Launcher:
                 "The server in the control panel stops; {n} user online is disconnected.",
                 "The server in the control panel stops; {n} users online are disconnected.",
                 online).format(n=number(online)))
-        chat_module = sys.modules.get("gui.chat_window")
+        chat_module = sys.modules.get("gui.chat.window")
         if chat_module is not None:
             connected = [w for w in self.windows
                          if isinstance(w, chat_module.ChatWindow) and not w.closed

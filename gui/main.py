@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
 def run_gui(args: argparse.Namespace) -> int:
     import tkinter as tk
 
+    from gui.kit.settings import Settings
     from gui.launcher import Launcher, choose_language
-    from gui.settings import Settings
 
     try:
         data_dir = datadir.ensure_data_dir(args.data_dir)
@@ -54,7 +54,7 @@ def run_gui(args: argparse.Namespace) -> int:
             while not root.winfo_ismapped():
                 root.update()
             root.update()
-            from gui.style import theme_in_use
+            from gui.kit.style import theme_in_use
             print(f"drawn {theme_in_use(root)}", flush=True)
             launcher.quit()
             return 0
@@ -67,6 +67,6 @@ def run_gui(args: argparse.Namespace) -> int:
 def prepare_root(root, data_dir, settings) -> None:
     """The look the user chose last (or the system's), and errors in Tk
     callbacks logged and shown: a windowed build has no stderr."""
-    from gui import errors, style
+    from gui.kit import errors, style
     style.apply(root, settings.get("view", "theme", "system"))
     errors.install(root, datadir.log_path(data_dir))

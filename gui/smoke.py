@@ -35,7 +35,7 @@ def run_smoke(launcher) -> int:
             time.sleep(0.01)
         root.update()
         drawn = [w.title() for w in windows]
-        from gui.style import theme_in_use
+        from gui.kit.style import theme_in_use
         theme = theme_in_use(root)
         launcher.quit()
         # Every worker thread must be gone, as after a real Quit.

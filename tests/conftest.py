@@ -108,7 +108,7 @@ _KEEP_ALIVE: list[tk.Tk] = []
 
 def retire_root(root: tk.Tk) -> None:
     """Destroy a test's root on this (the Tk) thread and release its objects."""
-    from gui.tkrelease import release_all
+    from gui.kit.tkrelease import release_all
     try:
         for after_id in root.tk.call("after", "info"):
             root.after_cancel(after_id)

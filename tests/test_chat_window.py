@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from gui import chat_window
-from gui.chat_window import ChatWindow
-from gui.findbar import MATCH_TAG
-from gui.settings import Settings
+from gui.chat import window as chat_window
+from gui.chat.window import ChatWindow
+from gui.kit.settings import Settings
+from gui.widgets.findbar import MATCH_TAG
 from net import i18n
 from net.chat import client_events as ev
 from net.chat.client import ChatConnection, ChatSession, code_text

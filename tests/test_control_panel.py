@@ -14,9 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import gui.confirm
-from gui import control_panel, style
-from gui.control_panel import (
+import gui.widgets.confirm
+from gui.kit import style
+from gui.panel import window as control_panel
+from gui.panel.window import (
     ControlPanel,
     Done,
     LogLine,
@@ -24,7 +25,7 @@ from gui.control_panel import (
     port_field,
     shown_line,
 )
-from gui.findbar import MATCH_TAG
+from gui.widgets.findbar import MATCH_TAG
 from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatError
 from tests.conftest import wait_until
@@ -193,14 +194,15 @@ def test_panel_start_pause_resume_logs_kick_clear_and_stop(panel, tk_root, tmp_p
 
 def test_destructive_questions_default_to_no(panel, tk_root, tmp_path, monkeypatch):
     """The real confirm_destructive: whatever the panel asks, Enter means No."""
-    monkeypatch.setattr(control_panel, "confirm_destructive", gui.confirm.confirm_destructive)
+    monkeypatch.setattr(control_panel, "confirm_destructive",
+                        gui.widgets.confirm.confirm_destructive)
     calls = []
 
     def askyesno(title, message, **options):
         calls.append(dict(options, title=title, message=message))
         return False
 
-    monkeypatch.setattr(gui.confirm.messagebox, "askyesno", askyesno)
+    monkeypatch.setattr(gui.widgets.confirm.messagebox, "askyesno", askyesno)
     chat, _ = start(panel, tk_root)
     c = login(chat, "carol")
     logging.getLogger(datadir.LOGGER).warning("a line to clear")

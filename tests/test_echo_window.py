@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from gui.echo_window import EchoWindow
-from gui.findbar import MATCH_TAG
-from gui.settings import Settings
+from gui.echo.window import EchoWindow
+from gui.kit.settings import Settings
+from gui.widgets.findbar import MATCH_TAG
 from net import i18n
 from net.echo.server import EchoServer
 from tests.conftest import wait_until

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
-from gui.contextmenu import edit_menu, read_only_menu
-from gui.findbar import CURRENT_TAG, MATCH_TAG, FindBar
+from gui.widgets.contextmenu import edit_menu, read_only_menu
+from gui.widgets.findbar import CURRENT_TAG, MATCH_TAG, FindBar
 
 
 def make_text(root: tk.Misc, lines: list[str]) -> tuple[tk.Toplevel, tk.Text, FindBar]:

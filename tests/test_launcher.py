@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gui.chat_window import ChatWindow
-from gui.control_panel import ControlPanel
-from gui.echo_window import EchoWindow
+from gui.chat.window import ChatWindow
+from gui.echo.window import EchoWindow
+from gui.kit.settings import Settings
 from gui.launcher import Launcher, choose_language
-from gui.scanner_window import ScannerWindow
-from gui.settings import Settings
+from gui.panel.window import ControlPanel
+from gui.scanner.window import ScannerWindow
 from net import datadir, i18n
 from tests.conftest import netdesk_cmd, retire_root, run_env, wait_until
 

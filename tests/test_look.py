@@ -13,9 +13,9 @@ from tkinter import ttk
 
 import pytest
 
-from gui import errors, style
+from gui.kit import errors, style
+from gui.kit.settings import Settings
 from gui.launcher import Launcher
-from gui.settings import Settings
 from net import __version__, datadir
 from tests.conftest import retire_root, wait_until
 
@@ -165,7 +165,7 @@ def test_the_system_choice_is_read_and_defaults_to_light(monkeypatch):
 # -- HiDPI ---------------------------------------------------------------------------------
 
 def test_rows_fonts_icons_and_theme_bitmaps_grow_with_the_dpi():
-    from gui.icons import scaled_photo
+    from gui.kit.icons import scaled_photo
     sizes = {}
     for dpi in (96, 192):
         r = fresh_root(dpi)
@@ -190,7 +190,7 @@ def test_rows_fonts_icons_and_theme_bitmaps_grow_with_the_dpi():
 
 
 def test_tool_windows_scale_their_default_size():
-    from gui.echo_window import EchoWindow
+    from gui.echo.window import EchoWindow
     r = fresh_root(192)
     try:
         w = EchoWindow(r, None)

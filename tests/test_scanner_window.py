@@ -19,11 +19,11 @@ from types import SimpleNamespace
 
 import pytest
 
-import gui.scanner_window as scanner_window
-from gui import style
-from gui.scanner_window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
-from gui.settings import Settings
-from gui.style import color
+import gui.scanner.window as scanner_window
+from gui.kit import style
+from gui.kit.settings import Settings
+from gui.kit.style import color
+from gui.scanner.window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
 from net import i18n
 from net.scan.engine import (
     DOWN,

@@ -12,12 +12,14 @@ import json
 
 import pytest
 
-from gui import chat_window, control_panel, style
-from gui.chat_window import ChatWindow
-from gui.control_panel import ControlPanel
-from gui.pins import SECTION, SettingsPins
-from gui.security import short_fingerprint
-from gui.settings import Settings
+from gui.chat import window as chat_window
+from gui.chat.pins import SECTION, SettingsPins
+from gui.chat.window import ChatWindow
+from gui.kit import style
+from gui.kit.settings import Settings
+from gui.panel import window as control_panel
+from gui.panel.window import ControlPanel
+from gui.widgets.security import short_fingerprint
 from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatSession
 from net.chat.server import ChatOptions, ChatServer

@@ -58,8 +58,8 @@ def drive(mode: str, target: str, cancel_after: float) -> dict:
     """Open the window, press Start (and Cancel), return what it took."""
     import tkinter as tk
 
-    from gui import style
-    from gui.scanner_window import ScannerWindow
+    from gui.kit import style
+    from gui.scanner.window import ScannerWindow
 
     root = tk.Tk(className="netdesk")
     style.apply(root)

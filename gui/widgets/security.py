@@ -20,8 +20,8 @@ import tkinter.font as tkfont
 from collections.abc import Callable
 from tkinter import ttk
 
-from gui.contextmenu import attach, read_only_menu
-from gui.style import color, px, themed_text
+from gui.kit.style import color, px, themed_text
+from gui.widgets.contextmenu import attach, read_only_menu
 from net.chat.trust import pin_key
 from net.i18n import _
 from net.tls import TlsInfo
@@ -275,7 +275,7 @@ class CertificateDialog(tk.Toplevel):
         self.transient(master.winfo_toplevel())
         self.protocol("WM_DELETE_WINDOW", self.cancel)
         self.bind("<Escape>", lambda e: self.cancel())
-        from gui.icons import set_window_icon
+        from gui.kit.icons import set_window_icon
         set_window_icon(self, "chat")
         body = ttk.Frame(self, padding=px(self, 18))
         body.grid(row=0, column=0, sticky="nsew")

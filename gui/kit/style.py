@@ -29,7 +29,7 @@ from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
 
-log = logging.getLogger("netdesk.gui.style")
+log = logging.getLogger("netdesk.gui.kit.style")
 
 MODES = ("light", "dark", "system")
 

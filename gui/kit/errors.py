@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from tkinter import ttk
 
-from gui.style import px
+from gui.kit.style import px
 from net.i18n import _, ngettext, number
 
 log = logging.getLogger("netdesk.gui")

@@ -20,14 +20,14 @@ from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
 
-from gui.confirm import confirm_destructive
-from gui.contextmenu import attach, edit_menu, read_only_menu
-from gui.findbar import MATCH_TAG, FindBar
-from gui.panel_controller import Impact, PanelController
-from gui.security import Padlock
-from gui.settings import Settings
-from gui.style import color, px, themed_text
-from gui.toolwindow import ChoiceBox, ToolWindow
+from gui.kit.settings import Settings
+from gui.kit.style import color, px, themed_text
+from gui.kit.toolwindow import ChoiceBox, ToolWindow
+from gui.panel.controller import Impact, PanelController
+from gui.widgets.confirm import confirm_destructive
+from gui.widgets.contextmenu import attach, edit_menu, read_only_menu
+from gui.widgets.findbar import MATCH_TAG, FindBar
+from gui.widgets.security import Padlock
 from net import datadir, i18n
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.chat.server import ChatOptions

@@ -9,11 +9,11 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
-from gui.contextmenu import edit_menu, read_only_menu
-from gui.findbar import FindBar
-from gui.settings import Settings
-from gui.style import themed_text
-from gui.toolwindow import ToolWindow, address_or_error, append, transcript
+from gui.kit.settings import Settings
+from gui.kit.style import themed_text
+from gui.kit.toolwindow import ToolWindow, address_or_error, append, transcript
+from gui.widgets.contextmenu import edit_menu, read_only_menu
+from gui.widgets.findbar import FindBar
 from net.echo.client import (
     Connected,
     Disconnected,

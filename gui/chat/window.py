@@ -40,15 +40,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from tkinter import ttk
 
-from gui.confirm import confirm_destructive
-from gui.contextmenu import attach, edit_menu, read_only_menu
-from gui.findbar import FindBar
-from gui.pins import pins_for
-from gui.security import CertificateDialog, SecurityBadge
-from gui.settings import Settings
-from gui.style import color, px, themed_text
-from gui.tkrelease import release_attributes
-from gui.toolwindow import ToolWindow, address_or_error, port_or_error
+from gui.chat.pins import pins_for
+from gui.kit.settings import Settings
+from gui.kit.style import color, px, themed_text
+from gui.kit.tkrelease import release_attributes
+from gui.kit.toolwindow import ToolWindow, address_or_error, port_or_error
+from gui.widgets.confirm import confirm_destructive
+from gui.widgets.contextmenu import attach, edit_menu, read_only_menu
+from gui.widgets.findbar import FindBar
+from gui.widgets.security import CertificateDialog, SecurityBadge
 from net.chat import client_events as ev
 from net.chat.client import ChatSession, code_text
 from net.chat.names import name_problem

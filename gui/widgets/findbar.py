@@ -15,7 +15,7 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
-from gui.style import color
+from gui.kit.style import color
 from net.i18n import _, number
 
 MATCH_TAG = "find-match"

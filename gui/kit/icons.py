@@ -19,7 +19,7 @@ def icons_dir() -> Path:
     pip: the data files under the environment's share/netdesk/icons."""
     if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
         return Path(sys._MEIPASS) / "icons"
-    source = Path(__file__).resolve().parent.parent / "icons"
+    source = Path(__file__).resolve().parent.parent.parent / "icons"
     if source.is_dir():
         return source
     return Path(sys.prefix) / "share" / "netdesk" / "icons"
@@ -54,7 +54,7 @@ def scaled_photo(master: tk.Misc, name: str, size: int) -> tk.PhotoImage | None:
     """An icon ``size`` pixels wide at 96 dpi, drawn from the PNG that fits
     this display (the 64 px file for a 32 px icon at 192 dpi), never
     stretched: a smaller file when no exact one exists."""
-    from gui.style import scale_factor
+    from gui.kit.style import scale_factor
     want = round(size * scale_factor(master))
     sizes = available_sizes(name)
     if not sizes:

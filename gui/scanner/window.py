@@ -45,11 +45,11 @@ from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 from tkinter import font as tkfont
 
-from gui.contextmenu import attach, edit_menu
-from gui.poller import QueuePoller
-from gui.settings import Settings
-from gui.style import color, px
-from gui.toolwindow import ChoiceBox, ToolWindow
+from gui.kit.poller import QueuePoller
+from gui.kit.settings import Settings
+from gui.kit.style import color, px
+from gui.kit.toolwindow import ChoiceBox, ToolWindow
+from gui.widgets.contextmenu import attach, edit_menu
 from net.i18n import N_, _, ngettext, number, pgettext
 from net.progress import format_eta
 from net.scan.engine import (

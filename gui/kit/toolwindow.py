@@ -8,10 +8,10 @@ import queue
 import tkinter as tk
 from tkinter import ttk
 
-from gui.poller import QueuePoller
-from gui.settings import Settings
-from gui.style import px, themed_text
-from gui.tkrelease import release_attributes
+from gui.kit.poller import QueuePoller
+from gui.kit.settings import Settings
+from gui.kit.style import px, themed_text
+from gui.kit.tkrelease import release_attributes
 from net.i18n import _
 
 
@@ -39,7 +39,7 @@ class ToolWindow(tk.Toplevel):
         geometry = settings.get(self.settings_section, "geometry") if settings else None
         self.geometry(_size_only(geometry) or _scaled(self, self.default_geometry))
         if icon:
-            from gui.icons import set_window_icon
+            from gui.kit.icons import set_window_icon
             set_window_icon(self, icon)
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.events: queue.Queue = queue.Queue()

@@ -10,7 +10,7 @@ object is involved.
 
 from __future__ import annotations
 
-from gui.settings import Settings
+from gui.kit.settings import Settings
 from net.chat.trust import MemoryPins, Pins
 
 SECTION = "tls_pins"

@@ -1,0 +1,1 @@
+"""The chat client window and what it alone needs (certificate pins)."""
