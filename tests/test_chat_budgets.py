@@ -25,7 +25,7 @@ from net.chat.client import ChatConnection, ChatError
 from net.chat.framing import encode
 from net.chat.hashing import HashQueue
 from net.chat.server import ChatServer
-from net.control import ServerConfig, ServerController
+from net.control.controller import ServerConfig, ServerController
 from tests.conftest import wait_until
 
 UNTRUSTED = dict(trusted=())

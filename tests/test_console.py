@@ -153,7 +153,7 @@ def test_prompt_on_a_terminal(tmp_path):
 # -- bad input: every command checks its words; nothing long is echoed back ------------
 @pytest.fixture
 def controller(tmp_path):
-    from net.control import ServerController
+    from net.control.controller import ServerController
 
     return ServerController(tmp_path)  # not started: the words are checked first
 

@@ -17,7 +17,7 @@ import pytest
 
 from net.chat.client import ChatConnection
 from net.chat.server import ChatServer
-from net.control import ServerConfig, ServerController
+from net.control.controller import ServerConfig, ServerController
 from net.irc.lines import LineSplitter, LineTooLong, line, parse, split_text
 from net.irc.server import IrcServer
 from tests.conftest import chat_options, netdesk_cmd, reap, run_env, start_serve, wait_until

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from net import datadir
 from net.chat.server import USERS_FILE
-from net.control import ServerController
+from net.control.controller import ServerController
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from gui.widgets.security import Padlock
 from net import datadir, i18n
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.chat.server import ChatOptions
-from net.control import (
+from net.control.controller import (
     ControlThread,
     QueueLogHandler,
     ServerConfig,

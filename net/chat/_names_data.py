@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (a few Script_Extensions sets are longer than a line)
 """Unicode 15.0.0 tables for net/chat/names.py. Generated: do not edit.
 
-Made by net/chat/make_names_data.py (see it for how to regenerate) from:
+Made by tools/make_names_data.py (see it for how to regenerate) from:
     Scripts.txt sha256 cca85d830f46aece2e7c1459ef1249993dca8f2e46d51e869255be140d7ea4b0
     ScriptExtensions.txt sha256 7e07313d9d0bee42220c476b64485995130ae30917bbcf7780b602d677d7e33f
     PropertyValueAliases.txt sha256 13a7666843abea5c6b7eb8c057c57ab9bb2ba96cfc936e204224dd67d71cafad

@@ -12,7 +12,7 @@ Three pure functions, for the server to combine:
 
 The script and confusable tables are Unicode's own (Scripts.txt,
 ScriptExtensions.txt, UTS #39 confusables.txt), derived into
-``net/chat/_names_data.py`` by ``net/chat/make_names_data.py``. They are
+``net/chat/_names_data.py`` by ``tools/make_names_data.py``. They are
 imported on first use, not with this module, so a client that only checks
 the old rule pays nothing. Normalisation and general categories come from
 Python's ``unicodedata``, whose Unicode version follows the interpreter

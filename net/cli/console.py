@@ -17,7 +17,7 @@ from net import datadir
 from net.chat.server import ChatOptions
 from net.cli.budget_flags import budgets_from
 from net.cli.common import EXIT_USAGE
-from net.control import ServerConfig, ServerController, service_name
+from net.control.controller import ServerConfig, ServerController, service_name
 from net.i18n import _
 from net.irc.server import IrcOptions
 from net.listener import ListenError

@@ -24,7 +24,7 @@ reviewer can check which files were used)::
     apt-get install unicode-data
     apt-get source --download-only icu && tar xzf icu_*.orig.tar.gz \\
         icu/source/data/unidata/confusables.txt
-    python3 net/chat/make_names_data.py \\
+    python3 tools/make_names_data.py \\
         --confusables icu/source/data/unidata/confusables.txt
 """
 
@@ -153,7 +153,7 @@ def main() -> None:
         "# ruff: noqa: E501  (a few Script_Extensions sets are longer than a line)",
         f'"""Unicode {version} tables for net/chat/names.py. Generated: do not edit.',
         "",
-        "Made by net/chat/make_names_data.py (see it for how to regenerate) from:",
+        "Made by tools/make_names_data.py (see it for how to regenerate) from:",
     ]
     for path in inputs:
         out.append(f"    {path.name} sha256 {sha256(path)}")
