@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # (layer, the module prefixes in it); a higher layer may import a lower one.
 LAYERS = [
     (-1, ("net.i18n",)),
-    (0, ("net", "net.datadir", "net.sockutil", "net.progress", "net.budgets", "net.ratelimit")),
+    (0, ("net", "net.fields", "net.datadir", "net.sockutil", "net.progress", "net.budgets",
+         "net.ratelimit")),
     (1, ("net.tls",)),
     (2, ("net.listener", "net.certs", "net.outbox")),
     (3, ("net.chat", "net.echo")),
@@ -134,7 +135,7 @@ def test_net_never_imports_tkinter():
     ("net/chat/server.py", "net.control"),
     ("net/listener.py", "net.chat.server"),
     ("net/scan/engine.py", "net.listener"),
-    ("net/control.py", "net.scan.engine"),
+    ("net/control/controller.py", "net.scan.engine"),
     ("net/cli/main.py", "gui.launcher"),
     ("net/chat/client.py", "net.echo.client"),
     ("net/i18n.py", "net.datadir"),

@@ -155,7 +155,7 @@ class ChatWindow(ToolWindow):
         self.pins = pins_for(settings)
         self.session = self._new_session()
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
-        self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
+        self.port = tk.StringVar(self, str(self.remembered_port("port", DEFAULT_PORT)))
         if address is not None:
             self.host.set(address[0])
             self.port.set(str(address[1]))

@@ -41,7 +41,7 @@ class EchoWindow(ToolWindow):
         self.offline_reason = ""  # why the last connection ended or failed
         self.was_connected = False
         self.host = tk.StringVar(self, self.remembered("host", "127.0.0.1"))
-        self.port = tk.StringVar(self, str(self.remembered("port", DEFAULT_PORT)))
+        self.port = tk.StringVar(self, str(self.remembered_port("port", DEFAULT_PORT)))
         self.line = tk.StringVar(self)
         self._handlers = {
             Connected: self._on_connected,

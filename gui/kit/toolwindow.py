@@ -12,7 +12,7 @@ from gui.kit.poller import QueuePoller
 from gui.kit.settings import Settings
 from gui.kit.style import px, themed_text
 from gui.kit.tkrelease import release_attributes
-from net.i18n import _
+from net import fields
 
 
 class ToolWindow(tk.Toplevel):
@@ -53,6 +53,12 @@ class ToolWindow(tk.Toplevel):
         """A value this window saved last time (host, port, name...)."""
         return self.settings.get(self.settings_section, key, default) if self.settings \
             else default
+
+    def remembered_port(self, key: str, default: int, allow_zero: bool = False) -> int:
+        """A port this window saved last time, or ``default`` when the settings
+        file holds something that is no port (edited by hand, or older)."""
+        port = fields.port_or_none(self.remembered(key, default), allow_zero)
+        return default if port is None else port
 
     def remember(self, **values) -> None:
         if self.settings is not None:
@@ -130,23 +136,21 @@ def append(text: tk.Text, *chunks: tuple[str, str | tuple]) -> None:
 
 def address_or_error(host_text: str, port_text: str) -> tuple[str, int | None, str]:
     """Parse host and port fields: (host, port, "") or (..., message for the user)."""
-    host = host_text.strip()
     port, problem = port_or_error(port_text)
-    if not host:
-        problem = _("enter a host name or address")
+    try:
+        host = fields.host(host_text)
+    except fields.FieldError as e:
+        return host_text.strip(), port, str(e)
     return host, port, problem
 
 
-def port_or_error(text: str, allow_zero: bool = False) -> tuple[int | None, str]:
+def port_or_error(text: str, allow_zero: bool = False,
+                  field: str | None = None) -> tuple[int | None, str]:
     """Parse a port field: (port, "") or (None, message for the user)."""
-    text = text.strip()
-    if not text.isdigit():
-        return None, _("a port is a number from 1 to 65535")
-    port = int(text)
-    low = 0 if allow_zero else 1
-    if not low <= port <= 65535:
-        return None, _("port must be {low}-65535").format(low=low)
-    return port, ""
+    try:
+        return fields.port(text, allow_zero, field), ""
+    except fields.FieldError as e:
+        return None, str(e)
 
 
 class ChoiceBox(ttk.Combobox):

@@ -22,7 +22,7 @@ from tkinter import ttk
 
 from gui.kit.settings import Settings
 from gui.kit.style import color, px, themed_text
-from gui.kit.toolwindow import ChoiceBox, ToolWindow
+from gui.kit.toolwindow import ChoiceBox, ToolWindow, port_or_error
 from gui.panel.controller import Impact, PanelController
 from gui.widgets.confirm import confirm_destructive
 from gui.widgets.contextmenu import attach, edit_menu, read_only_menu
@@ -122,20 +122,8 @@ def from_control(item: object) -> object:
 # -- fields ------------------------------------------------------------------------------
 def port_field(label: str, text: str) -> tuple[int | None, str]:
     """A port field: (port, "") or (None, "Chat port: 70000 is out of range (0-65535)").
-
-    Every message names its field first, in one format; 0 asks for any free port."""
-    text = text.strip()
-    if not text:
-        return None, _("{field}: enter a port number (0-65535; 0 picks a free one)").format(
-            field=label)
-    shown = text if len(text) <= 12 else text[:12] + "…"
-    if not (text.isascii() and text.isdigit()):
-        return None, _("{field}: “{text}” is not a port number (0-65535)").format(
-            field=label, text=shown)
-    if len(text) > 5 or int(text) > 65535:
-        return None, _("{field}: {text} is out of range (0-65535)").format(
-            field=label, text=shown)
-    return int(text), ""
+    0 asks for any free port."""
+    return port_or_error(text, allow_zero=True, field=label)
 
 
 def level_of(line: str) -> int:
@@ -182,8 +170,10 @@ class ControlPanel(ToolWindow):
         # All interfaces, as `netdesk serve`: a chat server is for the others
         # on the network; 127.0.0.1 keeps it to this machine.
         self.host = tk.StringVar(self, self.remembered("host", "0.0.0.0"))
-        self.echo_port = tk.StringVar(self, str(self.remembered("echo_port", ECHO_PORT)))
-        self.chat_port = tk.StringVar(self, str(self.remembered("chat_port", CHAT_PORT)))
+        self.echo_port = tk.StringVar(
+            self, str(self.remembered_port("echo_port", ECHO_PORT, allow_zero=True)))
+        self.chat_port = tk.StringVar(
+            self, str(self.remembered_port("chat_port", CHAT_PORT, allow_zero=True)))
         self.state = tk.StringVar(self, _("Stopped"))
         self.counters = tk.StringVar(self, "")
         self.level = tk.StringVar(self, "INFO")

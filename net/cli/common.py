@@ -8,39 +8,23 @@ import re
 from collections.abc import Callable
 from typing import TextIO
 
+from net import fields
+from net.fields import shown
 from net.i18n import _
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 _NUMBER_MAX = 32  # characters of a number's text looked at; longer is refused unread
-_SHOWN_MAX = 20  # characters of bad input quoted back in a message
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 
 
-def shown(text: str, limit: int = _SHOWN_MAX) -> str:
-    """``text`` quoted for a message, cut short when long."""
-    return repr(text[:limit] + "...") if len(text) > limit else repr(text)
-
-
 def whole_number(text: str, low: int, high: int, what: str | None = None) -> int:
-    """``text`` as an int from ``low`` to ``high``, written in ASCII digits.
-
-    ``int()`` alone also takes ``'１２３'``, ``'٣'``, ``'1_000'`` and
-    whitespace, and raises an error of its own past 4,300 digits.
-    """
-    what = _("value") if what is None else what
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(
-            _("not a whole number: {text}").format(text=shown(text)))
-    if len(text.lstrip("0")) > len(str(high)):
-        raise argparse.ArgumentTypeError(_("{what} {value} is out of range ({low}-{high})").format(
-            what=what, value=shown(text), low=low, high=high))
-    number = int(text)
-    if not low <= number <= high:
-        raise argparse.ArgumentTypeError(_("{what} {value} is out of range ({low}-{high})").format(
-            what=what, value=number, low=low, high=high))
-    return number
+    """``text`` as an int from ``low`` to ``high``, for argparse (net/fields.py checks it)."""
+    try:
+        return fields.whole_number(text, low, high, what)
+    except fields.FieldError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def whole_number_type(low: int, high: int, what: str | None = None) -> Callable[[str], int]:
@@ -69,9 +53,10 @@ def seconds_type(low: float = 0.0, high: float = math.inf) -> Callable[[str], fl
 
 def port_number(text: str) -> int:
     """argparse type: a TCP port, 0 to 65535."""
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(_("not a port number: {text}").format(text=shown(text)))
-    return whole_number(text, 0, 65535, _("port"))
+    try:
+        return fields.port(text, allow_zero=True)
+    except fields.FieldError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def ask(prompt: str, default: str, stdin: TextIO, stdout: TextIO) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from net import datadir
+from net import datadir, fields
 from net.budgets import Budgets
 from net.chat.accounts import Accounts
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
@@ -303,12 +303,9 @@ class ServerController:
             return usage
         n = 20
         if rest:
-            # ASCII digits only (int() also reads '٣' and '1_0'), bounded first.
-            text = rest[0]
-            if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
-                return usage
-            n = int(text)
-            if not 1 <= n <= most:
+            try:
+                n = fields.whole_number(rest[0], 1, most)
+            except fields.FieldError:
                 return usage
         lines = self.log_lines(n)
         return Reply("\n".join(lines) if lines else _("(the log is empty)"))
