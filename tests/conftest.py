@@ -1,12 +1,16 @@
 """Shared test helpers: waiting on conditions, real Tk roots, thread checks.
 
 Modelled on Porcupine's conftest: ``wait_until`` pumps Tk while it waits,
-and the ``tk_root`` fixture fails a test whose Tk callbacks raised (Tk
-would otherwise only print the traceback).
+and two autouse guards fail a test that would otherwise pass in silence:
+``tk_callbacks_must_not_raise`` (Tk only prints a failing callback's
+traceback) and ``no_logged_errors`` (a server thread's crash is only
+logged). A test that provokes errors on purpose takes them over with the
+``logged_errors`` fixture and asserts on them itself.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -37,6 +41,62 @@ def english():
     i18n.setup("en")
     yield
     i18n.setup("en")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: takes more than a few seconds (a build, a bed, a flood); "
+        "the fast subset is -m 'not slow'")
+
+
+class _Errors(logging.Handler):
+    """Every record at ERROR or above, from any thread, for the test to see."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_logged_errors(request):
+    """Fails a test in which anything logged an error it did not take over."""
+    handler = _Errors()
+    # netdesk's logger may not propagate (the data dir's handler is on it).
+    loggers = [logging.getLogger(), logging.getLogger("netdesk")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    request.node._logged_errors = handler.records
+    yield handler.records
+    for logger in loggers:
+        logger.removeHandler(handler)
+    if getattr(request.node, "_errors_taken_over", False):
+        return
+    seen = {id(r): r for r in handler.records}.values()
+    if seen:
+        lines = [f"{r.name}: {r.getMessage()}" for r in seen]
+        pytest.fail("the test logged errors:\n" + "\n".join(lines), pytrace=False)
+
+
+@pytest.fixture
+def logged_errors(request, no_logged_errors):
+    """The errors logged during the test; the test asserts on them itself."""
+    request.node._errors_taken_over = True
+    return no_logged_errors
+
+
+@pytest.fixture(autouse=True)
+def tk_callbacks_must_not_raise(monkeypatch):
+    """Fails a test in which a Tk callback raised, whatever root it ran in
+    (a root of the test's own may still install a reporter of its own)."""
+    errors: list[BaseException] = []
+    monkeypatch.setattr(tk.Tk, "report_callback_exception",
+                        lambda self, exc, val, tb: errors.append(val))
+    yield errors
+    if errors:
+        raise errors[0]
 
 
 @pytest.fixture
