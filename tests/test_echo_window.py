@@ -270,7 +270,7 @@ def test_the_echo_window_speaks_russian(tk_root, settle_threads):
     assert window.send_button.cget("text") == "Отправить"
     window.port.set("70000")
     window.connect_button.invoke()
-    assert window.field_error.cget("text") == "порт должен быть от 1 до 65535"
+    assert window.field_error.cget("text") == "порт: 70000 вне диапазона (1-65535)"
     host, port = server.address
     window.port.set(str(port))
     window.connect_button.invoke()

@@ -343,7 +343,7 @@ def test_quit_asks_nothing_when_nothing_would_be_lost(launcher):
 
 # -- errors in callbacks (review) ---------------------------------------------------------
 
-def test_callback_errors_are_logged_and_shown_once_per_burst(tmp_path):
+def test_callback_errors_are_logged_and_shown_once_per_burst(tmp_path, logged_errors):
     from gui.main import prepare_root
     handler = datadir.setup_logging(tmp_path)
     r = tk.Tk()
@@ -379,6 +379,7 @@ def test_callback_errors_are_logged_and_shown_once_per_burst(tmp_path):
         assert reporter.dialog is None and reporter.count == 7
         logging.getLogger(datadir.LOGGER).handlers[0].flush()
         assert datadir.log_path(tmp_path).read_text().count("ValueError") >= 7
+        assert len({id(r) for r in logged_errors}) == 7
     finally:
         retire_root(r)
         datadir.remove_logging(handler)
