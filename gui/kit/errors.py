@@ -51,10 +51,20 @@ class CallbackErrors:
         self.suppressed = 0
         details = "".join(traceback.format_exception(exc, value, tb))
         try:
-            self.dialog = ErrorDialog(self.root, f"{exc.__name__}: {value}", details,
+            self.dialog = ErrorDialog(self._window_in_use(), f"{exc.__name__}: {value}", details,
                                       self.log_file, on_close=self._closed)
         except tk.TclError:  # the root is going away: the log has it
             self.dialog = None
+
+    def _window_in_use(self) -> tk.Misc:
+        """The window the user was working in (the error most likely came
+        from it), so the dialog opens over it and not over the launcher."""
+        try:
+            focus = self.root.focus_get()
+        except (tk.TclError, KeyError):  # focus in a menu or a dialog Tk made itself
+            focus = None
+        window = focus.winfo_toplevel() if focus is not None else self.root
+        return window if window.winfo_viewable() else self.root
 
     def _closed(self) -> None:
         self.dialog = None
@@ -107,6 +117,20 @@ class ErrorDialog(tk.Toplevel):
         self.bind("<Escape>", lambda e: self.close())
         self.bind("<Return>", lambda e: self.close())
         self.close_button.focus_set()
+        self._place_over(master.winfo_toplevel())
+
+    def _place_over(self, window: tk.Misc) -> None:
+        """Centred over ``window``, and whole on its screen."""
+        self.update_idletasks()
+        w, h = self.winfo_reqwidth(), self.winfo_reqheight()
+        if window.winfo_viewable():
+            x = window.winfo_rootx() + (window.winfo_width() - w) // 2
+            y = window.winfo_rooty() + (window.winfo_height() - h) // 3
+        else:
+            x, y = (self.winfo_screenwidth() - w) // 2, (self.winfo_screenheight() - h) // 3
+        x = max(0, min(x, self.winfo_screenwidth() - w))
+        y = max(0, min(y, self.winfo_screenheight() - h))
+        self.geometry(f"+{x}+{y}")
 
     def more(self, n: int) -> None:
         self.more_label.configure(text=ngettext(

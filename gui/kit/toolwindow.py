@@ -8,6 +8,7 @@ import queue
 import tkinter as tk
 from tkinter import ttk
 
+from gui.kit.placement import Screen, fitted_size, placed
 from gui.kit.poller import QueuePoller
 from gui.kit.settings import Settings
 from gui.kit.style import px, themed_text
@@ -35,9 +36,14 @@ class ToolWindow(tk.Toplevel):
         # A plain Toplevel keeps Tk's grey; match the ttk theme's frames.
         self.configure(background=ttk.Style(self).lookup("TFrame", "background") or None)
         self.title(title)
-        self.minsize(px(self, min_size[0]), px(self, min_size[1]))
+        screen = Screen(self.winfo_screenwidth(), self.winfo_screenheight(), px(self, 1000) / 1000)
+        self.minsize(*fitted_size(screen, px(self, min_size[0]), px(self, min_size[1])))
         geometry = settings.get(self.settings_section, "geometry") if settings else None
-        self.geometry(_size_only(geometry) or _scaled(self, self.default_geometry))
+        width, height = _size_only(geometry) or _scaled(self, self.default_geometry)
+        others = sum(1 for w in master.winfo_children()
+                     if isinstance(w, ToolWindow) and w is not self and not w.closed)
+        width, height, x, y = placed(screen, width, height, others)
+        self.geometry(f"{width}x{height}+{x}+{y}")
         if icon:
             from gui.kit.icons import set_window_icon
             set_window_icon(self, icon)
@@ -85,22 +91,21 @@ class ToolWindow(tk.Toplevel):
         release_attributes(self)
 
 
-def _scaled(widget: tk.Misc, size: str) -> str:
+def _scaled(widget: tk.Misc, size: str) -> tuple[int, int]:
     """"720x500" at 96 dpi, in this display's pixels."""
     w, h = (int(v) for v in size.split("x"))
-    return f"{px(widget, w)}x{px(widget, h)}"
+    return px(widget, w), px(widget, h)
 
 
-def _size_only(geometry: str | None) -> str | None:
+def _size_only(geometry: object) -> tuple[int, int] | None:
     """Keep a remembered size but not its position (screens change)."""
-    if not geometry or "x" not in geometry:
+    if not isinstance(geometry, str) or "x" not in geometry or len(geometry) > 40:
         return None
-    size = geometry.split("+")[0]
     try:
-        w, h = (int(v) for v in size.split("x"))
+        w, h = (int(v) for v in geometry.split("+")[0].split("x"))
     except ValueError:
         return None
-    return size if 100 <= w <= 10000 and 100 <= h <= 10000 else None
+    return (w, h) if 100 <= w <= 10000 and 100 <= h <= 10000 else None
 
 
 def transcript(parent: tk.Misc, height: int = 12) -> tuple[ttk.Frame, tk.Text]:
