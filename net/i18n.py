@@ -223,6 +223,18 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
     return message
 
 
+def sentence(text: str, capital: bool = True, full_stop: bool = True) -> str:
+    """``text`` as a sentence for people: a capital first letter (unless it
+    follows a colon: ``capital=False``) and a full stop, unless it ends with
+    its own punctuation (or ``full_stop=False``)."""
+    text = text.strip()
+    if not text:
+        return ""
+    if capital:
+        text = text[0].upper() + text[1:]
+    return text if not full_stop or text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def language_name(code: str) -> str:
     """A language's own name: ``"Русский"`` for ``"ru"``."""
     return LANGUAGES.get(code, code)

@@ -191,6 +191,30 @@ def tk_root():
         raise errors[0]
 
 
+class JoinsOnThisThread:
+    """Records every join that could block the calling thread (the Tk
+    thread, in a window test): the state "close() never waited", asserted
+    without a clock that a loaded two-core machine would make flaky."""
+
+    def __init__(self, monkeypatch):
+        self.joins: list[tuple[str, float | None]] = []
+        me = threading.current_thread()
+        real = threading.Thread.join
+
+        def join(thread, timeout=None):
+            if threading.current_thread() is me and (timeout is None or timeout > 0):
+                self.joins.append((thread.name, timeout))
+            return real(thread, timeout)
+
+        monkeypatch.setattr(threading.Thread, "join", join)
+
+
+@pytest.fixture
+def blocking_joins(monkeypatch):
+    """``.joins``: the joins that might have blocked this (the test's) thread."""
+    return JoinsOnThisThread(monkeypatch)
+
+
 @pytest.fixture
 def settle_threads():
     """Yields a function asserting no thread started since the test began is left."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 
 import pytest
 
@@ -45,7 +44,8 @@ def disabled(widget) -> bool:
     return widget.instate(["disabled"])
 
 
-def test_echo_window_round_trip_and_close(tk_root, echo_server, tmp_path, settle_threads):
+def test_echo_window_round_trip_and_close(tk_root, echo_server, tmp_path, settle_threads,
+                                          blocking_joins):
     settings = Settings(tmp_path / "settings.json")
     window = open_on(tk_root, echo_server.address, settings)
     port = echo_server.address[1]
@@ -59,9 +59,8 @@ def test_echo_window_round_trip_and_close(tk_root, echo_server, tmp_path, settle
     assert " ms" in transcript_text(window).split("← hello echo")[1]
     assert window.line.get() == ""
 
-    started = time.monotonic()
     window.close()
-    assert time.monotonic() - started < 0.2
+    assert blocking_joins.joins == [], "close() waited for a thread on the Tk thread"
     settle_threads()
     assert not window.session.alive
     # The server saw the client leave.
@@ -104,9 +103,8 @@ def test_a_server_that_goes_away_is_shown_at_once(tk_root, settle_threads):
     assert not disabled(window.send_button)
 
     server.stop()
-    started = time.monotonic()
-    wait_until(lambda: not window.connected, 2, tk_root, "the window to notice")
-    assert time.monotonic() - started < 1.0  # at once, not at the next line
+    # Nothing is sent: the window notices by itself, not at the next line.
+    wait_until(lambda: not window.connected, 5, tk_root, "the window to notice")
     assert window.status.get().startswith("Disconnected: the server closed the connection")
     assert "disconnected: the server closed the connection" in transcript_text(window)
     assert disabled(window.send_button)
@@ -169,7 +167,8 @@ def hanging_listener():
         s.close()
 
 
-def test_closing_during_a_connect_never_blocks(tk_root, hanging_listener, settle_threads):
+def test_closing_during_a_connect_never_blocks(tk_root, hanging_listener, settle_threads,
+                                              blocking_joins):
     window = EchoWindow(tk_root, None)
     window.host.set(hanging_listener[0])
     window.port.set(str(hanging_listener[1]))
@@ -177,9 +176,8 @@ def test_closing_during_a_connect_never_blocks(tk_root, hanging_listener, settle
     wait_until(lambda: window.session._sock is not None, 5, tk_root, "the connect to begin")
     tk_root.update()
     assert window.state == "connecting" and "Connecting" in window.status.get()
-    started = time.monotonic()
     window.close()
-    assert time.monotonic() - started < 0.1
+    assert blocking_joins.joins == [], "close() waited for the connect on the Tk thread"
     settle_threads(2)
 
 
@@ -294,3 +292,44 @@ def test_the_echo_window_speaks_russian(tk_root, settle_threads):
         "чтобы отправить.")
     window.close()
     settle_threads()
+
+
+@pytest.mark.parametrize("port", ["²", "１２３", "9" * 5000, "80 80", ""])
+def test_a_port_that_is_no_port_is_named_not_raised(tk_root, port):
+    """``²`` passed isdigit() and then int() raised inside the Tk callback;
+    full-width digits were taken as port 123; 5,000 digits raised in int()."""
+    window = EchoWindow(tk_root, None)
+    try:
+        window.port.set(port)
+        window.connect_button.invoke()
+        tk_root.update()
+        assert window.field_error.cget("text").startswith("port: ")
+        assert window.state != "connecting"
+    finally:
+        window.close()
+
+
+@pytest.mark.parametrize("remembered", ["²", "9" * 5000, True, [9090], {"p": 1}, 70000])
+def test_a_bad_remembered_port_opens_with_the_default(tk_root, tmp_path, remembered):
+    settings = Settings(tmp_path / "settings.json")
+    settings.update("echo", port=remembered, host="127.0.0.1")
+    window = EchoWindow(tk_root, settings)
+    try:
+        assert window.port.get() == "9090"
+    finally:
+        window.close()
+
+
+def test_a_host_with_spaces_is_refused_and_not_remembered(tk_root, tmp_path):
+    settings = Settings(tmp_path / "settings.json")
+    window = EchoWindow(tk_root, settings)
+    try:
+        window.host.set("my host")
+        window.port.set("9090")
+        window.connect_button.invoke()
+        tk_root.update()
+        assert "is not a host name or address" in window.field_error.cget("text")
+        assert window.state != "connecting"
+    finally:
+        window.close()
+    assert Settings(tmp_path / "settings.json").get("echo", "host") != "my host"

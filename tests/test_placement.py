@@ -108,3 +108,28 @@ def test_the_error_dialog_opens_over_the_window_in_use(tk_root, tmp_path, logged
     finally:
         window.close()
         tk_root.report_callback_exception = tk.Tk.report_callback_exception.__get__(tk_root)
+
+
+def test_the_status_line_wraps_instead_of_being_cut(tk_root, settle_threads):
+    """The echo window at its minimum size in Russian cut its first status
+    line after "затем нажмит"; now the status bar is as tall as its lines."""
+    from tkinter import font as tkfont
+
+    from gui.echo.window import EchoWindow
+    from net import i18n
+    i18n.setup("ru")
+    window = EchoWindow(tk_root, None)
+    try:
+        window.geometry("{}x{}".format(*window.minsize()))
+        for _ in range(3):
+            window.update()
+        bar = window.statusbar
+        text = window.status.get()
+        width = tkfont.nametofont("TkDefaultFont").measure(text)
+        assert width > bar.winfo_width(), "the sentence is longer than the window is wide"
+        line = tkfont.nametofont("TkDefaultFont").metrics("linespace")
+        assert bar.winfo_height() >= 2 * line, "the status bar shows one line only"
+        assert window.winfo_y() + window.winfo_height() <= window.winfo_screenheight()
+    finally:
+        window.close()
+    settle_threads()

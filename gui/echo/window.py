@@ -24,7 +24,7 @@ from net.echo.client import (
     Sent,
 )
 from net.echo.server import DEFAULT_PORT
-from net.i18n import _, number
+from net.i18n import _, number, sentence
 
 IDLE, CONNECTING, CONNECTED, DISCONNECTED = "idle", "connecting", "connected", "disconnected"
 TRANSCRIPT_ROLES = {"note": "hint", "error": "error", "mine": "accent", "meta": "muted"}
@@ -159,7 +159,7 @@ class EchoWindow(ToolWindow):
     def _why_not(self) -> str:
         if self.state == CONNECTING:
             return _("still connecting; press Enter again once connected.")
-        why = _full_stop(self.offline_reason or _("not connected"))
+        why = sentence(self.offline_reason or _("not connected"), capital=False)
         then = (_("Reconnect, then press Enter to send it.") if self.was_connected
                 else _("Connect, then press Enter to send it."))
         return f"{why} {then}"
@@ -205,7 +205,7 @@ class EchoWindow(ToolWindow):
 
     def _on_failed(self, event: Failed) -> None:
         append(self.transcript, (event.message, "error"))
-        self.status.set(_sentence(event.message))
+        self.status.set(sentence(event.message, full_stop=False))
         self.offline_reason = event.message
         self._set_state(DISCONNECTED if self.was_connected else IDLE)
 
@@ -242,13 +242,3 @@ class EchoWindow(ToolWindow):
 
     def stop_workers(self) -> None:
         self.session.close()  # never waits: the thread ends on its own
-
-
-def _sentence(text: str) -> str:
-    """``text`` with a capital first letter, as a status line."""
-    return text[:1].upper() + text[1:]
-
-
-def _full_stop(text: str) -> str:
-    """``text`` ending a sentence, without doubling its own punctuation."""
-    return text if text.endswith((".", "?", "!", "…")) else text + "."

@@ -27,6 +27,10 @@ class ToolWindow(tk.Toplevel):
 
     settings_section = "window"
     default_geometry = "640x420"
+    # The status line wraps at the window's width rather than being cut (a
+    # Russian sentence at the minimum size); a window whose status bar shares
+    # its row with other cells measures it itself and sets this False.
+    status_wraps = True
 
     def __init__(self, master: tk.Misc, title: str, settings: Settings | None = None,
                  icon: str | None = None, min_size: tuple[int, int] = (420, 300)):
@@ -54,6 +58,10 @@ class ToolWindow(tk.Toplevel):
         self.status = tk.StringVar(self, "")
         self.statusbar = ttk.Label(self, textvariable=self.status, anchor="w",
                                    relief="sunken", padding=(px(self, 6), px(self, 2)))
+        if self.status_wraps:
+            pad = px(self, 12)
+            self.statusbar.bind("<Configure>", lambda e: self.statusbar.configure(
+                wraplength=max(e.width - pad, px(self, 100))), add="+")
 
     def remembered(self, key: str, default):
         """A value this window saved last time (host, port, name...)."""
