@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from net.fields import shown
 from net.i18n import N_, _
 
 MAX_HOSTS_DEFAULT = 65536
@@ -442,7 +443,6 @@ def _resolve(name: str, resolve: Resolver) -> tuple[str, int]:
 
 
 def _shown(text: str, most: int = _SHOWN_MAX) -> str:
-    """``text`` quoted for a one-line message, cut short when long."""
-    if len(text) > most:
-        return repr(text[:most] + "...")
-    return repr(text)
+    """``text`` quoted for a one-line message, cut short when long (targets
+    are longer than a number: 40 characters by default)."""
+    return shown(text, most)
