@@ -28,8 +28,7 @@ class ToolWindow(tk.Toplevel):
     settings_section = "window"
     default_geometry = "640x420"
     # The status line wraps at the window's width rather than being cut (a
-    # Russian sentence at the minimum size); a window whose status bar shares
-    # its row with other cells measures it itself and sets this False.
+    # Russian sentence at the minimum size).
     status_wraps = True
 
     def __init__(self, master: tk.Misc, title: str, settings: Settings | None = None,
@@ -59,9 +58,15 @@ class ToolWindow(tk.Toplevel):
         self.statusbar = ttk.Label(self, textvariable=self.status, anchor="w",
                                    relief="sunken", padding=(px(self, 6), px(self, 2)))
         if self.status_wraps:
-            pad = px(self, 12)
-            self.statusbar.bind("<Configure>", lambda e: self.statusbar.configure(
-                wraplength=max(e.width - pad, px(self, 100))), add="+")
+            self.statusbar.bind("<Configure>", lambda e: self._wrap_status(e.width), add="+")
+
+    def _wrap_status(self, width: int) -> None:
+        """Wrap the status line at its width, unless it shares its row with
+        other cells (the chat window's security badge): those measure it."""
+        info = self.statusbar.grid_info()
+        if info and len(self.grid_slaves(row=int(info["row"]))) > 1:
+            return
+        self.statusbar.configure(wraplength=max(width - px(self, 12), px(self, 100)))
 
     def remembered(self, key: str, default):
         """A value this window saved last time (host, port, name...)."""
