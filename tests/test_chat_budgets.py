@@ -84,8 +84,8 @@ def test_login_floods_with_new_invalid_names_keep_no_limiter_state(make_server):
         # no failure counters either.
         c.send({"type": "ping"})
         c.next_of("pong")
-    assert len(server.failures) == 0
-    assert len(server.registrations) == 0
+    assert len(server.admissions.failures) == 0
+    assert len(server.admissions.registrations) == 0
 
 
 def test_failure_table_stays_bounded(make_server):
@@ -93,8 +93,8 @@ def test_failure_table_stays_bounded(make_server):
     with login(server, "owner", "right") as owner:
         owner.send({"type": "ping"})
     for i in range(120):
-        server.failures.add(f"addr:10.0.{i // 256}.{i % 256}")
-    assert len(server.failures) == 50
+        server.admissions.failures.add(f"addr:10.0.{i // 256}.{i % 256}")
+    assert len(server.admissions.failures) == 50
 
 
 # -- 2. replies count against the output budget ---------------------------------------
