@@ -237,8 +237,18 @@ class ChatServer:
         try:
             channel.handshake(sock, connected + self.budgets.login_deadline,
                               self._wait_handshake)
-        except (HandshakeError, OSError) as e:
-            log.info("TLS handshake with %s failed: %s", where, e)
+        except HandshakeError as e:
+            # A client that went away or refused the certificate (a chat
+            # window's check against the system's CAs, before it trusts the
+            # certificate on first use) is no failure of ours: not shown in
+            # the panel's log at its usual level.
+            if e.peer_left:
+                log.debug("TLS: %s ended the handshake: %s", where, e)
+            else:
+                log.info("TLS handshake with %s failed: %s", where, e)
+            return None
+        except OSError as e:
+            log.debug("TLS: %s went away during the handshake: %s", where, e)
             return None
         log.debug("%s speaks %s", where, channel.info().version)
         return channel
