@@ -75,12 +75,6 @@ class Channel:
                 del self._by_key[session.key]
         self.flusher.discard(session.link)
 
-    def owns(self, member: object) -> bool:
-        """Whether ``member`` is one of this gateway's sessions (whose JOIN,
-        PART and QUIT the gateway tells itself)."""
-        with self._lock:
-            return member in self._sessions
-
     def prefix_of(self, name: str) -> str:
         """``nick!user@host`` of a name in the room, from either port."""
         with self._lock:

@@ -186,7 +186,7 @@ class Session(Registration, Room):
             if name_key(message["from"]) == self.key:
                 self._landed()
             self._relay(item)
-        elif kind in ("joined", "left") and not self.channel.owns(item.about):
+        elif kind in ("joined", "left") and not isinstance(item.about, Session):
             # IRC sessions' own JOIN, PART and QUIT are told by the gateway itself.
             name = message.get("name", "")
             data = (line("JOIN", self.options.channel, source=chat_prefix(name))
