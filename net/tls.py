@@ -37,8 +37,24 @@ SNIFF_SECONDS = 0.25
 READ_SIZE = 65536
 
 
+# Alerts with which a client refuses the server's certificate: a chat window
+# tries the system's CAs first and, on a self-signed certificate, closes and
+# comes back to trust it on first use (``net.chat.trust``).
+CERTIFICATE_REFUSED = frozenset({"TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE",
+                                 "SSLV3_ALERT_CERTIFICATE_UNKNOWN"})
+
+
 class HandshakeError(ConnectionError):
-    """The TLS handshake failed or did not finish in time; the message says why."""
+    """The TLS handshake failed or did not finish in time; the message says why.
+
+    ``peer_left`` is True when the peer ended it, an ordinary event: it went
+    away (closed, reset) or refused the certificate and closed; False for a
+    real failure (garbage, no common protocol version or cipher, a timeout).
+    """
+
+    def __init__(self, message: str, peer_left: bool = False):
+        super().__init__(message)
+        self.peer_left = peer_left
 
 
 def fingerprint(der: bytes) -> str:
@@ -145,7 +161,7 @@ class TlsChannel:
                     _send_all(sock, out, min(deadline, time.monotonic() + 0.5))
                 except OSError:
                     pass
-                raise HandshakeError(_ssl_reason(e)) from e
+                raise HandshakeError(_ssl_reason(e), _peer_ended(e)) from e
             left = deadline - time.monotonic()
             if left <= 0 or not wait(sock, left):
                 raise HandshakeError("the TLS handshake did not finish in time")
@@ -153,8 +169,12 @@ class TlsChannel:
                 data = sock.recv(READ_SIZE)
             except (BlockingIOError, InterruptedError):
                 continue
+            except OSError as e:  # reset: the peer went away
+                raise HandshakeError(f"the peer went away during the TLS handshake ({e})",
+                                     peer_left=True) from e
             if not data:
-                raise HandshakeError("the peer closed the connection during the TLS handshake")
+                raise HandshakeError("the peer closed the connection during the TLS handshake",
+                                     peer_left=True)
             if len(self.raw_seen) < 4096:
                 self.raw_seen += data[:4096 - len(self.raw_seen)]
             with self.lock:
@@ -241,6 +261,16 @@ def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
         send_all(sock, data, deadline)
     except TimeoutError:
         raise HandshakeError("the peer is not reading the TLS handshake") from None
+    except OSError as e:  # reset, broken pipe: the peer went away
+        raise HandshakeError(f"the peer went away during the TLS handshake ({e})",
+                             peer_left=True) from e
+
+
+def _peer_ended(e: ssl.SSLError) -> bool:
+    """Whether the peer ended the handshake itself: it closed mid-way, or
+    refused the certificate (a client that will come back trusting it)."""
+    return isinstance(e, ssl.SSLEOFError) or e.reason in CERTIFICATE_REFUSED \
+        or e.reason == "UNEXPECTED_EOF_WHILE_READING"
 
 
 def _ssl_reason(e: ssl.SSLError) -> str:

@@ -84,8 +84,8 @@ def test_login_floods_with_new_invalid_names_keep_no_limiter_state(make_server):
         # no failure counters either.
         c.send({"type": "ping"})
         c.next_of("pong")
-    assert len(server.failures) == 0
-    assert len(server.registrations) == 0
+    assert len(server.admissions.failures) == 0
+    assert len(server.admissions.registrations) == 0
 
 
 def test_failure_table_stays_bounded(make_server):
@@ -93,8 +93,8 @@ def test_failure_table_stays_bounded(make_server):
     with login(server, "owner", "right") as owner:
         owner.send({"type": "ping"})
     for i in range(120):
-        server.failures.add(f"addr:10.0.{i // 256}.{i % 256}")
-    assert len(server.failures) == 50
+        server.admissions.failures.add(f"addr:10.0.{i // 256}.{i % 256}")
+    assert len(server.admissions.failures) == 50
 
 
 # -- 2. replies count against the output budget ---------------------------------------
@@ -283,7 +283,8 @@ def _fill(server: ChatServer) -> None:
         db.execute(f"PRAGMA max_page_count = {pages}")
 
 
-def test_a_say_that_cannot_be_stored_reaches_nobody_and_uses_no_id(make_server, tmp_path):
+def test_a_say_that_cannot_be_stored_reaches_nobody_and_uses_no_id(make_server, tmp_path,
+                                                                     logged_errors):
     server = make_server()
     a, b = login(server, "ada"), login(server, "bob")
     with a, b:
@@ -313,11 +314,13 @@ def test_a_say_that_cannot_be_stored_reaches_nobody_and_uses_no_id(make_server, 
     with login(again, "ada") as a2:
         a2.send({"type": "say", "text": "after restart"})
         assert a2.message_with("after restart")["id"] == got["id"] + 1
+    assert logged_errors and all("cannot store messages" in r.getMessage()
+                                 for r in logged_errors)
 
 
 @pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or __import__("os").geteuid() != 0,
                     reason="needs root to mount a small tmpfs")
-def test_a_genuinely_full_disk(make_server, tmp_path):
+def test_a_genuinely_full_disk(make_server, tmp_path, logged_errors):
     import subprocess
     mount = tmp_path / "small"
     mount.mkdir()
@@ -349,10 +352,12 @@ def test_a_genuinely_full_disk(make_server, tmp_path):
         server.stop()
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+    assert logged_errors and all("cannot store messages" in r.getMessage()
+                                 for r in logged_errors)
 
 
 @pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
-def test_a_log_file_that_cannot_be_written_goes_to_stderr(capfd):
+def test_a_log_file_that_cannot_be_written_goes_to_stderr(capfd, logged_errors):
     handler = datadir.PrivateRotatingFileHandler("/dev/full", encoding="utf-8")  # always full
     logger = logging.getLogger("netdesk.test-full-log")
     logger.addHandler(handler)
@@ -364,10 +369,11 @@ def test_a_log_file_that_cannot_be_written_goes_to_stderr(capfd):
     err = capfd.readouterr().err
     assert "log file not writable" in err and "history.db cannot be written" in err
     assert "Traceback" not in err
+    assert {r.getMessage() for r in logged_errors} == {"history.db cannot be written"}
 
 
 # -- 8. a data file deleted while the server runs -----------------------------------------
-def test_a_deleted_users_db_is_written_back(make_server, tmp_path):
+def test_a_deleted_users_db_is_written_back(make_server, tmp_path, logged_errors):
     server = make_server()
     login(server, "keeper", "secret").close()
     for suffix in ("", "-wal", "-shm"):
@@ -381,9 +387,12 @@ def test_a_deleted_users_db_is_written_back(make_server, tmp_path):
     with Client(again) as c, pytest.raises(ChatError) as e:
         c.login("keeper", "not the password")  # not free for a stranger to take
     assert e.value.code == "bad_password"
+    assert logged_errors and all("users.db was deleted or replaced" in r.getMessage()
+                                 for r in logged_errors)
 
 
-def test_a_deleted_history_db_is_written_back_without_a_write(make_server, tmp_path):
+def test_a_deleted_history_db_is_written_back_without_a_write(make_server, tmp_path,
+                                                              logged_errors):
     server = make_server()
     with login(server, "hal") as h:
         h.send({"type": "say", "text": "keep me"})
@@ -393,6 +402,8 @@ def test_a_deleted_history_db_is_written_back_without_a_write(make_server, tmp_p
                message="the history to be written back")
     with sqlite3.connect(tmp_path / "history.db") as db:
         assert db.execute("SELECT text FROM messages").fetchall() == [("keep me",)]
+    assert logged_errors and all("history.db was deleted or replaced" in r.getMessage()
+                                 for r in logged_errors)
 
 
 def test_a_corrupt_history_file_is_a_clear_error(tmp_path):

@@ -16,7 +16,6 @@ import pytest
 
 from net.chat.client import CLIENT_MAX_PAYLOAD, ChatConnection, ChatError
 from net.chat.framing import FrameReader, encode
-from net.chat.protocol import name_key
 from net.chat.server import ChatServer
 from net.chat.writer import TRIM_EVERY
 from tests.conftest import wait_until
@@ -457,7 +456,7 @@ def slow_reader(server: ChatServer, name: str) -> tuple[socket.socket, FrameRead
 
 def backlog_of(server: ChatServer, name: str) -> int:
     """Bytes the server has queued for ``name`` (0 when not online)."""
-    peer = server._online.get(name_key(name))
+    peer = server.member(name)
     if peer is None:
         return 0
     with peer.lock:
@@ -504,7 +503,7 @@ def test_queued_output_is_delivered_whole_and_in_order_once_the_client_reads(mak
         # The server's socket may buffer megabytes in the kernel (send buffer
         # autotuning), and the flusher is woken when much of that is free: so
         # queue twice that, or the queue would leave in one send, never in parts.
-        peer = server._online[name_key("slow")]
+        peer = server.member("slow")
         sent: list[int] = []
         while backlog_of(server, "slow") < 2 * peer.sock.getsockopt(socket.SOL_SOCKET,
                                                                      socket.SO_SNDBUF):

@@ -8,6 +8,7 @@ certificate refused, ``--require-tls``, and handshakes that stall or lie.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import socket
@@ -463,3 +464,71 @@ def test_fingerprints_are_written_as_openssl_writes_them():
     assert fp.startswith("SHA256:") and len(fp.split(":")) == 33
     assert same_fingerprint(fp, fp.lower().removeprefix("sha256:").replace(":", ""))
     assert not same_fingerprint(fp, None)
+
+
+# -- a client that ends the handshake itself is no error (issue 20) --------------------------
+def _handshake_records(caplog) -> list:
+    return [r for r in caplog.records if r.name == "netdesk.chat" and "handshake" in r.getMessage()]
+
+
+def test_a_chat_windows_certificate_probe_is_logged_below_the_panels_level(make_server,
+                                                                           caplog):
+    """A chat window first tries the system's CAs; on the self-signed
+    certificate it refuses it (alert unknown CA), closes and comes back to
+    trust it on first use. The server logged that probe as "TLS handshake
+    ... failed" at INFO, in the panel's log like an error."""
+    server = make_server()
+    with caplog.at_level("DEBUG", logger="netdesk.chat"):
+        c = tls_client(server)  # fresh pins: the CA-verified probe, then trust on first use
+        assert c.security.first_use
+        assert c.login("prober", "pw")["name"] == "prober"
+        c.close()
+        wait_until(lambda: _handshake_records(caplog), message="the probe to be logged")
+    records = _handshake_records(caplog)
+    assert all(r.levelno < logging.INFO for r in records), [
+        (r.levelname, r.getMessage()) for r in records]
+    assert not any("failed" in r.getMessage() for r in records)
+
+
+def test_a_client_that_goes_away_during_the_handshake_is_an_ordinary_event(make_server,
+                                                                           caplog):
+    server = make_server()
+    ctx = client_context(False)
+    with caplog.at_level("DEBUG", logger="netdesk.chat"):
+        # A real ClientHello from OpenSSL, then the client goes away.
+        raw = socket.create_connection(server.address)
+        out = ssl.MemoryBIO()
+        tls = ctx.wrap_bio(ssl.MemoryBIO(), out, server_hostname="127.0.0.1")
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        raw.sendall(out.read())
+        raw.close()
+        wait_until(lambda: _handshake_records(caplog), message="the handshake's end logged")
+        wait_until(lambda: server.listener.connection_count() == 0,
+                   message="the connection to be closed")
+    records = _handshake_records(caplog)
+    assert records and all(r.levelno < logging.WARNING for r in records)
+    assert all(r.levelno < logging.INFO for r in records), [
+        (r.levelname, r.getMessage()) for r in records]
+    c = tls_client(server)  # and the port serves the next one
+    assert c.login("next", "pw")["name"] == "next"
+    c.close()
+
+
+def test_a_real_handshake_failure_is_still_logged(make_server, caplog):
+    server = make_server()
+    with caplog.at_level("INFO", logger="netdesk.chat"):
+        s = socket.create_connection(server.address)
+        # A TLS record header that announces a handshake, then a version no one speaks.
+        s.sendall(b"\x16\x03\x01\x00\x05" + b"\x01\x00\x00\x01\x00")
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass
+        s.close()
+        wait_until(lambda: any(r.levelno >= logging.INFO for r in _handshake_records(caplog)),
+                   message="the failed handshake to be logged")
+    assert any("TLS handshake" in r.getMessage() and "failed" in r.getMessage()
+               for r in _handshake_records(caplog))

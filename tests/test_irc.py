@@ -492,3 +492,27 @@ def test_serve_prints_the_irc_port_and_no_irc_turns_it_off(tmp_path, clients):
         input="shutdown\n", capture_output=True, text=True, env=run_env(), timeout=30)
     assert off.returncode == 0, off.stderr
     assert "chat listening on" in off.stdout and "irc listening" not in off.stdout
+
+
+def test_chat_peers_and_irc_sessions_both_fill_the_member_protocol(gateway, clients):
+    """The hub, the writer and the IRC room treat members of both front ends
+    alike through ``Member``: each must have all it declares."""
+    from net.chat.member import Caller, Member
+    declared = [*Caller.__annotations__, *Member.__annotations__, "deliver", "kick"]
+    chat, irc = gateway()
+    new_irc, window = clients
+    w = window(chat, "winnie")
+    c = new_irc(irc.address[1])
+    c.register("ircy", "pw")
+    wait_until(lambda: chat.member("ircy") is not None)
+    try:
+        for name in ("winnie", "ircy"):
+            member = chat.member(name)
+            missing = [a for a in declared if not hasattr(member, a)]
+            assert not missing, (name, missing)
+        assert chat.member("winnie").in_room and chat.member("winnie").away is None
+        assert not chat.member("ircy").in_room  # until it joins the channel
+    finally:
+        w.close()
+        c.send("QUIT")
+        c.wait_closed()

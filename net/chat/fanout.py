@@ -13,13 +13,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Recipient(Protocol):
     shard: int
 
-    def send(self, data: bytes) -> None: ...
+    def deliver(self, item: Any) -> None: ...
 
 
 class FanOut:
@@ -36,9 +36,9 @@ class FanOut:
         self._next += 1
         return self._next % len(self._queues)
 
-    def send(self, items: Iterable[tuple[Iterable[Recipient], bytes]]) -> None:
-        """Queue each ``(recipients, frame)``; call it under the lock that orders them."""
-        work: list[list[tuple[list[Recipient], bytes]]] = [[] for _ in self._queues]
+    def send(self, items: Iterable[tuple[Iterable[Recipient], Any]]) -> None:
+        """Queue each ``(recipients, item)``; call it under the lock that orders them."""
+        work: list[list[tuple[list[Recipient], Any]]] = [[] for _ in self._queues]
         for recipients, data in items:
             split: list[list[Recipient]] = [[] for _ in self._queues]
             for r in recipients:
@@ -60,6 +60,6 @@ class FanOut:
     @staticmethod
     def _run(q: queue.SimpleQueue) -> None:
         while (jobs := q.get()) is not None:
-            for recipients, data in jobs:
+            for recipients, item in jobs:
                 for r in recipients:
-                    r.send(data)
+                    r.deliver(item)

@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timezone
 
 from net import SERVER_NAME, __version__
+from net.chat.member import Delivery
 from net.chat.names import name_problem
 from net.chat.protocol import NAME_MAX, name_key
 from net.irc import numerics as N
@@ -100,7 +101,7 @@ class Registration:
         on another thread; a short bounded wait spares it a needless 433."""
         deadline = time.monotonic() + grace
         while self.chat.member(nick) is not None:
-            if time.monotonic() >= deadline or self.server.stopping:
+            if time.monotonic() >= deadline or self.channel.stopping:
                 return False
             time.sleep(0.01)  # polling a condition within a deadline
         return True
@@ -197,7 +198,7 @@ class Registration:
             name = account = result.name
             new = result.new_account
         elif self.options.guests:
-            result = self.chat.check_guest(self.nick)
+            result = self.chat.admissions.check_guest(self.nick)
             if not self._admitted(result):
                 return
             name, new = result.name, False
@@ -207,8 +208,8 @@ class Registration:
             self.error("Closing Link: a password is required")
             return
         self.name, self.key, self.account = name, name_key(name), account
-        self.shard = self.chat.fanout.shard()
-        joined = self.chat.add_member(self)
+        self.shard = self.chat.hub.fanout.shard()
+        joined = self.chat.enter(self)
         if joined is None:
             self.name = self.key = self.account = None
             self.numeric(N.ERR_NICKNAMEINUSE, name, "Nickname is already in use")
@@ -216,7 +217,7 @@ class Registration:
             return
         self.registered = True
         self.link.who = name
-        self.server.registered(self)
+        self.channel.registered(self)
         log.info("irc: %s registered from %s%s", name, self.where,
                  " (new account)" if new else "" if account else " (guest)")
         self._welcome()
@@ -242,7 +243,7 @@ class Registration:
 
     def _welcome(self) -> None:
         o = self.options
-        created = datetime.fromtimestamp(self.server.created, timezone.utc)
+        created = datetime.fromtimestamp(self.channel.created, timezone.utc)
         self.numeric(N.RPL_WELCOME, f"Welcome to the netdesk IRC gateway, {self.prefix}")
         self.numeric(N.RPL_YOURHOST, f"Your host is {o.server_name}, running {SERVER_NAME}")
         self.numeric(N.RPL_CREATED, f"This server was created {created:%Y-%m-%d %H:%M:%S} UTC")
@@ -276,7 +277,7 @@ class Registration:
         # fan-out thread, after every delivery already queued for this client.
         with self.landing:
             self.landing.wait_for(lambda: self.landed >= self.submitted, timeout=2.0)
-        self.chat.fanout.send([([self], {"type": "raw", "data": pong})])
+        self.chat.hub.send([self], Delivery({"type": "raw", "data": pong}))
 
     def on_pong(self, msg: Message) -> None:
         pass  # being heard is what counts: the read loop saw a line

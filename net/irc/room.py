@@ -12,6 +12,7 @@ import fnmatch
 import logging
 import sqlite3
 
+from net.chat.member import Member
 from net.chat.names import name_problem
 from net.chat.protocol import name_key
 from net.irc import numerics as N
@@ -49,14 +50,14 @@ class Room:
     def _join(self) -> None:
         with self.lock:
             self.held = []
-        upto = self.chat.delivered()
+        upto = self.chat.hub.delivered()
         try:
             page = [m for m in self.chat.history_for(self.name, self.options.replay * 4, upto)
                     if "to" not in m][-self.options.replay:]
         except sqlite3.Error:
             page = []
             log.error("irc: cannot read the history for %s", self.name)
-        self.server.set_in_channel(self, True, line("JOIN", self.options.channel,
+        self.channel.set_in_channel(self, True, line("JOIN", self.options.channel,
                                                     source=self.prefix))
         self._topic_reply()
         self._names_reply()
@@ -87,7 +88,7 @@ class Room:
 
     def _part(self, reason: str) -> None:
         params = [self.options.channel] + ([reason[:200]] if reason else [])
-        self.server.set_in_channel(self, False, line("PART", *params, source=self.prefix))
+        self.channel.set_in_channel(self, False, line("PART", *params, source=self.prefix))
 
     def _topic_reply(self) -> None:
         self.numeric(N.RPL_TOPIC, self.options.channel, self.options.topic)
@@ -105,13 +106,13 @@ class Room:
 
     def channel_names(self) -> list[str]:
         """Who is in the room: every chat window's user, and IRC sessions that joined."""
-        members = [m for m in self.chat.members() if m.via == "chat" or m.in_channel]
+        members = [m for m in self.chat.members() if m.in_room]
         return sorted((m.name for m in members), key=str.casefold)
 
     def _names_reply(self) -> None:
         names = self.channel_names()
         if "userhost-in-names" in self.caps:
-            names = [self.server.prefix_of(n) for n in names]
+            names = [self.channel.prefix_of(n) for n in names]
         room = 510 - len(f":{self.options.server_name} 353 {self.name} = "
                          f"{self.options.channel} :".encode())
         chunk: list[str] = []
@@ -146,7 +147,7 @@ class Room:
             if len(msg.params) == 1:
                 self.numeric(N.RPL_CHANNELMODEIS, self.options.channel, "+nt")
                 self.numeric(N.RPL_CREATIONTIME, self.options.channel,
-                             str(int(self.server.created)))
+                             str(int(self.channel.created)))
             elif msg.params[1] in ("b", "+b", "e", "+e", "I", "+I") and len(msg.params) == 2:
                 self.numeric(N.RPL_ENDOFBANLIST, self.options.channel, "End of channel ban list")
             else:
@@ -186,7 +187,7 @@ class Room:
                     self.numeric(N.ERR_CANNOTSENDTOCHAN, self.options.channel,
                                  "Cannot send to channel (join it first)")
                 return
-            code = self.chat.submit_say(self, text)
+            code = self.chat.say(self, text)
         elif target.startswith(("#", "&", "+", "!")):
             if not notice:
                 self.numeric(N.ERR_NOSUCHNICK, target[:64], "No such nick/channel")
@@ -197,8 +198,8 @@ class Room:
                 if not notice:
                     self.numeric(N.ERR_NOSUCHNICK, target[:64], "No such nick/channel")
                 return
-            code = self.chat.submit_say(self, text, to=member.name)
-            if code is None and not notice and getattr(member, "away", None):
+            code = self.chat.say(self, text, to=member.name)
+            if code is None and not notice and member.away:
                 self.numeric(N.RPL_AWAY, member.name, member.away)
         if code is None:
             with self.landing:
@@ -221,14 +222,11 @@ class Room:
         else:
             self.numeric(N.RPL_UNAWAY, "You are no longer marked as being away")
 
-    def _who_line(self, member) -> None:
-        irc = member.via == "irc"
-        user, host = (member.user, member.host) if irc else ("chat", "netdesk")
-        in_room = member.via == "chat" or member.in_channel
-        flags = ("G" if irc and member.away else "H")
-        realname = member.realname if irc else "netdesk chat window"
-        self.numeric(N.RPL_WHOREPLY, self.options.channel if in_room else "*", user, host,
-                     self.options.server_name, member.name, flags, f"0 {realname}")
+    def _who_line(self, member: Member) -> None:
+        flags = "G" if member.away else "H"
+        self.numeric(N.RPL_WHOREPLY, self.options.channel if member.in_room else "*",
+                     member.user, member.host, self.options.server_name, member.name, flags,
+                     f"0 {member.realname}")
 
     def on_who(self, msg: Message) -> None:
         mask = msg.params[0] if msg.params else "*"
@@ -260,17 +258,15 @@ class Room:
             self.numeric(N.ERR_NOSUCHNICK, nick[:64], "No such nick/channel")
             self.numeric(N.RPL_ENDOFWHOIS, nick[:64], "End of /WHOIS list")
             return
-        irc = member.via == "irc"
-        user, host = (member.user, member.host) if irc else ("chat", "netdesk")
-        realname = member.realname if irc else "netdesk chat window"
-        self.numeric(N.RPL_WHOISUSER, member.name, user, host, "*", realname)
-        if member.via == "chat" or member.in_channel:
+        self.numeric(N.RPL_WHOISUSER, member.name, member.user, member.host, "*",
+                     member.realname)
+        if member.in_room:
             self.numeric(N.RPL_WHOISCHANNELS, member.name, self.options.channel)
         self.numeric(N.RPL_WHOISSERVER, member.name, self.options.server_name,
-                     "netdesk" if not irc else "netdesk IRC gateway")
-        if irc and member.away:
+                     member.server_info)
+        if member.away:
             self.numeric(N.RPL_AWAY, member.name, member.away)
-        if not irc or member.account:
+        if member.account:
             self.numeric(N.RPL_WHOISACCOUNT, member.name, member.name, "is logged in as")
         self.numeric(N.RPL_ENDOFWHOIS, member.name, "End of /WHOIS list")
 
@@ -291,10 +287,8 @@ class Room:
         for nick in msg.params[:5]:
             member = self.chat.member(nick) if not name_problem(nick) else None
             if member is not None:
-                irc = member.via == "irc"
-                away = "-" if irc and member.away else "+"
-                where = f"{member.user}@{member.host}" if irc else "chat@netdesk"
-                found.append(f"{member.name}={away}{where}")
+                away = "-" if member.away else "+"
+                found.append(f"{member.name}={away}{member.user}@{member.host}")
         self.numeric(N.RPL_USERHOST, " ".join(found))
 
     def on_motd(self, msg: Message) -> None:

@@ -18,32 +18,42 @@ import logging
 import sqlite3
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from net.budgets import address_key
 from net.chat.hashing import HashQueueClosed
+from net.chat.member import Delivery
 from net.chat.protocol import name_key
 from net.irc import numerics as N
+from net.irc.channel import Channel, chat_prefix
 from net.irc.lines import LineSplitter, LineTooLong, Message, line, parse, split_text
+from net.irc.link import Link
 from net.irc.registration import Registration
 from net.irc.room import Room
-from net.irc.server import chat_prefix
 from net.listener import format_address
+
+if TYPE_CHECKING:
+    from net.chat.server import ChatServer
 
 log = logging.getLogger("netdesk.irc")
 
 
 class Session(Registration, Room):
-    via = "irc"
+    """One IRC connection, and (once registered) a member of the chat's
+    online set (``net.chat.member.Member``)."""
 
-    def __init__(self, server, link, addr: tuple):
-        self.server = server
-        self.chat = server.chat
-        self.options = server.options
+    via = "irc"
+    server_info = "netdesk IRC gateway"
+
+    def __init__(self, channel: Channel, chat: ChatServer, link: Link, addr: tuple):
+        self.channel = channel
+        self.chat = chat
+        self.options = channel.options
         self.link = link
         self.ip = addr[0]
         self.where = format_address(addr)
         self.addr_key = f"addr:{address_key(self.ip)}"  # the chat port's key: counted once
-        self.trusted = server.budgets.is_trusted(self.ip)
+        self.trusted = channel.budgets.is_trusted(self.ip)
         self.host = self.ip.replace(":", "-") if ":" in self.ip else self.ip
         self.since = time.time()
         self.connected = time.monotonic()
@@ -80,9 +90,9 @@ class Session(Registration, Room):
 
     # -- the connection's life --------------------------------------------------------
     def run(self) -> None:
-        self.server.add(self)
+        self.channel.add(self)
         try:
-            if self.server.stopping:
+            if self.channel.stopping:
                 self.error("Closing Link: the server is shutting down")
                 return
             self._read_loop()
@@ -93,7 +103,7 @@ class Session(Registration, Room):
             self.link.close_gracefully()
 
     def _read_loop(self) -> None:
-        b = self.server.budgets
+        b = self.channel.budgets
         splitter = LineSplitter()
         last_heard, pinged = time.monotonic(), False
         while not self.closing:
@@ -128,32 +138,26 @@ class Session(Registration, Room):
                 if isinstance(item, LineTooLong):
                     self.numeric(N.ERR_INPUTTOOLONG, "Input line was too long")
                     continue
-                if not self._throttle():
+                if not self.chat.admissions.throttle(self, self.channel.wait_stopping):
                     return
                 self._handle(item)
                 if self.closing:
                     return
 
-    def _throttle(self) -> bool:
-        """Lines from an untrusted address are read at the chat port's frame rate
-        (the same bucket: an address is counted once across both ports)."""
-        if self.trusted:
-            return True
-        while not self.chat.frames.take(self.addr_key):
-            if self.server._stopping.wait(1.0 / self.server.budgets.frame_rate):
-                return False
-        return True
-
     def _leave(self) -> None:
         if self.registered:
             if self.in_channel:
-                self.server.tell_channel(line("QUIT", "Quit: " + (self.quit_reason or "left"),
+                self.channel.tell_channel(line("QUIT", "Quit: " + (self.quit_reason or "left"),
                                               source=self.prefix), but=self)
-            self.chat.remove_member(self)
+            self.chat.leave(self)
             log.info("irc: %s left (%s)", self.name, self.where)
-        self.server.remove(self)
+        self.channel.remove(self)
 
     # -- sending --------------------------------------------------------------------------
+    @property
+    def in_room(self) -> bool:
+        return self.in_channel
+
     @property
     def prefix(self) -> str:
         return f"{self.name or self.nick or '*'}!{self.user or 'unknown'}@{self.host}"
@@ -173,15 +177,16 @@ class Session(Registration, Room):
         self.link.send(line("FAIL", command, code, text, source=self.options.server_name))
 
     # -- deliveries from the chat (fan-out threads; never blocks) --------------------------
-    def send(self, message: dict) -> None:
+    def deliver(self, item: Delivery) -> None:
+        message = item.message
         kind = message.get("type")
         if kind == "raw":
             self.link.send(message["data"])
         elif kind == "message":
             if name_key(message["from"]) == self.key:
                 self._landed()
-            self._relay(message)
-        elif kind in ("joined", "left") and message.get("via") == "chat":
+            self._relay(item)
+        elif kind in ("joined", "left") and not isinstance(item.about, Session):
             # IRC sessions' own JOIN, PART and QUIT are told by the gateway itself.
             name = message.get("name", "")
             data = (line("JOIN", self.options.channel, source=chat_prefix(name))
@@ -198,7 +203,8 @@ class Session(Registration, Room):
             self.landed += 1
             self.landing.notify_all()
 
-    def _relay(self, message: dict) -> None:
+    def _relay(self, item: Delivery) -> None:
+        message = item.message
         sender, to = message["from"], message.get("to")
         mine = name_key(sender) == self.key
         if mine and "echo-message" not in self.caps:
@@ -208,10 +214,8 @@ class Session(Registration, Room):
         if to is None:
             # A public line is the same bytes for every session with the same
             # tags: render it once, not once per recipient.
-            key = (message["id"], "server-time" in self.caps, "message-tags" in self.caps)
-            data = self.server.rendered.get(key)
-            if data is None:
-                data = self.server.remember(key, self._render(message, target))
+            key = ("irc", "server-time" in self.caps, "message-tags" in self.caps)
+            data = item.rendered(key, lambda: self._render(message, target))
         else:
             data = self._render(message, target)
         if data:
@@ -219,7 +223,7 @@ class Session(Registration, Room):
 
     def _render(self, message: dict, target: str, notice: bool = False) -> bytes:
         sender = message["from"]
-        source = self.server.prefix_of(sender)
+        source = self.channel.prefix_of(sender)
         tags = {}
         if "server-time" in self.caps:
             tags["time"] = message["ts"]
