@@ -45,8 +45,60 @@ def english():
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "slow: takes more than a few seconds (a build, a bed, a flood); "
+        "markers", "slow: takes a second or more (a build, a bed, a flood, a real peer); "
         "the fast subset is -m 'not slow'")
+
+
+# What takes a second or more on the two-core machine (pytest --durations=0):
+# whole modules that build something or drive a real peer, and single tests.
+# The fast subset (-m "not slow") leaves them out and runs in under two minutes.
+SLOW_MODULES = {"test_frozen.py", "test_scan_bed.py", "test_chat_netns.py",
+                "test_irc_irssi.py", "test_irctest.py"}
+SLOW_TESTS = {
+    "test_chat_budgets.py::test_a_client_that_asks_for_history_and_never_reads_is_dropped",
+    "test_chat_budgets.py::test_a_deleted_history_db_is_written_back_without_a_write",
+    "test_chat_budgets.py::test_a_deleted_users_db_is_written_back",
+    "test_chat_budgets.py::test_an_address_s_frames_are_read_at_its_budget",
+    "test_chat_budgets.py::test_connections_per_address_are_capped_and_others_still_get_in",
+    "test_chat_budgets.py::test_failures_from_strangers_do_not_lock_the_owner_out",
+    "test_chat_budgets.py::test_login_floods_with_new_invalid_names_keep_no_limiter_state",
+    "test_chat_budgets.py::test_look_alike_names_are_not_new_accounts",
+    "test_chat_budgets.py::test_new_accounts_per_address_are_limited",
+    "test_chat_budgets.py::test_new_connections_per_address_are_metered",
+    "test_chat_budgets.py::test_trusted_addresses_skip_the_per_address_cap",
+    "test_chat_protocol.py::test_a_stalled_client_is_dropped_after_the_stall_timeout",
+    "test_chat_protocol.py::test_every_client_receives_the_same_order",
+    "test_chat_protocol.py::test_ping_pong_and_idle_close",
+    "test_chat_protocol.py::test_private_message",
+    "test_chat_protocol.py::test_queued_output_is_delivered_whole_and_in_order_once_the_client_reads",
+    "test_chat_tls.py::test_a_stalled_handshake_ends_at_the_login_deadline",
+    "test_chat_tls.py::test_require_tls_refuses_plain_logins_without_looking_at_the_password",
+    "test_control_panel.py::test_closing_while_running_asks_and_stops_everything",
+    "test_control_panel.py::test_kick_needs_a_named_row",
+    "test_control_panel.py::test_panel_start_pause_resume_logs_kick_clear_and_stop",
+    "test_control_panel.py::test_the_panel_speaks_russian_with_a_server_running",
+    "test_framing.py::test_any_split_of_a_valid_stream_gives_back_the_objects",
+    "test_irc.py::test_a_client_that_stops_reading_is_cut_off_alone",
+    "test_launcher.py::test_lang_wins_over_the_menu_which_wins_over_the_system",
+    "test_launcher.py::test_two_chats_through_a_server_from_the_panel_then_quit",
+    "test_look.py::test_ctrl_q_in_a_chat_asks_while_a_server_has_users_and_no_keeps_it",
+    "test_scan_banners.py::test_no_socket_is_left_open",
+    "test_scan_banners.py::test_parallel_bounds_the_connections_in_flight",
+    "test_scan_targets.py::test_target_file_is_bounded",
+    "test_scanner.py::test_progress_comes_at_least_ten_times_a_second",
+    "test_scanner.py::test_starved_scanner_does_not_turn_closed_ports_filtered",
+    "test_scanner_window.py::test_a_flood_of_open_ports_is_drawn_in_batches_in_order",
+    "test_scanner_window.py::test_cancel_during_a_flood_shows_the_result_at_once",
+    "test_tls_windows.py::test_the_panel_shows_the_fingerprint_the_share_and_requires_tls",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        name = f"{module}::{item.originalname}"
+        if module in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 class _Errors(logging.Handler):
