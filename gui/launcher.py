@@ -16,6 +16,7 @@ rebuilds its own words at once.
 from __future__ import annotations
 
 import sys
+import time
 import tkinter as tk
 from pathlib import Path
 from tkinter import ttk
@@ -87,6 +88,9 @@ class Launcher:
         self._asking = False
         self.log_handler = log_handler
         self.panel = None
+        # Every panel's control thread: closing a panel only signals it (the
+        # Tk thread never joins); ``finish`` joins them after the event loop.
+        self.control_threads: list = []
         self.data_dir = data_dir
         self.settings = settings
         self.windows: list[tk.Toplevel] = []
@@ -267,6 +271,8 @@ class Launcher:
             return self.panel
         from gui.panel.window import ControlPanel
         self.panel = ControlPanel(self.root, self.data_dir, self.settings, self.log_handler)
+        self.control_threads = [t for t in self.control_threads if t.alive]
+        self.control_threads.append(self.panel.control)
         return self._track(self.panel)
 
     def open_chat(self) -> tk.Toplevel:
@@ -391,8 +397,19 @@ class Launcher:
                 window.close()
         self.windows.clear()
 
+    def finish(self, timeout: float = 10.0) -> bool:
+        """After the event loop: wait (at most ``timeout`` seconds in all)
+        for the panels' control threads to finish stopping their services,
+        so chat clients get their ``bye`` before the process exits. Never
+        on a running event loop. True if every one ended."""
+        deadline = time.monotonic() + timeout
+        for thread in self.control_threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.alive for thread in self.control_threads)
+
     def quit(self) -> None:
-        """Close every window (stopping every worker and service) and exit."""
+        """Close every window (signalling every worker and service to stop)
+        and leave the event loop at once; ``finish`` waits for the services."""
         try:
             self.settings.update("launcher", geometry=self.root.geometry())
         except tk.TclError:

@@ -12,6 +12,8 @@ from net.cli import main as cli
 from net.cli.common import EXIT_INTERRUPTED
 from net.i18n import _
 
+STOP_TIMEOUT = 10.0  # seconds the services get to stop after the last window closed
+
 
 def main(argv: list[str] | None = None) -> int:
     try:
@@ -45,6 +47,7 @@ def run_gui(args: argparse.Namespace) -> int:
         datadir.remove_logging(handler)
         return 1
     prepare_root(root, data_dir, settings)
+    launcher = None
     try:
         launcher = Launcher(root, data_dir, settings, handler, lang=args.lang)
         if args.smoke_test:
@@ -61,6 +64,10 @@ def run_gui(args: argparse.Namespace) -> int:
         root.mainloop()
         return 0
     finally:
+        # The windows are gone; the services a panel ran finish stopping on
+        # their control thread (clients get their bye), joined here, bounded.
+        if launcher is not None:
+            launcher.finish(STOP_TIMEOUT)
         datadir.remove_logging(handler)
 
 

@@ -158,12 +158,18 @@ def controller(tmp_path):
     return ServerController(tmp_path)  # not started: the words are checked first
 
 
+def execute(controller, line):
+    from net.cli.console_words import execute
+
+    return execute(controller, line)
+
+
 @pytest.mark.parametrize("line", [
     "status x y", "clients x", "pause x", "resume x", "clear-logs x", "clear-users x",
     "help x", "shutdown now", "quit now", "logs 5 6",
 ])
 def test_a_command_given_extra_words_is_a_usage_error(controller, line, tmp_path):
-    reply = controller.execute(line)
+    reply = execute(controller, line)
     assert reply.text.startswith("usage: ")
     assert not reply.stop and not controller.stopped.is_set()
     assert not (tmp_path / "users.db").exists()  # clear-users x cleared nothing
@@ -172,14 +178,14 @@ def test_a_command_given_extra_words_is_a_usage_error(controller, line, tmp_path
 @pytest.mark.parametrize("arg", ["-5", "0", "abc", "99999999999999999999", "10001",
                                  "\u0663", "\uff15", "1_0", "9" * 5000])
 def test_logs_takes_a_count_from_1_to_10000_in_ascii_digits(controller, arg):
-    assert controller.execute(f"logs {arg}").text == (
+    assert execute(controller, f"logs {arg}").text == (
         "usage: logs [N], N a number of lines from 1 to 10000")
 
 
 def test_long_words_are_not_echoed_back(controller):
-    reply = controller.execute("x" * 1_000_000)
+    reply = execute(controller, "x" * 1_000_000)
     assert reply.text == "unknown command 'xxxxxxxxxxxxxxxxxxxx...'; type 'help' for the list"
-    reply = controller.execute("kick " + "a" * 1_000_000)
+    reply = execute(controller, "kick " + "a" * 1_000_000)
     assert reply.text == "a" * 32 + "... is not online"
 
 

@@ -156,3 +156,22 @@ def test_idle_client_is_closed_after_the_idle_limit():
             assert s.recv(1) == b""  # closed by the server, not by our timeout
     finally:
         server.stop()
+
+
+def test_an_unknown_echo_session_command_raises_at_the_caller():
+    """EchoSession used to drop a command it did not know on its thread."""
+    from net.echo.client import EchoSession
+
+    events = []
+    session = EchoSession(events.append)
+    try:
+        with pytest.raises(TypeError):
+            session._put(("sned", "hello"))
+        with pytest.raises(TypeError):
+            session._put("send")
+        session.send("no connection yet")  # a known command still goes through
+        wait_until(lambda: events, 5, message="the NotSent event")
+        assert type(events[0]).__name__ == "NotSent"
+    finally:
+        session.close(5)
+    assert not session.alive

@@ -37,6 +37,7 @@ def launcher(tmp_path):
         app.quit()
     except tk.TclError:
         pass
+    app.finish(10)
     retire_root(root)
     datadir.remove_logging(handler)
     if errors:
@@ -97,7 +98,28 @@ def test_two_chats_through_a_server_from_the_panel_then_quit(launcher):
                "the line to reach the other window")
     wait_until(lambda: panel.status_now.online == 2, 10, root, "the panel to count 2 online")
 
+    # The control thread's shutdown waits at a gate the test opens only
+    # after Quit returned: Quit must not wait for it (it used to join the
+    # control thread on the Tk thread for up to 10 s).
+    gate, opened = threading.Event(), []
+    shutdown = panel.controller.shutdown
+
+    def gated_shutdown():
+        opened.append(gate.wait(8))  # shorter than the old join: it times out there
+        shutdown()
+
+    panel.controller.shutdown = gated_shutdown
+    control = panel.control
     launcher.quit()  # every window, every worker, every service
+    # Back in the event loop's hands at once: the windows are gone while the
+    # control thread still stops the services.
+    assert control.alive
+    assert all(w.closed for w in chats) and panel.closed
+    with pytest.raises(tk.TclError):
+        root.winfo_exists()  # the root is destroyed too
+    gate.set()
+    assert launcher.finish(10)  # the owner joins it, off the event loop
+    assert opened == [True]
     wait_until(lambda: not (set(threading.enumerate()) - launcher.threads_before), 5,
                message="every thread to end after Quit")
     import socket

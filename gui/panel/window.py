@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import tkinter as tk
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from tkinter import font as tkfont
@@ -23,7 +22,6 @@ from tkinter import ttk
 from gui.kit.settings import Settings
 from gui.kit.style import color, px, themed_text
 from gui.kit.toolwindow import ChoiceBox, ToolWindow, port_or_error
-from gui.panel.controller import Impact, PanelController
 from gui.widgets.confirm import confirm_destructive
 from gui.widgets.contextmenu import attach, edit_menu, read_only_menu
 from gui.widgets.findbar import MATCH_TAG, FindBar
@@ -31,15 +29,12 @@ from gui.widgets.security import Padlock
 from net import datadir, i18n
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.chat.server import ChatOptions
-from net.control.controller import (
-    ControlThread,
-    QueueLogHandler,
-    ServerConfig,
-    Status,
-    format_duration,
-    service_name,
-    tls_summary,
-)
+from net.cli.replies import format_duration, service_name, tls_summary
+from net.control import commands as cmd
+from net.control.config import ServerConfig
+from net.control.controller import ServerController
+from net.control.events import Done, Failed, Impact, KickResult, LogLine, Snapshot, Status
+from net.control.thread import ControlThread, QueueLogHandler
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
 from net.i18n import N_, _, ngettext, number, pgettext
 from net.irc.server import DEFAULT_PORT as IRC_PORT
@@ -54,12 +49,15 @@ IN_FLIGHT = 8  # live records checked against the file's last lines after the fi
 # thread's rows carry None; the panel keeps such rows in ``logging_in``).
 LOGGING_IN = N_("(logging in)")
 # What could not be done, for "Could not ...: reason".
-FAILED_WHAT = {"start": N_("start"), "impact": N_("count what would be lost"),
-               "kick_user": N_("kick"), "log_lines": N_("read the log file"),
-               "clear_logs": N_("clear the log"),
-               "clear_users": N_("clear the identification file"), "shutdown": N_("stop"),
-               "pause": N_("pause"), "resume": N_("resume"), "budgets": N_("read the budgets"),
-               "set_require_tls": N_("change whether TLS is required")}
+FAILED_WHAT = {cmd.Start: N_("start"), cmd.CountImpact: N_("count what would be lost"),
+               cmd.Kick: N_("kick"), cmd.ReadLog: N_("read the log file"),
+               cmd.ClearLogs: N_("clear the log"),
+               cmd.ClearUsers: N_("clear the identification file"), cmd.Shutdown: N_("stop"),
+               cmd.Pause: N_("pause"), cmd.Resume: N_("resume"),
+               cmd.ShowBudgets: N_("read the budgets"),
+               cmd.SetRequireTls: N_("change whether TLS is required"),
+               cmd.NewCertificate: N_("make a new certificate"),
+               cmd.GetStatus: N_("read the state"), cmd.ListClients: N_("list the clients")}
 
 
 def level_name(level: str) -> str:
@@ -75,48 +73,6 @@ def level_name(level: str) -> str:
 def level_width() -> int:
     """Characters the level column of the view takes in the language in force."""
     return max(len(level_name(level)) for level in LEVELS)
-
-
-# -- what reaches the window ------------------------------------------------------------
-@dataclass(frozen=True)
-class LogLine:
-    level: int
-    line: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    status: Status
-    clients: list[dict]
-
-
-@dataclass(frozen=True)
-class Done:
-    command: str
-    result: object
-
-
-@dataclass(frozen=True)
-class CommandFailed:
-    command: str
-    message: str
-
-
-def from_control(item: object) -> object:
-    """The control thread's and the log handler's tuples as typed events.
-
-    Anything else passes unchanged, and the window's dispatch raises on it:
-    an event nobody handles is an error, not a silence."""
-    match item:
-        case ("log", int(level), str(line)):
-            return LogLine(level, line)
-        case ("snapshot", Status() as status, list(clients)):
-            return Snapshot(status, clients)
-        case ("done", str(command), result):
-            return Done(command, result)
-        case ("failed", str(command), str(message)):
-            return CommandFailed(command, message)
-    return item
 
 
 # -- fields ------------------------------------------------------------------------------
@@ -192,23 +148,21 @@ class ControlPanel(ToolWindow):
         self.closing = False
         self.asking: str | None = None  # the destructive action whose question is pending
         self._handlers = {LogLine: self._on_log, Snapshot: self._on_snapshot,
-                          Done: self._on_done, CommandFailed: self._on_failed}
-        self._done = {"start": self._started, "budgets": self.show_budgets,
-                      "shutdown": self._stopped, "log_lines": self._log_loaded,
-                      "clear_logs": self._logs_cleared, "clear_users": self._users_cleared,
-                      "kick_user": self._kicked, "pause": self._paused, "resume": self._resumed,
-                      "impact": self._ask, "set_require_tls": self._require_tls_set}
-        self.controller = PanelController(data_dir, ServerConfig(), log_handler)
-        self.control = ControlThread(self.controller, self._put)
-        self.log_feed = QueueLogHandler(self._put)
+                          Done: self._on_done, Failed: self._on_failed}
+        # What each command's result means to the panel, by the command's type.
+        self._done = {cmd.Start: self._started, cmd.ShowBudgets: self.show_budgets,
+                      cmd.Shutdown: self._stopped, cmd.ReadLog: self._log_loaded,
+                      cmd.ClearLogs: self._logs_cleared, cmd.ClearUsers: self._users_cleared,
+                      cmd.Kick: self._kicked, cmd.Pause: self._paused, cmd.Resume: self._resumed,
+                      cmd.CountImpact: self._ask, cmd.SetRequireTls: self._require_tls_set,
+                      cmd.NewCertificate: self._certificate_renewed}
+        self.controller = ServerController(data_dir, ServerConfig(), log_handler)
+        self.control = ControlThread(self.controller, self.events.put)
+        self.log_feed = QueueLogHandler(self.events.put)
         logging.getLogger(datadir.LOGGER).addHandler(self.log_feed)
         self._build()
         self._show_state()
-        self.control.submit("log_lines", MAX_LOG_LINES)  # what the file holds already
-
-    def _put(self, item: object) -> None:
-        """The control thread's and the log handler's way in (any thread)."""
-        self.events.put(from_control(item))
+        self.control.submit(cmd.ReadLog(MAX_LOG_LINES))  # what the file holds already
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -244,7 +198,7 @@ class ControlPanel(ToolWindow):
             b.pack(side="left", padx=(0, 4))
             self.buttons[name] = b
         self.budgets_button = ttk.Button(buttons, text=_("Budgets…"),
-                                         command=lambda: self.control.submit("budgets"))
+                                         command=lambda: self.control.submit(cmd.ShowBudgets()))
         self.budgets_button.pack(side="left", padx=(12, 0))
         state_row = ttk.Frame(services)
         state_row.grid(row=3, column=0, columnspan=7, sticky="ew", pady=(6, 0))
@@ -405,7 +359,7 @@ class ControlPanel(ToolWindow):
         (the control thread keeps it for a restart too)."""
         required = self.require_tls.get()
         self.remember(require_tls=required)
-        self.control.submit("set_require_tls", required)
+        self.control.submit(cmd.SetRequireTls(required))
 
     def _require_tls_set(self, required: bool) -> None:
         if not self.running:
@@ -438,9 +392,9 @@ class ControlPanel(ToolWindow):
         self._busy(_("Starting…"))
         # The IRC gateway has no field of its own: its default port, or any
         # free one when the chat port is any free one.
-        self.control.submit("start", ServerConfig(
+        self.control.submit(cmd.Start(ServerConfig(
             host=host, echo_port=echo, chat_port=chat, irc_port=IRC_PORT if chat else 0,
-            chat_options=ChatOptions(require_tls=self.require_tls.get())))
+            chat_options=ChatOptions(require_tls=self.require_tls.get()))))
 
     def _field_problem(self, field: str, problem: str) -> None:
         self.field_error.configure(text=problem)
@@ -459,15 +413,15 @@ class ControlPanel(ToolWindow):
 
     def _stop_now(self) -> None:
         self._busy(_("Stopping…"))
-        self.control.submit("shutdown")
+        self.control.submit(cmd.Shutdown())
 
     def pause(self) -> None:
         self._busy(_("Pausing…"))
-        self.control.submit("pause")
+        self.control.submit(cmd.Pause())
 
     def resume(self) -> None:
         self._busy(_("Resuming…"))
-        self.control.submit("resume")
+        self.control.submit(cmd.Resume())
 
     def selected_name(self) -> str | None:
         """The chat name of the selected row, if it has one (not still logging in)."""
@@ -483,7 +437,7 @@ class ControlPanel(ToolWindow):
             self.status.set(_("Select a user in the table to kick"))
             return
         self.status.set(_("Kicking {name}…").format(name=name))
-        self.control.submit("kick_user", name)
+        self.control.submit(cmd.Kick(name))
 
     def clear_logs(self) -> None:
         self._ask_first("clear_logs")
@@ -504,7 +458,7 @@ class ControlPanel(ToolWindow):
         if self.asking is not None:
             return
         self.asking = action
-        self.control.submit("impact")
+        self.control.submit(cmd.CountImpact())
 
     def _ask(self, impact: Impact) -> None:
         action, self.asking = self.asking, None
@@ -521,7 +475,7 @@ class ControlPanel(ToolWindow):
                     _("Forget every account, password and session token?"),
                     _("{lost}; those names can then be registered by anyone. "
                       "Users online now stay until they leave.").format(lost=lost)):
-                self.control.submit("clear_users")
+                self.control.submit(cmd.ClearUsers())
         elif action == "clear_logs":
             n = impact.log_lines
             lost = _("Every line of the log file will be deleted for good (older rotated "
@@ -532,7 +486,7 @@ class ControlPanel(ToolWindow):
                 "kept).", n).format(n=number(n))
             if n == 0 or confirm_destructive(
                     self, _("Clear the log"), _("Empty the log file?"), lost):
-                self.control.submit("clear_logs")
+                self.control.submit(cmd.ClearLogs())
         elif action == "stop":
             if not impact.running:
                 return
@@ -590,19 +544,18 @@ class ControlPanel(ToolWindow):
         self._show_clients(event.clients)
         self._show_state()
 
-    def _on_failed(self, event: CommandFailed) -> None:
-        if event.command == "impact":
+    def _on_failed(self, event: Failed) -> None:
+        kind = type(event.command)
+        if kind is cmd.CountImpact:
             self.asking = None
-        what = FAILED_WHAT.get(event.command)
-        what = _(what) if what else event.command.replace("_", " ")
+        what = _(FAILED_WHAT[kind])  # every command has its words: a KeyError otherwise
         self.status.set(_("Could not {what}: {reason}").format(what=what, reason=event.message))
-        if event.command == "start":
-            self._field_problem("", _("Could not {what}: {reason}").format(
-                what=_(FAILED_WHAT["start"]), reason=event.message))
+        if kind is cmd.Start:
+            self._field_problem("", self.status.get())
         self._show_state()
 
     def _on_done(self, event: Done) -> None:
-        self._done[event.command](event.result)  # an unknown command raises too
+        self._done[type(event.command)](event.result)  # an unknown command raises too
         if not self.closed:
             self._show_state()
 
@@ -644,10 +597,14 @@ class ControlPanel(ToolWindow):
                                  "Identification file cleared: {n} accounts forgotten",
                                  count).format(n=number(count)))
 
-    def _kicked(self, result: tuple[str, bool]) -> None:
-        name, kicked = result
-        self.status.set(_("Kicked {name}").format(name=name) if kicked
-                        else _("{name} is no longer online").format(name=name))
+    def _kicked(self, result: KickResult) -> None:
+        self.status.set(_("Kicked {name}").format(name=result.name) if result.kicked
+                        else _("{name} is no longer online").format(name=result.name))
+
+    def _certificate_renewed(self, running: bool) -> None:
+        self.status.set(_("The chat will use a new certificate from its next start")
+                        if running else
+                        _("The chat will use a new certificate when it starts"))
 
     def _paused(self, result: None) -> None:
         self.status.set(_("Paused: new connections are refused"))
@@ -902,7 +859,7 @@ class ControlPanel(ToolWindow):
         logging.getLogger(datadir.LOGGER).removeHandler(self.log_feed)
         # Closed without the question (Quit, tests): stopping a stopped
         # server is harmless, and only the control thread knows for sure.
-        self.control.submit("shutdown")
+        self.control.submit(cmd.Shutdown())
         self.control.stop()
 
 

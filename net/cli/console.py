@@ -17,6 +17,7 @@ from net import datadir
 from net.chat.server import ChatOptions
 from net.cli.budget_flags import budgets_from
 from net.cli.common import EXIT_USAGE
+from net.cli.console_words import execute
 from net.control.controller import ServerConfig, ServerController, service_name
 from net.i18n import _
 from net.irc.server import IrcOptions
@@ -117,7 +118,7 @@ def _read_commands(controller: ServerController, stdin, stdout) -> None:
             print(_("line too long (at most {n} characters)").format(n=LINE_MAX), file=stdout,
                   flush=True)
             continue
-        reply = controller.execute(line)
+        reply = execute(controller, line)
         if reply.text:
             print(reply.text, file=stdout, flush=True)
         if reply.stop:

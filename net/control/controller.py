@@ -1,75 +1,38 @@
 """The server controller: runs the services and carries out the commands.
 
-One implementation of shutdown, pause, resume, logs, clear-logs,
-clear-users, status, clients, kick and help, shared by the ``netdesk serve``
-console and the control-panel window. The services listen on threads of
-their own; the controller is called from whichever thread the user commands
-from (the console's main thread, the panel's control thread), and a lock
-keeps two commands from interleaving.
+One implementation of start, shutdown, pause, resume, logs, clear-logs,
+clear-users, status, clients, kick, budgets and TLS, shared by the
+``netdesk serve`` console and the control-panel window. It takes the typed
+commands of net/control/commands.py (``perform``) and answers with plain
+data; it knows nothing of console words or windows. The services listen on
+threads of their own; the controller is called from whichever thread the
+user commands from (the console's main thread, the panel's control
+thread), and a lock keeps two commands from interleaving.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
 
-from net import datadir, fields
-from net.budgets import Budgets
+from net import datadir
 from net.chat.accounts import Accounts
-from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
-from net.chat.server import USERS_FILE, ChatOptions, ChatServer
-from net.echo.server import DEFAULT_PORT as ECHO_PORT
+from net.chat.server import USERS_FILE, ChatServer
+from net.control import commands as c
+from net.control.config import ServerConfig
+from net.control.events import Impact, KickResult, Status
 from net.echo.server import EchoServer
-from net.i18n import N_, _, ngettext, number, pgettext, time_text
-from net.irc.server import DEFAULT_PORT as IRC_PORT
-from net.irc.server import IrcOptions, IrcServer
+from net.i18n import _, pgettext
+from net.irc.server import IrcServer
 
 log = logging.getLogger("netdesk.control")
 
-
-@dataclass
-class ServerConfig:
-    host: str = "0.0.0.0"
-    echo_port: int = ECHO_PORT
-    chat_port: int | None = CHAT_PORT  # None: the chat service is not run
-    chat_options: ChatOptions = field(default_factory=ChatOptions)
-    irc_port: int | None = IRC_PORT  # None: no IRC gateway (it needs the chat service)
-    irc_options: IrcOptions = field(default_factory=IrcOptions)
-    budgets: Budgets = field(default_factory=Budgets)  # for every service
-
-
-@dataclass
-class Reply:
-    """What a command answers: text for the user, and whether to exit."""
-
-    text: str
-    stop: bool = False
-
-
-@dataclass(frozen=True)
-class Status:
-    running: bool
-    paused: bool  # some service is not listening
-    ports: dict[str, int]
-    listening: dict[str, bool]
-    connections: int
-    online: int
-    messages: int
-    uptime: float
-    # TLS on the chat port: the certificate's fingerprint, the chat
-    # connections that speak TLS out of all of them, and whether plain
-    # logins are refused.
-    tls_fingerprint: str | None = None
-    tls_connections: int = 0
-    chat_connections: int = 0
-    require_tls: bool = False
+__all__ = ["ServerConfig", "ServerController", "Status", "service_name"]
 
 
 class ServerController:
@@ -199,9 +162,14 @@ class ServerController:
                 rows = sorted(rows + self.irc.clients(), key=lambda c: c["since"])
             return rows
 
-    def kick(self, name: str) -> bool:
+    def kick(self, name: str, reason: str = "") -> bool:
+        """Disconnect ``name``; the reason, if given, goes to the log (the
+        chat's ``bye`` and IRC's closing line stay as the protocol has them)."""
         with self._lock:
-            return bool(self.chat and self.chat.kick(name))
+            kicked = bool(self.chat and self.chat.kick(name))
+            if kicked and reason:
+                log.warning("kicked %s: %s", name, reason)
+            return kicked
 
     def set_require_tls(self, required: bool) -> bool:
         """Refuse plain logins (or accept them again), now and after a restart.
@@ -230,7 +198,7 @@ class ServerController:
                 count = accounts.clear()
             finally:
                 accounts.close()
-            log.warning("identification file cleared (%d account(s))", count)
+            log.warning("identification file cleared (%s)", accounts_text(count))
             return count
 
     def log_lines(self, n: int = 20) -> list[str]:
@@ -249,169 +217,90 @@ class ServerController:
             else:
                 datadir.open_private(datadir.log_path(self.data_dir), "w").close()
 
-    # -- the console's words ------------------------------------------------------------
-    def execute(self, line: str) -> Reply:
-        """Run one console command line and say what happened."""
-        words = line.split()
-        if not words:
-            return Reply("")
-        name, rest = words[0].lower(), words[1:]
-        handler = _COMMANDS.get(name)
-        if handler is None:
-            shown = name if len(name) <= 20 else name[:20] + "..."
-            return Reply(_("unknown command {name}; type 'help' for the list").format(
-                name=repr(shown)))
+
+    def new_certificate(self) -> bool:
+        """The next start makes a fresh self-signed certificate (chat clients
+        that pinned the old one are warned). True if the chat runs now on the
+        old one, i.e. the change waits for a restart."""
+        with self._lock:
+            self.config.chat_options = replace(self.config.chat_options,
+                                               new_certificate=True)
+            log.warning("chat: a new certificate on the next start")
+            return self.chat is not None
+
+    # -- what a destructive command would take away ------------------------------------
+    def impact(self) -> Impact:
+        with self._lock:
+            status = self.status()
+            return Impact(running=status.running, online=status.online,
+                          connections=status.connections, accounts=self.account_count(),
+                          log_lines=self.log_line_count())
+
+    def account_count(self) -> int | None:
+        """Accounts in the identification file, read without creating it."""
+        path = self.data_dir / USERS_FILE
+        if not path.exists():
+            return 0
         try:
-            return handler(self, rest)
-        except (OSError, ValueError, sqlite3.Error) as e:
-            return Reply(f"{name}: {e}")
-        except Exception as e:  # a bug: logged in full, one line for the user
-            log.exception("command %s failed", name)
-            return Reply(_("{command} failed: {error}: {reason} (details in the log)").format(
-                command=name, error=type(e).__name__, reason=e))
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        except sqlite3.Error:
+            return None
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM users").fetchone()[0])
+        except sqlite3.Error:
+            return None
+        finally:
+            db.close()
 
-    def _cmd_shutdown(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("shutdown")
-        self.shutdown()
-        return Reply(_("server stopped"), stop=True)
+    def log_line_count(self) -> int | None:
+        """Lines in the current log file (rotated older files are not cleared)."""
+        try:
+            with open(datadir.log_path(self.data_dir), "rb") as f:
+                return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 16), b""))
+        except FileNotFoundError:
+            return 0
+        except OSError:
+            return None
 
-    def _cmd_pause(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("pause")
-        if self.paused:
-            return Reply(_("already paused"))
-        self.pause()
-        return Reply(_("paused: new connections are refused; current sessions go on"))
-
-    def _cmd_resume(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("resume")
-        if not self.paused:
-            return Reply(_("not paused") if self.running else _("the server is not running"))
-        self.resume()
-        return Reply(_("resumed: {services}").format(services=", ".join(
-            _("{service} on port {port}").format(service=service_name(s.listener.name),
-                                                 port=s.listener.port)
-            for s in self.services())))
-
-    def _cmd_logs(self, rest: list[str]) -> Reply:
-        most = 10_000
-        usage = Reply(_("usage: logs [N], N a number of lines from 1 to {most}").format(
-            most=most))
-        if len(rest) > 1:
-            return usage
-        n = 20
-        if rest:
-            try:
-                n = fields.whole_number(rest[0], 1, most)
-            except fields.FieldError:
-                return usage
-        lines = self.log_lines(n)
-        return Reply("\n".join(lines) if lines else _("(the log is empty)"))
-
-    def _cmd_clear_logs(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("clear-logs")
-        self.clear_logs()
-        return Reply(_("log cleared"))
-
-    def _cmd_clear_users(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("clear-users")
-        count = self.clear_users()
-        return Reply(ngettext("identification file cleared: {n} account forgotten; "
-                              "users online now stay until they leave",
-                              "identification file cleared: {n} accounts forgotten; "
-                              "users online now stay until they leave", count).format(
-            n=number(count)))
-
-    def _cmd_status(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("status")
-        s = self.status()
-        if not s.running:
-            return Reply(_("stopped"))
-        ports = "; ".join(
-            (_("listening: {service} port {port}") if s.listening[name]
-             else _("paused: {service} port {port}")).format(service=service_name(name),
-                                                             port=port)
-            for name, port in s.ports.items())
-        counts = ", ".join([
-            ngettext("{n} connection", "{n} connections", s.connections).format(
-                n=number(s.connections)),
-            ngettext("{n} user online", "{n} users online", s.online).format(
-                n=number(s.online)),
-            ngettext("{n} message since start", "{n} messages since start", s.messages).format(
-                n=number(s.messages))])
-        text = _("{ports}; {counts}; up {uptime}").format(
-            ports=ports, counts=counts, uptime=format_duration(s.uptime))
-        if s.tls_fingerprint:
-            text += "\n" + tls_summary(s)
-        return Reply(text)
-
-    def _cmd_tls(self, rest: list[str]) -> Reply:
-        usage = Reply(_("usage: tls [require on|off]"))
-        if rest:
-            if len(rest) != 2 or rest[0].lower() != "require" \
-                    or rest[1].lower() not in ("on", "off"):
-                return usage
-            required = self.set_require_tls(rest[1].lower() == "on")
-            return Reply(_("TLS is now required for logins; plain sessions already "
-                           "logged in go on") if required
-                         else _("plain logins are accepted again"))
-        s = self.status()
-        if not s.running or not s.tls_fingerprint:
-            return Reply(_("the chat service is not running"))
-        return Reply(_("chat tls fingerprint {fingerprint}").format(
-            fingerprint=s.tls_fingerprint) + "\n" + tls_summary(s))
-
-    def _cmd_clients(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("clients")
-        rows = self.clients()
-        if not rows:
-            return Reply(_("no chat clients connected"))
-        name, address = pgettext("clients column", "name"), pgettext("clients column", "address")
-        since, messages = pgettext("clients column", "since"), pgettext("clients column",
-                                                                         "messages")
-        via = pgettext("clients column", "via")
-        logging_in = _("(logging in)")
-        tls = pgettext("clients column", "TLS")
-        yes, no = _("yes"), _("no")
-        lines = [f"{name:20s} {address:24s} {since:8s} {via:5s} {tls:4s} {messages}"]
-        for c in rows:
-            since = time_text(datetime.fromtimestamp(c["since"]), seconds=True)
-            lines.append(f"{c['name'] or logging_in:20s} {c['address']:24s} {since:8s} "
-                         f"{service_name(c.get('via', 'chat')):5s} "
-                         f"{yes if c.get('tls') else no:4s} {number(c['messages'])}")
-        return Reply("\n".join(lines))
-
-    def _cmd_kick(self, rest: list[str]) -> Reply:
-        if len(rest) != 1:
-            return Reply(_("usage: kick NAME"))
-        name = rest[0]
-        if len(name) > 32:  # longer than any chat name (net/chat/protocol.NAME_MAX)
-            return Reply(_("{name} is not online").format(name=name[:32] + "..."))
-        if self.kick(name):
-            return Reply(_("{name} disconnected").format(name=name))
-        return Reply(_("{name} is not online").format(name=name))
-
-    def _cmd_budgets(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("budgets")
-        rows = self.budgets()
-        width = max(len(name) for name, _ in rows)
-        return Reply("\n".join(f"{name:{width}s}  {value}" for name, value in rows))
-
-    def _cmd_help(self, rest: list[str]) -> Reply:
-        if rest:
-            return _no_arguments("help")
-        return Reply(help_text())
+    # -- typed commands -----------------------------------------------------------------
+    def perform(self, command: c.Command) -> object:
+        """Carry out one command object; raises TypeError on anything else,
+        and OSError, ValueError or sqlite3.Error with a message for people."""
+        match command:
+            case c.Start(config):
+                return self.start(config)
+            case c.Shutdown():
+                return self.shutdown()
+            case c.Pause():
+                return self.pause()
+            case c.Resume():
+                return self.resume()
+            case c.Kick(name, reason):
+                return KickResult(name, self.kick(name, reason))
+            case c.ClearLogs():
+                return self.clear_logs()
+            case c.ClearUsers():
+                return self.clear_users()
+            case c.ReadLog(lines):
+                return self.log_lines(lines)
+            case c.ShowBudgets():
+                return self.budgets()
+            case c.SetRequireTls(on):
+                return self.set_require_tls(on)
+            case c.CountImpact():
+                return self.impact()
+            case c.NewCertificate():
+                return self.new_certificate()
+            case c.GetStatus():
+                return self.status()
+            case c.ListClients():
+                return self.clients()
+        raise TypeError(f"not a control command: {command!r}")
 
 
-def _no_arguments(command: str) -> Reply:
-    return Reply(_("usage: {command} (no arguments)").format(command=command))
+def accounts_text(count: int) -> str:
+    """``1 account``, ``2 accounts``: for the log, which stays English."""
+    return f"{count} account" if count == 1 else f"{count} accounts"
 
 
 def service_name(service: str) -> str:
@@ -419,137 +308,3 @@ def service_name(service: str) -> str:
     names = {"echo": pgettext("service", "echo"), "chat": pgettext("service", "chat"),
              "irc": pgettext("service", "irc")}
     return names.get(service, service)
-
-
-def tls_summary(s: Status) -> str:
-    """``TLS: 3 of 4 chat connections; plain logins accepted``, for people."""
-    share = ngettext("TLS: {tls} of {n} chat connection", "TLS: {tls} of {n} chat connections",
-                     s.chat_connections).format(tls=number(s.tls_connections),
-                                                n=number(s.chat_connections))
-    mode = _("plain logins refused") if s.require_tls else _("plain logins accepted")
-    return f"{share}; {mode}"
-
-
-def format_duration(seconds: float) -> str:
-    """``1h02m03s``, ``2m05s`` (``1 ч 02 мин 03 с``)."""
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    if h:
-        return _("{h}h{m:02d}m{s:02d}s").format(h=h, m=m, s=s)
-    return _("{m}m{s:02d}s").format(m=m, s=s)
-
-
-# The console's commands and what each does, in the order ``help`` lists them
-# (marked with N_, shown through _() when asked: the language may change).
-HELP = [
-    ("status", N_("ports, paused or not, clients, messages, uptime")),
-    ("clients", N_("who is online, from where, since when")),
-    (N_("kick NAME"), N_("disconnect a chat or IRC user")),
-    ("pause", N_("stop listening (current sessions go on)")),
-    ("resume", N_("listen again on the same ports")),
-    ("logs [N]", N_("the last N log lines (default 20, at most 10000)")),
-    ("clear-logs", N_("empty the log file")),
-    ("clear-users", N_("clear the identification file (all accounts and tokens)")),
-    ("budgets", N_("what one client or address may use (see --help of serve)")),
-    ("tls", N_("the certificate's fingerprint and how many use TLS")),
-    ("tls require on|off", N_("refuse (or accept again) logins without TLS")),
-    ("help", N_("this list")),
-    ("shutdown", N_("stop every service and exit")),
-]
-
-
-def help_text() -> str:
-    """What ``help`` answers, in the current language."""
-    lines = [_("commands:")]
-    lines += [f"  {_(command):17s} {_(what)}" for command, what in HELP]
-    return "\n".join(lines)
-
-_COMMANDS = {
-    "shutdown": ServerController._cmd_shutdown,
-    "quit": ServerController._cmd_shutdown,
-    "exit": ServerController._cmd_shutdown,
-    "pause": ServerController._cmd_pause,
-    "resume": ServerController._cmd_resume,
-    "logs": ServerController._cmd_logs,
-    "clear-logs": ServerController._cmd_clear_logs,
-    "clear-users": ServerController._cmd_clear_users,
-    "status": ServerController._cmd_status,
-    "clients": ServerController._cmd_clients,
-    "kick": ServerController._cmd_kick,
-    "budgets": ServerController._cmd_budgets,
-    "tls": ServerController._cmd_tls,
-    "help": ServerController._cmd_help,
-    "?": ServerController._cmd_help,
-}
-
-
-class ControlThread:
-    """The control thread: carries out commands on a controller, one at a
-    time, off the caller's thread, and reports what happened.
-
-    ``submit(name, *args)`` queues ``controller.<name>(*args)``; the result
-    comes back through ``emit`` as ``("done", name, result)`` or
-    ``("failed", name, message)``. While the services run it also emits
-    ``("snapshot", Status, clients)`` every ``interval`` seconds.
-    """
-
-    def __init__(self, controller: ServerController, emit, interval: float = 1.0):
-        self.controller = controller
-        self._emit = emit
-        self.interval = interval
-        self._commands: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="control", daemon=True)
-        self._thread.start()
-
-    def submit(self, name: str, *args) -> None:
-        self._commands.put((name, args))
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Finish the queued commands, then end the thread and join it."""
-        self._commands.put(None)
-        self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                item = self._commands.get(timeout=self.interval)
-            except queue.Empty:
-                item = ("snapshot", ())
-            if item is None:
-                return
-            name, args = item
-            if name == "snapshot":
-                if self.controller.running:
-                    self._emit(("snapshot", self.controller.status(), self.controller.clients()))
-                continue
-            try:
-                result = getattr(self.controller, name)(*args)
-            except (OSError, ValueError, sqlite3.Error) as e:
-                self._emit(("failed", name, str(e)))
-            except Exception as e:  # shown to the user, never swallowed
-                log.exception("control: %s failed", name)
-                self._emit(("failed", name, f"{type(e).__name__}: {e}"))
-            else:
-                self._emit(("done", name, result))
-            if self.controller.running or name == "shutdown":
-                self._emit(("snapshot", self.controller.status(), self.controller.clients()))
-
-
-class QueueLogHandler(logging.Handler):
-    """Hands each log record, formatted, to ``emit`` as ``("log", levelno, line)``."""
-
-    def __init__(self, emit, level: int = logging.DEBUG):
-        super().__init__(level)
-        self._emit = emit
-        self.setFormatter(logging.Formatter(datadir.LOG_FORMAT))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self._emit(("log", record.levelno, self.format(record)))
-        except Exception:
-            self.handleError(record)

@@ -126,6 +126,9 @@ class EchoClient:
             self.sock = None
 
 
+COMMANDS = ("connect", "send", "disconnect")  # what EchoSession's queue carries
+
+
 class EchoSession:
     """An echo connection driven from a command queue on its own thread.
 
@@ -189,6 +192,11 @@ class EchoSession:
         return self._thread.is_alive()
 
     def _put(self, command: tuple | None) -> None:
+        # An unknown command is the caller's mistake: said here, at once,
+        # rather than dropped on the session thread.
+        if command is not None and (not isinstance(command, tuple) or not command
+                                    or command[0] not in COMMANDS):
+            raise TypeError(f"not an echo session command: {command!r}")
         self._commands.put(command)
         with self._lock:
             try:
@@ -263,9 +271,12 @@ class EchoSession:
             self._connect(*args)
         elif kind == "send":
             self._send(args[0])
-        elif kind == "disconnect" and self._client.sock is not None:
-            self._drop()
-            self._emit(Disconnected(_("you disconnected"), by_server=False))
+        elif kind == "disconnect":
+            if self._client.sock is not None:
+                self._drop()
+                self._emit(Disconnected(_("you disconnected"), by_server=False))
+        else:  # _put lets none through; a new command must be handled here
+            raise TypeError(f"not an echo session command: {command!r}")
 
     def _connect(self, host: str, port: int) -> None:
         if self._client.sock is not None:
