@@ -43,7 +43,7 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
-from gui.chat.certificates import CertificateFlow
+from gui.chat.certificates import CertificateDialog, CertificateFlow
 from gui.chat.composer import Composer
 from gui.chat.events import SessionEvents
 from gui.chat.login import LoginForm
@@ -60,7 +60,7 @@ from gui.kit.tkrelease import release_attributes
 from gui.kit.toolwindow import ToolWindow, port_or_error
 from gui.widgets.confirm import confirm_destructive
 from gui.widgets.findbar import FindBar
-from gui.widgets.security import CertificateDialog, SecurityBadge
+from gui.widgets.security import SecurityBadge
 from net.chat.client import ChatSession
 from net.chat.protocol import DEFAULT_PORT
 from net.i18n import _, ngettext, number
