@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from gui.chat import roster, wording
 from gui.chat import window as chat_window
 from gui.chat.window import ChatWindow
 from gui.kit.settings import Settings
@@ -780,13 +781,13 @@ def test_server_codes_are_worded_by_the_client_in_russian():
         "вы отправляете быстрее, чем позволяет сервер; подождите немного"
     assert code_text("bad_text") == "сообщение — от 1 до 4000 символов"
     assert code_text("new_code", "something new") == "ответ сервера: something new (new_code)"
-    assert chat_window.login_message("name_too_similar", "that name looks too much like an "
+    assert wording.login_message("name_too_similar", "that name looks too much like an "
                                      "existing one; choose another", "bob") == \
         "bob слишком похоже на чужое имя. Выберите другое."
-    assert chat_window.login_message("bad_request", "a password is 1 to 256 characters",
+    assert wording.login_message("bad_request", "a password is 1 to 256 characters",
                                      "bob") == "Сервер не понял запрос на вход (bad_request)."
     i18n.setup("en")
-    assert chat_window.login_message("bad_password", "wrong password for that name",
+    assert wording.login_message("bad_password", "wrong password for that name",
                                      "bob") == "Wrong password for bob."
 
 
@@ -820,7 +821,7 @@ def test_the_smallest_login_form_shows_a_long_error_and_the_buttons(tk_root, lan
     i18n.setup(lang)
     w = ChatWindow(tk_root, None, autoconnect=False)
     w.status.set(w.title())
-    w.login_error.set(chat_window.login_message("name_in_use", "", "alice"))
+    w.login_error.set(wording.login_message("name_in_use", "", "alice"))
     tk_root.update()
     at_minimum(w)
     form = [child for child in w.login_frame.winfo_children()]
@@ -844,7 +845,7 @@ def test_the_smallest_chat_window_shows_the_strip_and_the_names_whole(tk_root, t
     assert_whole(a, [a.strip_label, a.strip_button, a.online_label, a.send_button])
     assert_whole(a, [a.user_list, a.entry], squeezable=True)  # they give way, within reason
     rows = int(a.tk.call("font", "metrics", a.user_list.cget("font"), "-linespace"))
-    assert a.user_list.winfo_height() >= chat_window.LIST_ROWS_MIN * rows
+    assert a.user_list.winfo_height() >= roster.LIST_ROWS_MIN * rows
     lines = a.strip_label.winfo_height() / rows
     assert lines <= 5, f"the strip's text is {lines:.1f} lines tall"
     a.session.close()

@@ -1,5 +1,6 @@
-"""What the windows show about TLS: a padlock, the certificate's fingerprint,
-and the question asked when a pinned certificate has changed.
+"""What the windows show about TLS: a padlock and the certificate's
+fingerprint (the question asked when a pinned certificate has changed is
+the chat window's: ``gui.chat.certificates``).
 
 The padlock is drawn on a small canvas rather than written as a character:
 the fonts of many Linux desktops (and Xvfb's) have no padlock glyph, and a
@@ -17,19 +18,17 @@ from __future__ import annotations
 
 import tkinter as tk
 import tkinter.font as tkfont
-from collections.abc import Callable
 from tkinter import ttk
 
-from gui.kit.style import color, px, themed_text
-from gui.widgets.contextmenu import attach, read_only_menu
-from net.chat.trust import pin_key
+from gui.kit.style import color, px
+from gui.widgets.contextmenu import attach
+from gui.widgets.tooltip import Tooltip
 from net.i18n import _
 from net.tls import TlsInfo
 
 # Characters of a fingerprint line in the dialog: "SHA256:" and 16 bytes, so
 # the second line holds the other 16 and both fingerprints break alike.
 FINGERPRINT_COLUMNS = 7 + 16 * 3
-TOOLTIP_DELAY_MS = 500
 
 
 def short_fingerprint(fingerprint: str) -> str:
@@ -123,55 +122,6 @@ class Padlock(tk.Canvas):
         self.create_line(right, mid, right, max(mid, right_end), fill=ink, width=stroke)
 
 
-class Tooltip:
-    """Text shown under a widget while the pointer rests on it."""
-
-    def __init__(self, widget: tk.Misc, text: Callable[[], str]):
-        self.widget = widget
-        self.text = text
-        self.tip: tk.Toplevel | None = None
-        self._after: str | None = None
-        for w in (widget, *widget.winfo_children()):
-            w.bind("<Enter>", lambda e: self._schedule(), add="+")
-            w.bind("<Leave>", lambda e: self.hide(), add="+")
-            w.bind("<ButtonPress>", lambda e: self.hide(), add="+")
-
-    def _schedule(self) -> None:
-        self._cancel()
-        self._after = self.widget.after(TOOLTIP_DELAY_MS, self.show)
-
-    def _cancel(self) -> None:
-        if self._after is not None:
-            self.widget.after_cancel(self._after)
-            self._after = None
-
-    def show(self) -> None:
-        self._after = None
-        text = self.text()
-        if not text or self.tip is not None:
-            return
-        tip = self.tip = tk.Toplevel(self.widget)
-        tip.wm_overrideredirect(True)
-        label = tk.Label(tip, text=text, justify="left", wraplength=px(tip, 420),
-                         background=color(tip, "menu_bg"), foreground=color(tip, "text_fg"),
-                         relief="solid", borderwidth=1, padx=px(tip, 6), pady=px(tip, 4),
-                         font="TkTooltipFont")
-        label.pack()
-        tip.update_idletasks()
-        x = self.widget.winfo_rootx()
-        y = self.widget.winfo_rooty() - tip.winfo_reqheight() - px(tip, 4)
-        if y < 0:  # no room above the status bar: below it
-            y = self.widget.winfo_rooty() + self.widget.winfo_height() + px(tip, 4)
-        x = max(0, min(x, self.widget.winfo_screenwidth() - tip.winfo_reqwidth()))
-        tip.wm_geometry(f"+{x}+{y}")
-
-    def hide(self) -> None:
-        self._cancel()
-        if self.tip is not None:
-            self.tip.destroy()
-            self.tip = None
-
-
 class SecurityBadge(ttk.Frame):
     """The status bar's cell for the connection's security: a padlock, the
     short fingerprint and why it is trusted, or "Not encrypted"."""
@@ -253,111 +203,3 @@ class SecurityBadge(ttk.Frame):
     def copy(self, text: str) -> None:
         self.clipboard_clear()
         self.clipboard_append(text)
-
-
-# -- the changed certificate --------------------------------------------------------------
-class CertificateDialog(tk.Toplevel):
-    """"Server certificate changed": both fingerprints in full and a choice,
-    Cancel by default (Enter and Escape), "Accept new certificate" on purpose.
-
-    It does not wait: the answer comes to ``on_answer(accepted)`` once, when
-    a button is pressed or the dialog is closed (a Cancel), so the window's
-    event loop and its session go on meanwhile, and a test can press the
-    buttons with ``invoke()``.
-    """
-
-    def __init__(self, master: tk.Misc, address: tuple[str, int], pinned: str, offered: str,
-                 on_answer: Callable[[bool], None]):
-        super().__init__(master)
-        self.on_answer = on_answer
-        self.answered = False
-        self.title(_("Server certificate changed"))
-        self.transient(master.winfo_toplevel())
-        self.protocol("WM_DELETE_WINDOW", self.cancel)
-        self.bind("<Escape>", lambda e: self.cancel())
-        from gui.kit.icons import set_window_icon
-        set_window_icon(self, "chat")
-        body = ttk.Frame(self, padding=px(self, 18))
-        body.grid(row=0, column=0, sticky="nsew")
-        self.rowconfigure(0, weight=1)
-        self.columnconfigure(0, weight=1)
-        body.columnconfigure(0, weight=1)
-        where = pin_key(*address)
-        wrap = px(self, 460)
-        heading = ttk.Label(body, text=_("The certificate of {address} has changed").format(
-            address=where), font="TkHeadingFont", wraplength=wrap, justify="left")
-        heading.grid(row=0, column=0, sticky="w")
-        heading.configure(foreground=color(self, "warning"))
-        self.explanation = ttk.Label(body, wraplength=wrap, justify="left", text=_(
-            "This server shows another certificate than the one accepted when you first "
-            "connected. Someone may be intercepting the connection to read or change what "
-            "you send, or the server's operator made a new certificate. Accept the new one "
-            "only if you know why it changed: ask the operator to read you its fingerprint."))
-        self.explanation.grid(row=1, column=0, sticky="w", pady=(px(self, 8), px(self, 4)))
-        self.fingerprints: dict[str, tk.Text] = {}
-        row = 2
-        for key, label, value in (("pinned", _("Pinned (accepted before):"), pinned),
-                                  ("offered", _("Offered now:"), offered)):
-            ttk.Label(body, text=label).grid(row=row, column=0, sticky="w",
-                                             pady=(px(self, 8), px(self, 2)))
-            self.fingerprints[key] = self._fingerprint(body, value)
-            self.fingerprints[key].grid(row=row + 1, column=0, sticky="w")
-            row += 2
-        buttons = ttk.Frame(body)
-        buttons.grid(row=row, column=0, sticky="e", pady=(px(self, 16), 0))
-        # Screen order is Tab order: the risky choice first, the safe default last.
-        self.accept_button = ttk.Button(buttons, text=_("Accept new certificate"),
-                                        command=self.accept)
-        self.accept_button.pack(side="left", padx=(0, px(self, 6)))
-        self.cancel_button = ttk.Button(buttons, text=_("Cancel"), command=self.cancel,
-                                        style="Accent.TButton")
-        self.cancel_button.pack(side="left")
-        for button in (self.accept_button, self.cancel_button):
-            button.bind("<Return>", lambda e, b=button: b.invoke())
-            button.bind("<KP_Enter>", lambda e, b=button: b.invoke())
-        self.cancel_button.focus_set()
-        self.resizable(False, False)
-        # Modal while it shows, as a message box is; a grab can fail before
-        # the window is mapped (no window manager), and the question still stands.
-        self.after_idle(self._grab)
-
-    def _fingerprint(self, parent: tk.Misc, value: str) -> tk.Text:
-        """The whole fingerprint: selectable and copyable, not editable."""
-        lines = max(1, -(-len(value) // FINGERPRINT_COLUMNS))
-        text = tk.Text(parent, width=FINGERPRINT_COLUMNS, height=lines, wrap="char",
-                       font="TkFixedFont", relief="flat", borderwidth=0,
-                       padx=px(parent, 6), pady=px(parent, 4), takefocus=1,
-                       highlightthickness=1)
-        themed_text(text)
-        text.insert("1.0", value)
-        text.configure(state="disabled")
-        text.bind("<1>", lambda e: text.focus_set())
-        read_only_menu(text)
-        return text
-
-    def fingerprint_text(self, key: str) -> str:
-        return self.fingerprints[key].get("1.0", "end-1c")
-
-    def _grab(self) -> None:
-        if not self.answered:
-            try:
-                self.grab_set()
-            except tk.TclError:
-                pass
-
-    def accept(self) -> None:
-        self._answer(True)
-
-    def cancel(self) -> None:
-        self._answer(False)
-
-    def _answer(self, accepted: bool) -> None:
-        if self.answered:
-            return
-        self.answered = True
-        try:
-            self.grab_release()
-        except tk.TclError:
-            pass
-        self.destroy()
-        self.on_answer(accepted)
