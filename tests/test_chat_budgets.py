@@ -25,6 +25,7 @@ from net.chat.client import ChatConnection, ChatError
 from net.chat.framing import encode
 from net.chat.hashing import HashQueue
 from net.chat.server import ChatServer
+from net.cli.console_words import execute
 from net.control.controller import ServerConfig, ServerController
 from tests.conftest import wait_until
 
@@ -441,18 +442,18 @@ def test_resume_when_the_port_was_taken_says_so_and_stays_paused(tmp_path):
     controller.start()
     try:
         chat_port = controller.status().ports["chat"]
-        controller.execute("pause")
+        execute(controller, "pause")
         thief = socket.socket()
         thief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         thief.bind(("127.0.0.1", chat_port))
         thief.listen()
         with thief:
-            reply = controller.execute("resume").text
+            reply = execute(controller, "resume").text
             assert "chat" in reply and "still paused" in reply
-            status = controller.execute("status").text
+            status = execute(controller, "status").text
             assert f"paused: chat port {chat_port}" in status
             assert "listening: echo" in status
-        assert "chat on port" in controller.execute("resume").text
+        assert "chat on port" in execute(controller, "resume").text
         assert controller.status().listening == {"echo": True, "chat": True}
     finally:
         controller.shutdown()

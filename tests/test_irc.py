@@ -17,6 +17,7 @@ import pytest
 
 from net.chat.client import ChatConnection
 from net.chat.server import ChatServer
+from net.cli.console_words import execute
 from net.control.controller import ServerConfig, ServerController
 from net.irc.lines import LineSplitter, LineTooLong, line, parse, split_text
 from net.irc.server import IrcServer
@@ -442,12 +443,12 @@ def test_controller_lists_and_kicks_irc_sessions(tmp_path, clients):
         c.register("kickme", "pw")
         rows = controller.clients()
         assert [r["via"] for r in rows if r["name"] == "kickme"] == ["irc"]
-        assert "irc" in controller.execute("clients").text
+        assert "irc" in execute(controller, "clients").text
         # The TLS share counts IRC sessions too (this one is plain).
         status = controller.status()
         assert (status.tls_connections, status.chat_connections) == (0, 1)
-        assert "TLS: 0 of 1 chat connection;" in controller.execute("tls").text
-        assert controller.execute("kick kickme").text == "kickme disconnected"
+        assert "TLS: 0 of 1 chat connection;" in execute(controller, "tls").text
+        assert execute(controller, "kick kickme").text == "kickme disconnected"
         assert "kicked" in c.expect("ERROR")
         c.wait_closed()
         wait_until(lambda: not controller.clients())
