@@ -850,3 +850,22 @@ def test_the_smallest_chat_window_shows_the_strip_and_the_names_whole(tk_root, t
     assert lines <= 5, f"the strip's text is {lines:.1f} lines tall"
     a.session.close()
     a.close()
+
+
+# -- issue 20: Ctrl+A, the login's fields and a bad remembered port ------------------------
+def test_ctrl_a_selects_all_as_the_menus_say(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "selector")
+    say(a, "one line to select")
+    wait_until(lambda: lines_with(a, "one line to select") and not a.pending, 10, tk_root,
+               "the line")
+    focus(a.entry)
+    a.entry.insert("1.0", "first line\nsecond line")
+    a.entry.mark_set("insert", "2.3")
+    press(a.entry, "<Control-a>")
+    assert a.entry.get("sel.first", "sel.last") == "first line\nsecond line"
+    a.entry.event_generate("<KeyPress>", keysym="x")  # typing replaces all of it
+    a.update()
+    assert a.message_text() == "x"
+    press(a.transcript, "<Control-a>")
+    assert a.transcript.get("sel.first", "sel.last") == a.transcript_text()
+    a.close()
