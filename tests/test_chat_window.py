@@ -9,6 +9,7 @@ through the widgets: keys, clicks, pastes, menu items.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -22,7 +23,7 @@ from gui.widgets.findbar import MATCH_TAG
 from net import i18n
 from net.chat import client_events as ev
 from net.chat.client import ChatConnection, ChatSession, code_text
-from net.chat.protocol import TEXT_MAX
+from net.chat.protocol import DEFAULT_PORT, TEXT_MAX
 from net.chat.server import ChatServer
 from tests.conftest import wait_until
 
@@ -850,3 +851,72 @@ def test_the_smallest_chat_window_shows_the_strip_and_the_names_whole(tk_root, t
     assert lines <= 5, f"the strip's text is {lines:.1f} lines tall"
     a.session.close()
     a.close()
+
+
+# -- issue 20: Ctrl+A, the login's fields and a bad remembered port ------------------------
+def test_ctrl_a_selects_all_as_the_menus_say(tk_root, chat_server):
+    a = open_window(tk_root, chat_server, "selector")
+    say(a, "one line to select")
+    wait_until(lambda: lines_with(a, "one line to select") and not a.pending, 10, tk_root,
+               "the line")
+    focus(a.entry)
+    a.entry.insert("1.0", "first line\nsecond line")
+    a.entry.mark_set("insert", "2.3")
+    press(a.entry, "<Control-a>")
+    assert a.entry.get("sel.first", "sel.last") == "first line\nsecond line"
+    a.entry.event_generate("<KeyPress>", keysym="x")  # typing replaces all of it
+    a.update()
+    assert a.message_text() == "x"
+    press(a.transcript, "<Control-a>")
+    assert a.transcript.get("sel.first", "sel.last") == a.transcript_text()
+    a.close()
+
+
+@pytest.mark.parametrize("port, problem", [
+    ("１２３", "Port: '１２３' is not a port number (1-65535)."),  # full-width, not 123
+    ("²", "Port: '²' is not a port number (1-65535)."),
+    ("9" * 5000, "Port: '99999999999999999999...' is out of range (1-65535)."),
+])
+def test_a_port_that_is_no_port_is_named_by_the_login(tk_root, port, problem):
+    w = ChatWindow(tk_root, None, session_factory=quick_session, autoconnect=False)
+    w.port.set(port)
+    w.name.set("porter")
+    w.password.set("pw")
+    w.login_button.invoke()
+    assert w.login_error.get() == problem
+    assert w.connected_to is None and w.pending_login is None  # nothing was tried
+    assert w.login_button.instate(["!disabled"])
+    w.close()
+
+
+def test_a_host_with_spaces_is_refused_and_not_remembered(tk_root, chat_server, tmp_path):
+    path = tmp_path / "settings.json"
+    w = ChatWindow(tk_root, Settings(path), session_factory=quick_session, autoconnect=False)
+    w.host.set("127.0.0.1 elsewhere")  # the resolver would take it as 127.0.0.1
+    w.port.set(str(chat_server.address[1]))
+    w.name.set("spacey")
+    w.password.set("pw")
+    w.login_button.invoke()
+    assert w.login_error.get() == "'127.0.0.1 elsewhere' is not a host name or address."
+    assert w.connected_to is None and not w.logged_in
+    w.host.set("127.0.0.1")
+    w.login_button.invoke()
+    wait_until(lambda: w.logged_in, 10, tk_root, "the login to the host without spaces")
+    w.close()
+    assert json.loads(path.read_text())["chat"]["host"] == "127.0.0.1"
+    assert "elsewhere" not in path.read_text()
+
+
+@pytest.mark.parametrize("remembered", ["²", "9" * 5000, True, [1, 2]],
+                         ids=["superscript", "5000-digits", "true", "list"])
+def test_a_bad_remembered_port_opens_the_window_with_the_default(tk_root, tmp_path,
+                                                                  remembered, settle_threads):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"chat": {"host": "127.0.0.1", "port": remembered,
+                                         "name": "someone"}}))
+    w = ChatWindow(tk_root, Settings(path), session_factory=quick_session)  # autoconnect
+    assert w.port.get() == str(DEFAULT_PORT)
+    assert w.connected_to == ("127.0.0.1", DEFAULT_PORT)  # the autoconnect went there
+    assert w.login_error.get() == ""
+    w.close()
+    settle_threads()

@@ -15,6 +15,7 @@ import tkinter as tk
 import tkinter.font as tkfont
 from tkinter import ttk
 
+from gui.chat.composer import select_all
 from gui.chat.wording import local_time
 from gui.kit.style import themed_text
 from gui.widgets.contextmenu import read_only_menu
@@ -59,6 +60,7 @@ class Transcript:
         self._at_end = True
         t.bind("<Configure>", self._keep_end, add="+")
         read_only_menu(t)
+        t.bind("<Control-a>", lambda e: (select_all(t), "break")[1])  # as its menu says
         self.new_below = ttk.Button(frame, text=_("New messages below ↓"),
                                     command=self.scroll_to_newest)
         return frame
