@@ -19,11 +19,15 @@ from types import SimpleNamespace
 
 import pytest
 
+import gui.scanner.results as scanner_results
 import gui.scanner.window as scanner_window
+import gui.scanner.worker as scanner_worker
 from gui.kit import style
 from gui.kit.settings import Settings
 from gui.kit.style import color
-from gui.scanner.window import COLUMNS, ScannerWindow, SlicedPoller, TargetOrder
+from gui.scanner.ordering import COLUMNS, TargetOrder
+from gui.scanner.poller import SlicedPoller
+from gui.scanner.window import ScannerWindow
 from net import i18n
 from net.scan.engine import (
     DOWN,
@@ -215,12 +219,12 @@ def test_scan_hosts_that_do_not_answer_is_passed_on_and_remembered(
     open_ports, _ = loopback_hosts
     made: list[dict] = []
 
-    class Recording(scanner_window.Scanner):
+    class Recording(scanner_worker.Scanner):
         def __init__(self, *args, **kwargs):
             made.append(kwargs)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(scanner_window, "Scanner", Recording)
+    monkeypatch.setattr(scanner_worker, "Scanner", Recording)
     settings = Settings(tmp_path / "settings.json")
     settings.update("scanner", host="127.0.0.2")  # what the one-host window saved
     window = ScannerWindow(tk_root, settings)
@@ -500,7 +504,7 @@ def test_a_flood_of_open_ports_is_drawn_in_batches_in_order(tk_root):
     shown_window(tk_root, window)
     late_few = {100, 5000, 40000}
     late_run = set(range(30_001, 30_101))  # more than are put in place one by one
-    assert len(late_run) > scanner_window.MISPLACED_ONE_BY_ONE
+    assert len(late_run) > scanner_results.MISPLACED_ONE_BY_ONE
     window.events.put(ScanStarted("127.0.0.1", "127.0.0.1", len(ALL), "fast", 1, 2048))
     for port in ALL:
         if port not in late_few and port not in late_run:
@@ -514,8 +518,8 @@ def test_a_flood_of_open_ports_is_drawn_in_batches_in_order(tk_root):
         step(tk_root)
         counts.append(len(window.tree.get_children()))
     shown = [c for c in dict.fromkeys(counts) if c]  # each count the user saw, in order
-    assert len(shown) > 5 and shown[0] <= scanner_window.ROWS_WAITING + \
-        scanner_window.ROWS_CHUNK, shown[:5]
+    assert len(shown) > 5 and shown[0] <= scanner_results.ROWS_WAITING + \
+        scanner_results.ROWS_CHUNK, shown[:5]
     assert ports_of(window) == list(ALL)
     assert values(window, "p0:22") == {"port": "22", "service": "", "banner": "",
                                        "state": "open"}
@@ -569,7 +573,7 @@ def test_cancel_during_a_flood_shows_the_result_at_once(tk_root, monkeypatch, se
     """Cancel with tens of thousands of rows still to draw: the window stops
     drawing them batch by batch and shows the final result (which holds
     every port found) in one go, with Cancelled."""
-    monkeypatch.setattr(scanner_window, "Scanner", FloodScanner)
+    monkeypatch.setattr(scanner_worker, "Scanner", FloodScanner)
     FloodScanner.emitted.clear()
     window = ScannerWindow(tk_root, None)
     shown_window(tk_root, window)

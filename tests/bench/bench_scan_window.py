@@ -117,7 +117,8 @@ def drive(mode: str, target: str, cancel_after: float) -> dict:
 def _rows_shown(window) -> int:
     tree = window.tree
     tops = tree.get_children()
-    return sum(len(tree.get_children(i)) or 1 for i in tops) if window.several else len(tops)
+    several = window.results.several
+    return sum(len(tree.get_children(i)) or 1 for i in tops) if several else len(tops)
 
 
 # -- the bench ----------------------------------------------------------------------
