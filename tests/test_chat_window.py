@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from gui.chat import roster, wording
 from gui.chat import window as chat_window
+from gui.chat.login_request import LoginProblem, LoginRequest, login_request
+from gui.chat.pending import PendingBook
 from gui.chat.window import ChatWindow
 from gui.kit.settings import Settings
 from gui.widgets.findbar import MATCH_TAG
@@ -920,3 +925,69 @@ def test_a_bad_remembered_port_opens_the_window_with_the_default(tk_root, tmp_pa
     assert w.login_error.get() == ""
     w.close()
     settle_threads()
+
+
+# -- without a display: the pending-lines book, the login's checks, the wording -------------
+def test_the_parts_without_tk_import_no_tkinter():
+    code = ("import sys; import gui.chat.pending, gui.chat.login_request, gui.chat.wording; "
+            "assert 'tkinter' not in sys.modules, sorted(m for m in sys.modules if 'tk' in m)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+
+
+def test_the_pending_book_keeps_order_and_settles_after_a_login():
+    book = PendingBook()
+    one = book.add("hello", None, "10:00")
+    two = book.add("hello", None, "10:01")  # the same words twice: two lines
+    secret = book.add("psst", "bob", "10:02")
+    assert [p.key for p in book] == [1, 2, 3] and len(book) == 3
+    assert book.unsent(logged_in=False, epoch=None) == [one, two, secret]
+    one.epoch = two.epoch = 7  # handed to the session on login 7, then the drop
+    assert book.handed_to(7) == [one, two] and book.handed_to(8) == []
+    assert book.unsent(logged_in=True, epoch=7) == [secret]  # online, 7's still go out
+    # The history after the next login holds one "hello" of ours (and one of someone else's).
+    again = book.after_login([{"from": "ME", "text": "hello", "to": None},
+                              {"from": "bob", "text": "hello", "to": None}], "me")
+    assert again == [two, secret] and list(book) == [two, secret]
+    assert book.confirm({"text": "psst", "to": None}) is None  # not to everyone
+    assert book.confirm({"text": "psst", "to": "bob"}) is secret and list(book) == [two]
+    for p in book:  # the book may change while it is walked
+        book.remove(p)
+    book.remove(two)  # gone already: nothing happens
+    assert not book and book.add("next", None, "10:03").key == 4
+
+
+def test_the_login_form_checks_into_a_request():
+    assert login_request(" 127.0.0.1 ", "09091", " alice ", "pw") == \
+        LoginRequest("127.0.0.1", 9091, "alice", "pw", False)
+    assert login_request("localhost", "1", "bob", "pw", plain=True).address == ("localhost", 1)
+
+    def problem(*fields) -> tuple[str, str]:
+        with pytest.raises(LoginProblem) as caught:
+            login_request(*fields)
+        return caught.value.field, caught.value.message
+
+    # The nickname and password first (where the user types), then the address.
+    assert problem("a b", "１２３", "no spaces", "") == (
+        "name", "A nickname is 1 to 32 letters of one alphabet, digits, '_', '-' or '.'.")
+    assert problem("a b", "１２３", "alice", "") == (
+        "password", "Enter a password (a new nickname is registered with it).")
+    assert problem("h", "1", "alice", "p" * 257) == (
+        "password", "A password is at most 256 characters.")
+    assert problem("a b", "１２３", "alice", "pw") == (
+        "host", "'a b' is not a host name or address.")
+    assert problem("", "1", "alice", "pw") == ("host", "Enter a host name or address.")
+    assert problem("h", "１２３", "alice", "pw") == (
+        "port", "Port: '１２３' is not a port number (1-65535).")
+    assert problem("h", "²", "alice", "pw")[0] == "port"
+    assert problem("h", "9" * 5000, "alice", "pw") == (
+        "port", "Port: '99999999999999999999...' is out of range (1-65535).")
+    assert problem("h", "0", "alice", "pw") == ("port", "Port: 0 is out of range (1-65535).")
+
+
+def test_the_wording_needs_no_window():
+    assert wording.sentence("  the server is gone ") == "The server is gone."
+    assert wording.sentence("done!") == "Done!" and wording.sentence(" ") == ""
+    assert wording.local_time("not a time") == "--:--"
+    assert wording.login_message("new_code", "something new", "bob") == \
+        "The server refused the login: the server said: something new (new_code)."
+    assert wording.title_text() == "netdesk — Chat"
