@@ -13,6 +13,7 @@ from collections.abc import Callable
 from tkinter import ttk
 
 from gui.kit.style import color, px, themed_text
+from gui.kit.tkrelease import release_attributes
 from gui.widgets.contextmenu import read_only_menu
 from gui.widgets.security import FINGERPRINT_COLUMNS
 from net.chat import client_events as ev
@@ -176,4 +177,8 @@ class CertificateDialog(tk.Toplevel):
         except tk.TclError:
             pass
         self.destroy()
+        # Its title-bar icons, freed here on the Tk thread: left to the
+        # garbage collector they may be freed on a worker's ("main thread is
+        # not in main loop", seen once in CI).
+        release_attributes(self)
         self.on_answer(accepted)
