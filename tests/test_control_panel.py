@@ -615,3 +615,24 @@ def test_the_panel_speaks_russian_with_a_server_running(tk_root, tmp_path, quest
     finally:
         panel.close_now()
         datadir.remove_logging(handler)
+
+
+def test_the_live_logs_matches_stay_capped(panel, tk_root, monkeypatch):
+    """Lines that keep arriving while a search is shown add their matches
+    through the find bar's one capped loop (it used to copy the loop
+    without the cap, so a busy log grew the list without bound)."""
+    from gui.widgets import findbar
+    monkeypatch.setattr(findbar, "MAX_MATCHES", 5)
+    bar = panel.findbar
+    text = bar.text
+    text.configure(state="normal")
+    text.insert("end", "hit\n" * 3)
+    bar.query.set("hit")
+    bar.open()
+    assert len(bar.matches) == 3
+    for _ in range(4):  # a busy log: more lines with the word
+        start = text.index("end-1c")
+        text.insert("end", "hit hit\n")
+        bar.lines_added(start)
+    assert len(bar.matches) == 5
+    assert bar.count.get().endswith("+"), bar.count.get()

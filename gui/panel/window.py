@@ -24,7 +24,7 @@ from gui.kit.style import color, px, themed_text
 from gui.kit.toolwindow import ChoiceBox, ToolWindow, port_or_error
 from gui.widgets.confirm import confirm_destructive
 from gui.widgets.contextmenu import attach, edit_menu, read_only_menu
-from gui.widgets.findbar import MATCH_TAG, FindBar
+from gui.widgets.findbar import FindBar
 from gui.widgets.security import Padlock
 from net import datadir, i18n
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
@@ -881,16 +881,7 @@ class _LiveFindBar(FindBar):
         query = self.query.get()
         if not self.shown or not query:
             return
-        length = tk.IntVar(self)
-        added = False
-        while True:
-            pos = self.text.search(query, start, "end", nocase=True, count=length)
-            if not pos or not length.get():
-                break
-            end = f"{pos}+{length.get()}c"
-            self.matches.append((pos, end))
-            self.text.tag_add(MATCH_TAG, pos, end)
-            start, added = end, True
+        added = self.find_from(start, query)
         if added:
             self._count()
 

@@ -22,6 +22,9 @@ MATCH_TAG = "find-match"
 CURRENT_TAG = "find-current"
 
 
+MAX_MATCHES = 10_000
+
+
 class FindBar(ttk.Frame):
     def __init__(self, master: tk.Misc, text: tk.Text):
         super().__init__(master, padding=(6, 3))
@@ -81,6 +84,22 @@ class FindBar(ttk.Frame):
         self.text.tag_remove(CURRENT_TAG, "1.0", "end")
         self.matches, self.current = [], -1
 
+    def find_from(self, start: str, query: str) -> bool:
+        """Highlight the matches of ``query`` from ``start`` on, up to
+        MAX_MATCHES in all (enough to show; the count says "10000+").
+        True if it found any."""
+        length = tk.IntVar(self)
+        found = False
+        while len(self.matches) < MAX_MATCHES:
+            pos = self.text.search(query, start, "end", nocase=True, count=length)
+            if not pos or not length.get():
+                break
+            end = f"{pos}+{length.get()}c"
+            self.matches.append((pos, end))
+            self.text.tag_add(MATCH_TAG, pos, end)
+            start, found = end, True
+        return found
+
     def search(self) -> None:
         """Highlight every match of the query (called as it is typed)."""
         self.clear()
@@ -88,18 +107,7 @@ class FindBar(ttk.Frame):
         if not query:
             self.count.set("")
             return
-        start = "1.0"
-        length = tk.IntVar(self)
-        while True:
-            pos = self.text.search(query, start, "end", nocase=True, count=length)
-            if not pos or not length.get():
-                break
-            end = f"{pos}+{length.get()}c"
-            self.matches.append((pos, end))
-            self.text.tag_add(MATCH_TAG, pos, end)
-            start = end
-            if len(self.matches) >= 10_000:  # enough to show; the count says "10000+"
-                break
+        self.find_from("1.0", query)
         if not self.matches:
             self.count.set(_("no matches"))
             return
@@ -124,6 +132,6 @@ class FindBar(ttk.Frame):
 
     def position_text(self, index: int) -> str:
         """"3 of 12" for the match at ``index`` ("10,000+" when the search stopped)."""
-        more = "+" if len(self.matches) >= 10_000 else ""
+        more = "+" if len(self.matches) >= MAX_MATCHES else ""
         return _("{current} of {total}").format(current=number(index + 1),
                                                 total=number(len(self.matches)) + more)
