@@ -5,6 +5,7 @@ kick (row 12), port fields (row 13), layout at default and minimum size
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import socket
@@ -16,8 +17,10 @@ import pytest
 
 import gui.widgets.confirm
 from gui.kit import style
+from gui.kit.settings import Settings
 from gui.panel import window as control_panel
-from gui.panel.window import ControlPanel, port_field, shown_line
+from gui.panel.form import port_field, read_form
+from gui.panel.window import ControlPanel, shown_line
 from gui.widgets.findbar import MATCH_TAG
 from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatError
@@ -67,6 +70,7 @@ def start(panel, root):
     panel.host.set("127.0.0.1")
     panel.echo_port.set("0")
     panel.chat_port.set("0")
+    panel.irc_port.set("0")
     panel.buttons["start"].invoke()
     wait_until(lambda: panel.status_now is not None and panel.status_now.running, 10, root,
                "the services to start")
@@ -123,6 +127,7 @@ def test_panel_start_pause_resume_logs_kick_clear_and_stop(panel, tk_root, tmp_p
     wait_until(lambda: row_of(panel, "bob"), 10, tk_root, "bob listed")
     panel.clients.selection_set(row_of(panel, "bob"))
     tk_root.update()
+    questions.answers.append(True)  # Kick asks first, as every disconnecting action
     panel.kick_button.invoke()
     assert bob.recv_until("bye")["reason"] == "kicked"
     wait_until(lambda: panel.status.get() == "Kicked bob", 10, tk_root, "the kick's status")
@@ -269,7 +274,7 @@ def test_closing_a_stopped_panel_asks_nothing(panel, tk_root, settle_threads):
     settle_threads()
 
 
-def test_kick_needs_a_named_row(panel, tk_root):
+def test_kick_needs_a_named_row(panel, tk_root, questions):
     chat, _ = start(panel, tk_root)
     dave = login(chat, "dave")
     wait_until(lambda: row_of(panel, "dave"), 10, tk_root, "dave listed")
@@ -290,6 +295,7 @@ def test_kick_needs_a_named_row(panel, tk_root):
     assert labels == ["Kick dave", "Copy name", "Copy address"]
     menu.invoke(1)
     assert panel.clipboard_get() == "dave"
+    questions.answers.append(True)
     menu.invoke(0)
     assert dave.recv_until("bye")["reason"] == "kicked"
     wait_until(lambda: panel.status.get() == "Kicked dave", 10, tk_root, "the status")
@@ -319,6 +325,7 @@ def test_bad_fields_are_named_in_one_format(panel, tk_root, echo, chat, host, me
     panel.host.set(host)
     panel.echo_port.set(echo)
     panel.chat_port.set(chat)
+    panel.irc_port.set("0")
     panel.buttons["start"].invoke()
     tk_root.update()
     text = panel.field_error.cget("text")
@@ -469,8 +476,10 @@ def test_tab_follows_the_screen(panel, tk_root):
     panel.deiconify()
     tk_root.update()
     order = [panel.fields["host"], panel.fields["echo_port"], panel.fields["chat_port"],
+             panel.fields["irc_port"],
              panel.buttons["start"], panel.budgets_button,  # Stop, Pause, Resume are off
              panel.require_box,  # the fingerprint and its Copy wait for a running chat
+             panel.new_certificate_button,
              panel.clients, panel.clear_users_button,  # Kick is off without a selection
              panel.level_box, panel.filter_entry, panel.clear_logs_button, panel.log_view]
     widget = order[0]
@@ -636,3 +645,151 @@ def test_the_live_logs_matches_stay_capped(panel, tk_root, monkeypatch):
         bar.lines_added(start)
     assert len(bar.matches) == 5
     assert bar.count.get().endswith("+"), bar.count.get()
+
+
+# -- issue 20: the panel's defects -------------------------------------------------------
+BAD_PORTS = {"superscript": "²", "full-width": "\uff11\uff12\uff13", "long": "9" * 5000}
+
+
+@pytest.mark.parametrize("key", ["echo_port", "chat_port", "irc_port"])
+@pytest.mark.parametrize("kind", list(BAD_PORTS))
+def test_a_bad_port_typed_in_any_field_is_named_and_nothing_raises(panel, tk_root, key,
+                                                                   kind):
+    for k, var in panel.port_vars.items():
+        var.set(BAD_PORTS[kind] if k == key else "0")
+    panel.host.set("127.0.0.1")
+    panel.buttons["start"].invoke()  # a Tk callback that raised fails the test (conftest)
+    tk_root.update()
+    label = {"echo_port": "Echo port", "chat_port": "Chat port", "irc_port": "IRC port"}[key]
+    assert panel.field_error.cget("text").startswith(f"{label}: '")
+    assert panel.fields[key].instate(["invalid"])
+    assert not panel.running and panel.status_now is None
+
+
+def test_a_bad_remembered_port_is_forgotten_and_the_panel_opens(tk_root, tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"control": {
+        "echo_port": BAD_PORTS["superscript"], "chat_port": BAD_PORTS["full-width"],
+        "irc_port": BAD_PORTS["long"]}}), encoding="utf-8")
+    p = ControlPanel(tk_root, tmp_path, Settings(path))
+    try:
+        assert (p.echo_port.get(), p.chat_port.get(), p.irc_port.get()) == (
+            "9090", "9091", "6667")  # the defaults
+    finally:
+        p.close_now()
+
+
+def test_the_irc_port_is_a_field_remembered_and_used(tk_root, tmp_path, questions):
+    settings = Settings(tmp_path / "settings.json")
+    p = ControlPanel(tk_root, tmp_path, settings)
+    try:
+        assert p.irc_port.get() == "6667" and "irc_port" in p.fields
+        with socket.socket() as holder:  # a port the IRC field asks for, then frees
+            holder.bind(("127.0.0.1", 0))
+            wanted = holder.getsockname()[1]
+        p.host.set("127.0.0.1")
+        p.echo_port.set("0")
+        p.chat_port.set("0")
+        p.irc_port.set(str(wanted))
+        p.buttons["start"].invoke()
+        wait_until(lambda: p.status_now is not None, 10, tk_root, "the start")
+        assert p.status_now.ports["irc"] == wanted
+        assert settings.get("control", "irc_port") == wanted
+        assert p.fields["irc_port"].instate(["disabled"])  # as the others while running
+    finally:
+        p.close_now()
+        p.control.join(10)
+
+
+def test_the_form_is_read_without_a_display():
+    request, field, problem = read_form(" 127.0.0.1 ", {"echo_port": "0", "chat_port": "0",
+                                                        "irc_port": "0"})
+    assert (field, problem) == ("", "") and request.host == "127.0.0.1"
+    config = request.config(require_tls=True)
+    assert (config.echo_port, config.chat_port, config.irc_port) == (0, 0, 0)
+    assert config.chat_options.require_tls
+    _, field, problem = read_form("h", {"echo_port": "7000", "chat_port": "7001",
+                                        "irc_port": "7000"})
+    assert field == "irc_port"
+    assert problem == "IRC port: 7000 is in the field Echo port too; choose another"
+    _, field, problem = read_form("h", {"echo_port": "1", "chat_port": "2", "irc_port": "²"})
+    assert (field, problem) == ("irc_port", "IRC port: '²' is not a port number (0-65535)")
+
+
+def test_kick_asks_first_naming_the_user_and_no_keeps_them(panel, tk_root, questions):
+    chat, _ = start(panel, tk_root)
+    erin = login(chat, "erin")
+    wait_until(lambda: row_of(panel, "erin"), 10, tk_root, "erin listed")
+    panel.clients.selection_set(row_of(panel, "erin"))
+    tk_root.update()
+    questions.answers.append(False)
+    panel.kick_button.invoke()
+    assert questions.asked[-1]["title"] == "Kick erin"
+    assert "erin" in questions.asked[-1]["question"]
+    tk_root.update()
+    erin.send({"type": "say", "text": "still here"})
+    assert erin.recv_until("message")["text"] == "still here"  # No: not disconnected
+    questions.answers.append(True)
+    panel.kick_button.invoke()
+    assert erin.recv_until("bye")["reason"] == "kicked"
+    wait_until(lambda: "kicked erin: kicked from the control panel" in panel.log_text(), 10,
+               tk_root, "the reason in the log")
+    erin.close()
+
+
+def test_kick_asks_with_no_as_the_default(panel, tk_root, monkeypatch):
+    """The real question: Enter means No."""
+    monkeypatch.setattr(control_panel, "confirm_destructive",
+                        gui.widgets.confirm.confirm_destructive)
+    calls = []
+    monkeypatch.setattr(gui.widgets.confirm.messagebox, "askyesno",
+                        lambda title, message, **options: calls.append(options) or False)
+    chat, _ = start(panel, tk_root)
+    fay = login(chat, "fay")
+    wait_until(lambda: row_of(panel, "fay"), 10, tk_root, "fay listed")
+    panel.clients.selection_set(row_of(panel, "fay"))
+    tk_root.update()
+    panel.kick_button.invoke()
+    assert calls and calls[0]["default"] == "no"
+    fay.close()
+
+
+def test_a_new_certificate_asks_and_the_next_start_shows_another_fingerprint(panel, tk_root,
+                                                                           questions):
+    start(panel, tk_root)
+    wait_until(lambda: panel.fingerprint.get(), 10, tk_root, "the fingerprint")
+    old = panel.fingerprint.get()
+    questions.answers.append(False)  # No: nothing changes
+    panel.new_certificate_button.invoke()
+    assert "warned" in questions.asked[-1]["loses"]
+    questions.answers.append(True)
+    panel.new_certificate_button.invoke()
+    wait_until(lambda: "new certificate" in panel.status.get(), 10, tk_root, "the answer")
+    assert panel.fingerprint.get() == old  # the running chat keeps its certificate
+    panel.buttons["stop"].invoke()  # no one connected: no question
+    wait_until(lambda: not panel.running, 10, tk_root, "the stop")
+    start(panel, tk_root)
+    wait_until(lambda: panel.fingerprint.get(), 10, tk_root, "the new fingerprint")
+    assert panel.fingerprint.get() != old
+    new = panel.fingerprint.get()
+    panel.buttons["stop"].invoke()
+    wait_until(lambda: not panel.running, 10, tk_root, "the stop")
+    start(panel, tk_root)  # once: the start after keeps the new one
+    wait_until(lambda: panel.fingerprint.get(), 10, tk_root, "the fingerprint")
+    assert panel.fingerprint.get() == new
+
+
+def test_counts_in_the_panel_are_pluralised(panel, tk_root, questions):
+    chat, _ = start(panel, tk_root)
+    for name in ("gil", "hal"):
+        login(chat, name).close()
+    wait_until(lambda: panel.status_now.connections == 0, 10, tk_root, "both gone")
+    panel.buttons["stop"].invoke()
+    wait_until(lambda: not panel.running, 10, tk_root, "the stop")
+    panel.clear_users_button.invoke()
+    questions.answer(panel, tk_root, True)
+    wait_until(lambda: "identification file cleared (" in panel.log_text(), 10, tk_root,
+               "the log line")
+    assert "identification file cleared (2 accounts)" in panel.log_text()
+    assert "(s)" not in panel.log_text()
+    assert panel.status.get() == "Identification file cleared: 2 accounts forgotten"

@@ -21,14 +21,14 @@ from tkinter import ttk
 
 from gui.kit.settings import Settings
 from gui.kit.style import color, px, themed_text
-from gui.kit.toolwindow import ChoiceBox, ToolWindow, port_or_error
+from gui.kit.toolwindow import ChoiceBox, ToolWindow
+from gui.panel.form import read_form
 from gui.widgets.confirm import confirm_destructive
 from gui.widgets.contextmenu import attach, edit_menu, read_only_menu
-from gui.widgets.findbar import FindBar
+from gui.widgets.findbar import MAX_MATCHES, FindBar
 from gui.widgets.security import Padlock
 from net import datadir, i18n
 from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
-from net.chat.server import ChatOptions
 from net.cli.replies import format_duration, service_name, tls_summary
 from net.control import commands as cmd
 from net.control.config import ServerConfig
@@ -76,12 +76,6 @@ def level_width() -> int:
 
 
 # -- fields ------------------------------------------------------------------------------
-def port_field(label: str, text: str) -> tuple[int | None, str]:
-    """A port field: (port, "") or (None, "Chat port: 70000 is out of range (0-65535)").
-    0 asks for any free port."""
-    return port_or_error(text, allow_zero=True, field=label)
-
-
 def level_of(line: str) -> int:
     """The level of a log file line (continuation lines count as INFO)."""
     parts = line.split(None, 3)
@@ -126,10 +120,16 @@ class ControlPanel(ToolWindow):
         # All interfaces, as `netdesk serve`: a chat server is for the others
         # on the network; 127.0.0.1 keeps it to this machine.
         self.host = tk.StringVar(self, self.remembered("host", "0.0.0.0"))
+        # A remembered port that is no port (edited by hand, older) is
+        # forgotten: the default instead, and the panel opens.
         self.echo_port = tk.StringVar(
             self, str(self.remembered_port("echo_port", ECHO_PORT, allow_zero=True)))
         self.chat_port = tk.StringVar(
             self, str(self.remembered_port("chat_port", CHAT_PORT, allow_zero=True)))
+        self.irc_port = tk.StringVar(
+            self, str(self.remembered_port("irc_port", IRC_PORT, allow_zero=True)))
+        self.port_vars = {"echo_port": self.echo_port, "chat_port": self.chat_port,
+                          "irc_port": self.irc_port}
         self.state = tk.StringVar(self, _("Stopped"))
         self.counters = tk.StringVar(self, "")
         self.level = tk.StringVar(self, "INFO")
@@ -174,22 +174,25 @@ class ControlPanel(ToolWindow):
         for col, (key, label, var, width) in enumerate(
                 [("host", _("Host"), self.host, 16),
                  ("echo_port", _("Echo port"), self.echo_port, 7),
-                 ("chat_port", _("Chat port"), self.chat_port, 7)]):
-            ttk.Label(services, text=label).grid(row=0, column=col * 2, padx=(12 if col else 0, 4))
+                 ("chat_port", _("Chat port"), self.chat_port, 7),
+                 ("irc_port", _("IRC port"), self.irc_port, 7)]):
+            # Each label above its field: four fields fit the narrowest window.
+            pad = (12 if col else 0, 0)
+            ttk.Label(services, text=label).grid(row=0, column=col, sticky="w", padx=pad)
             entry = ttk.Entry(services, textvariable=var, width=width)
-            entry.grid(row=0, column=col * 2 + 1, sticky="w")
+            entry.grid(row=1, column=col, sticky="w", padx=pad)
             entry.bind("<Return>", lambda e: self.start())
             entry.bind("<KP_Enter>", lambda e: self.start())
             edit_menu(entry)
             self.fields[key] = entry
-        services.columnconfigure(6, weight=1)
+        services.columnconfigure(4, weight=1)
         self.field_error = ttk.Label(services, style="Error.TLabel", anchor="w")
-        self.field_error.grid(row=1, column=0, columnspan=7, sticky="ew", pady=(4, 0))
+        self.field_error.grid(row=2, column=0, columnspan=5, sticky="ew", pady=(4, 0))
         self.field_error.grid_remove()
         self.field_error.bind("<Configure>", lambda e: self.field_error.configure(
             wraplength=max(e.width, 200)))
         buttons = ttk.Frame(services)
-        buttons.grid(row=2, column=0, columnspan=7, sticky="w", pady=(6, 0))
+        buttons.grid(row=3, column=0, columnspan=5, sticky="w", pady=(6, 0))
         self.buttons: dict[str, ttk.Button] = {}
         for name, label in (("start", _("Start")), ("stop", _("Stop")), ("pause", _("Pause")),
                             ("resume", _("Resume"))):
@@ -201,14 +204,14 @@ class ControlPanel(ToolWindow):
                                          command=lambda: self.control.submit(cmd.ShowBudgets()))
         self.budgets_button.pack(side="left", padx=(12, 0))
         state_row = ttk.Frame(services)
-        state_row.grid(row=3, column=0, columnspan=7, sticky="ew", pady=(6, 0))
+        state_row.grid(row=4, column=0, columnspan=5, sticky="ew", pady=(6, 0))
         # A character, not a drawing: it scales with the font on any screen.
         self.state_dot = ttk.Label(state_row, text="●")
         self.state_dot.pack(side="left", padx=(0, 6))
         ttk.Label(state_row, textvariable=self.state, font="TkHeadingFont").pack(side="left")
         self.counters_label = ttk.Label(services, textvariable=self.counters,
                                         style="Hint.TLabel", justify="left")
-        self.counters_label.grid(row=4, column=0, columnspan=7, sticky="ew")
+        self.counters_label.grid(row=5, column=0, columnspan=5, sticky="ew")
         self.counters_label.bind("<Configure>", lambda e: self.counters_label.configure(
             wraplength=max(e.width, 200)))
         self._build_tls(services)
@@ -322,11 +325,11 @@ class ControlPanel(ToolWindow):
         """The chat's TLS: require it or not, the certificate's fingerprint
         (whole in a read-only field, to copy and read out to users), the share."""
         row = ttk.Frame(services)
-        row.grid(row=5, column=0, columnspan=7, sticky="ew", pady=(6, 0))
+        row.grid(row=6, column=0, columnspan=5, sticky="ew", pady=(6, 0))
         self.require_box = ttk.Checkbutton(row, text=_("Require TLS for chat logins"),
                                            variable=self.require_tls,
                                            command=self._require_tls_changed)
-        self.require_box.grid(row=0, column=0, columnspan=4, sticky="w")
+        self.require_box.grid(row=0, column=0, columnspan=5, sticky="w")
         self.tls_padlock = Padlock(row)
         self.tls_padlock.grid(row=1, column=0, sticky="w", pady=(4, 0))
         ttk.Label(row, text=_("Certificate")).grid(row=1, column=1, sticky="w",
@@ -340,8 +343,11 @@ class ControlPanel(ToolWindow):
             row, text=_("Copy"), width=-6,
             command=lambda: self._copy(self.fingerprint.get()))
         self.copy_fingerprint_button.grid(row=1, column=3, padx=(6, 0), pady=(4, 0))
+        self.new_certificate_button = ttk.Button(row, text=_("New certificate…"),
+                                                 command=self.new_certificate)
+        self.new_certificate_button.grid(row=1, column=4, padx=(6, 0), pady=(4, 0))
         self.tls_share = ttk.Label(row, style="Hint.TLabel", justify="left")
-        self.tls_share.grid(row=2, column=0, columnspan=4, sticky="ew")
+        self.tls_share.grid(row=2, column=0, columnspan=5, sticky="ew")
         self.tls_share.bind("<Configure>", lambda e: self.tls_share.configure(
             wraplength=max(e.width, 200)))
         row.columnconfigure(2, weight=1)
@@ -374,27 +380,14 @@ class ControlPanel(ToolWindow):
     def start(self) -> None:
         if self.running:
             return
-        host = self.host.get().strip()
-        echo, problem = port_field(_("Echo port"), self.echo_port.get())
-        chat, chat_problem = port_field(_("Chat port"), self.chat_port.get())
-        field = "echo_port" if problem else "chat_port" if chat_problem else ""
-        problem = problem or chat_problem
-        if not problem and not host:
-            field, problem = "host", _("Host: enter an address to listen on (0.0.0.0: every "
-                                       "interface; 127.0.0.1: this computer only)")
-        if not problem and echo and echo == chat:
-            field, problem = "chat_port", _("Chat port: {port} is the echo port too; "
-                                            "choose another").format(port=chat)
+        request, field, problem = read_form(self.host.get(), {
+            key: var.get() for key, var in self.port_vars.items()})
         self._field_problem(field, problem)
-        if problem:
+        if request is None:
             return
-        self.remember(host=host, echo_port=echo, chat_port=chat)
+        self.remember(host=request.host, **request.ports)
         self._busy(_("Starting…"))
-        # The IRC gateway has no field of its own: its default port, or any
-        # free one when the chat port is any free one.
-        self.control.submit(cmd.Start(ServerConfig(
-            host=host, echo_port=echo, chat_port=chat, irc_port=IRC_PORT if chat else 0,
-            chat_options=ChatOptions(require_tls=self.require_tls.get()))))
+        self.control.submit(cmd.Start(request.config(self.require_tls.get())))
 
     def _field_problem(self, field: str, problem: str) -> None:
         self.field_error.configure(text=problem)
@@ -436,8 +429,26 @@ class ControlPanel(ToolWindow):
         if name is None:
             self.status.set(_("Select a user in the table to kick"))
             return
+        # Disconnecting asks first, as every other disconnecting action; No
+        # is the default.
+        if not confirm_destructive(
+                self, _("Kick {name}").format(name=name),
+                _("Disconnect {name} now?").format(name=name),
+                _("{name} is disconnected at once and may log in again.").format(name=name)):
+            return
         self.status.set(_("Kicking {name}…").format(name=name))
-        self.control.submit(cmd.Kick(name))
+        self.control.submit(cmd.Kick(name, "kicked from the control panel"))
+
+    def new_certificate(self) -> None:
+        """A fresh self-signed certificate from the chat's next start, after
+        asking (clients that pinned the old one will be warned)."""
+        if confirm_destructive(
+                self, _("New certificate"), _("Make a new certificate for the chat?"),
+                _("The chat uses a new self-signed certificate from its next start "
+                  "(stop and start it to use it now). Chat clients that trusted the old "
+                  "one will be warned that the certificate changed; tell them the new "
+                  "fingerprint.")):
+            self.control.submit(cmd.NewCertificate())
 
     def clear_logs(self) -> None:
         self._ask_first("clear_logs")
@@ -913,5 +924,6 @@ class _LiveFindBar(FindBar):
         elif self.current >= 0:
             self.count.set(self.position_text(self.current))
         else:
+            more = "+" if len(self.matches) >= MAX_MATCHES else ""
             self.count.set(ngettext("{n} match", "{n} matches", len(self.matches)).format(
-                n=number(len(self.matches))))
+                n=number(len(self.matches)) + more))

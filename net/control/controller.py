@@ -47,6 +47,7 @@ class ServerController:
         self.irc: IrcServer | None = None
         self.started_at: float | None = None
         self.stopped = threading.Event()
+        self._renew_certificate = False  # NewCertificate: the next start makes one
 
     # -- life cycle ---------------------------------------------------------------
     def start(self, config: ServerConfig | None = None) -> list[tuple[str, str, int]]:
@@ -59,6 +60,8 @@ class ServerController:
             if config is not None:
                 self.config = config
             cfg = self.config
+            if self._renew_certificate:  # asked for before this start's config came
+                cfg.chat_options = replace(cfg.chat_options, new_certificate=True)
             started = []
             try:
                 self.echo = EchoServer(cfg.host, cfg.echo_port, budgets=cfg.budgets)
@@ -69,6 +72,7 @@ class ServerController:
                     started.append(("chat", *self.chat.start()))
                     # A new certificate once, not on every restart from the panel.
                     cfg.chat_options = replace(cfg.chat_options, new_certificate=False)
+                    self._renew_certificate = False
                     if cfg.irc_port is not None:
                         self.irc = IrcServer(self.chat, cfg.host, cfg.irc_port, cfg.irc_options)
                         started.append(("irc", *self.irc.start()))
@@ -223,8 +227,7 @@ class ServerController:
         that pinned the old one are warned). True if the chat runs now on the
         old one, i.e. the change waits for a restart."""
         with self._lock:
-            self.config.chat_options = replace(self.config.chat_options,
-                                               new_certificate=True)
+            self._renew_certificate = True
             log.warning("chat: a new certificate on the next start")
             return self.chat is not None
 
