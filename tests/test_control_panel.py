@@ -9,8 +9,11 @@ import json
 import logging
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -18,14 +21,17 @@ import pytest
 import gui.widgets.confirm
 from gui.kit import style
 from gui.kit.settings import Settings
+from gui.panel import livelog
 from gui.panel import window as control_panel
 from gui.panel.form import port_field, read_form
-from gui.panel.window import ControlPanel, shown_line
+from gui.panel.loglines import level_of, shown_line, take
+from gui.panel.questions import cut_off
+from gui.panel.window import ControlPanel
 from gui.widgets.findbar import MATCH_TAG
 from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatError
 from net.control import commands as cmd
-from net.control.events import Done, KickResult, LogLine
+from net.control.events import Done, Impact, KickResult, LogLine
 from tests.conftest import wait_until
 
 
@@ -517,8 +523,8 @@ def test_ctrl_f_highlights_in_the_log_and_follows_new_lines(panel, tk_root):
 
 
 def test_the_log_view_keeps_its_matches_when_old_lines_go(panel, tk_root, monkeypatch):
-    monkeypatch.setattr(control_panel, "MAX_LOG_LINES", 20)
-    monkeypatch.setattr(control_panel, "TRIM_STEP", 5)
+    monkeypatch.setattr(livelog, "MAX_LOG_LINES", 20)
+    monkeypatch.setattr(livelog, "TRIM_STEP", 5)
     for i in range(20):
         panel.add_log(logging.INFO, f"line {i} {'needle' if i % 4 == 0 else ''}")
     panel.findbar.open()
@@ -793,3 +799,28 @@ def test_counts_in_the_panel_are_pluralised(panel, tk_root, questions):
     assert "identification file cleared (2 accounts)" in panel.log_text()
     assert "(s)" not in panel.log_text()
     assert panel.status.get() == "Identification file cleared: 2 accounts forgotten"
+
+
+# -- without a display: the form, the log lines, the questions' words ---------------------
+def test_the_panels_parts_without_tk_import_no_tkinter():
+    code = ("import sys; import gui.panel.form, gui.panel.loglines, gui.panel.questions; "
+            "assert 'tkinter' not in sys.modules, sorted(m for m in sys.modules if 'tk' in m)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+
+
+def test_log_lines_know_their_level_and_are_taken_once():
+    assert level_of("2026-12-08 10:11:12,345 WARNING netdesk.chat: chat: x") == logging.WARNING
+    assert level_of("  a continuation line") == logging.INFO
+    recent = ["2026-12-08 10:11:12,345 INFO    netdesk.chat: chat: a"]
+    assert take(recent, recent[0] + "\n  and its second line")
+    assert recent == [] and not take(recent, "anything")
+
+
+def test_who_a_stop_cuts_off_is_said_in_words():
+    def impact(connections, online):
+        return Impact(running=True, connections=connections, online=online, accounts=0,
+                      log_lines=0)
+    assert cut_off(impact(3, 2)) == "2 users online and 1 other connection are disconnected"
+    assert cut_off(impact(1, 1)) == "1 user online is disconnected"
+    assert cut_off(impact(2, 0)) == "2 open connections are closed"
+    assert "no one is connected" in cut_off(impact(0, 0))

@@ -303,9 +303,6 @@ GENERATED = ("net/chat/_names_data.py",)  # tables made by tools/make_names_data
 # Not split yet (issue 20 stays open for it): the control panel. Listed so
 # that the rule holds for every other module now; the test below fails the
 # day it is split and this line is forgotten.
-SPLIT_PENDING = ("gui/panel/window.py",)
-
-
 def size_violations(path: Path, source: str | None = None) -> list[str]:
     source = path.read_text(encoding="utf-8") if source is None else source
     where = str(path.relative_to(ROOT))
@@ -323,14 +320,8 @@ def size_violations(path: Path, source: str | None = None) -> list[str]:
 
 
 def test_modules_and_classes_stay_small():
-    bad = [v for path in modules() if str(path.relative_to(ROOT)) not in SPLIT_PENDING
-           for v in size_violations(path)]
+    bad = [v for path in modules() for v in size_violations(path)]
     assert not bad, "too big to find one's way in:\n" + "\n".join(bad)
-
-
-def test_what_waits_for_its_split_is_still_too_big():
-    for name in SPLIT_PENDING:
-        assert size_violations(ROOT / name), f"{name} is small now: take it off SPLIT_PENDING"
 
 
 def test_the_size_check_can_fail():

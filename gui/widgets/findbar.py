@@ -130,8 +130,11 @@ class FindBar(ttk.Frame):
         self.text.see(start)
         self.count.set(self.position_text(index))
 
+    def more(self) -> str:
+        """"+" when the search stopped at the cap: there are more than counted."""
+        return "+" if len(self.matches) >= MAX_MATCHES else ""
+
     def position_text(self, index: int) -> str:
         """"3 of 12" for the match at ``index`` ("10,000+" when the search stopped)."""
-        more = "+" if len(self.matches) >= MAX_MATCHES else ""
         return _("{current} of {total}").format(current=number(index + 1),
-                                                total=number(len(self.matches)) + more)
+                                                total=number(len(self.matches)) + self.more())
