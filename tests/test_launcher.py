@@ -77,6 +77,7 @@ def test_two_chats_through_a_server_from_the_panel_then_quit(launcher):
     panel.host.set("127.0.0.1")
     panel.echo_port.set("0")
     panel.chat_port.set("0")
+    panel.irc_port.set("0")
     panel.buttons["start"].invoke()
     wait_until(lambda: panel.status_now is not None, 10, root, "the server")
     port = panel.status_now.ports["chat"]
@@ -155,6 +156,7 @@ def test_windows_opened_while_the_panel_serves_talk_to_its_server(launcher):
     panel.host.set("0.0.0.0")
     panel.echo_port.set("0")
     panel.chat_port.set("0")
+    panel.irc_port.set("0")
     panel.buttons["start"].invoke()
     wait_until(lambda: panel.status_now is not None, 10, root, "the server")
     echo_port = panel.status_now.ports["echo"]

@@ -297,6 +297,7 @@ def test_ctrl_q_in_a_chat_asks_while_a_server_has_users_and_no_keeps_it(launcher
     panel.host.set("127.0.0.1")
     panel.echo_port.set("0")
     panel.chat_port.set("0")
+    panel.irc_port.set("0")
     panel.buttons["start"].invoke()
     wait_until(lambda: panel.status_now is not None, 10, root, "the server")
     port = panel.status_now.ports["chat"]
