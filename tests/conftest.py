@@ -307,6 +307,76 @@ def listen_on(ports: list[int] | None = None, count: int = 0,
     return socks
 
 
+# -- shared window helpers (used by several test modules) --------------------------------
+def quick_session(emit):
+    """A chat session that reconnects quickly: tests wait less."""
+    from net.chat.client import ChatSession
+    return ChatSession(emit, reconnect_delays=(0.05, 0.1, 0.2, 0.3, 0.5, 0.5, 1, 1, 1))
+
+
+def open_window(root, server, name, password="pw", settings=None,
+                session_factory=quick_session):
+    """A chat window logged in to ``server`` as ``name`` (or showing why not)."""
+    from gui.chat.window import ChatWindow
+    w = ChatWindow(root, settings, session_factory=session_factory, autoconnect=False)
+    w.host.set(server.address[0])
+    w.port.set(str(server.address[1]))
+    w.name.set(name)
+    w.password.set(password)
+    w.login_button.invoke()
+    wait_until(lambda: w.logged_in or w.login_error.get(), 20, root, f"{name} to log in")
+    return w
+
+
+def focus(widget) -> None:
+    widget.focus_force()
+    widget.update()
+
+
+def press(widget, key: str) -> None:
+    """A key pressed in ``widget`` (focused first, as a user's click would)."""
+    focus(widget)
+    widget.event_generate(key)
+    widget.update()
+
+
+def say(window, text: str) -> None:
+    """Type a line into a chat window's message box and press Enter."""
+    focus(window.entry)
+    window.entry.delete("1.0", "end")
+    window.entry.insert("insert", text)
+    press(window.entry, "<Return>")  # Enter sends
+
+
+def start(panel, root):
+    """Start a control panel's services on loopback, every port any free one;
+    the chat's and the echo's addresses."""
+    panel.host.set("127.0.0.1")
+    panel.echo_port.set("0")
+    panel.chat_port.set("0")
+    panel.irc_port.set("0")
+    panel.buttons["start"].invoke()
+    wait_until(lambda: panel.status_now is not None and panel.status_now.running, 10, root,
+               "the services to start")
+    return panel.controller.chat.address, panel.controller.echo.address
+
+
+def panel_at_minimum(tk_root, tmp_path, lang: str):
+    """A control panel in ``lang`` and netdesk's own look (its fonts and
+    paddings), shown at its minimum size; the caller closes it."""
+    from gui.kit import style
+    from gui.panel.window import ControlPanel
+    i18n.setup(lang)
+    style.apply(tk_root, "light")
+    p = ControlPanel(tk_root, tmp_path, None)
+    width, height = p.minsize()
+    p.geometry(f"{width}x{height}")
+    p.deiconify()
+    wait_until(lambda: (p.winfo_width(), p.winfo_height()) == (width, height), 5,
+               tk_root, "the size")
+    return p
+
+
 def netdesk_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "gui", *args]
 

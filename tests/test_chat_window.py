@@ -30,7 +30,7 @@ from net.chat import client_events as ev
 from net.chat.client import ChatConnection, ChatSession, code_text
 from net.chat.protocol import DEFAULT_PORT, TEXT_MAX
 from net.chat.server import ChatServer
-from tests.conftest import wait_until
+from tests.conftest import focus, open_window, press, quick_session, say, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -49,46 +49,10 @@ def chat_server(tmp_path):
     server.stop()
 
 
-def quick_session(emit):
-    return ChatSession(emit, reconnect_delays=(0.05, 0.1, 0.2, 0.3, 0.5, 0.5, 1, 1, 1))
-
-
-def open_window(root, server, name, password="pw", settings=None,
-                session_factory=quick_session) -> ChatWindow:
-    w = ChatWindow(root, settings, session_factory=session_factory, autoconnect=False)
-    w.host.set(server.address[0])
-    w.port.set(str(server.address[1]))
-    w.name.set(name)
-    w.password.set(password)
-    w.login_button.invoke()
-    wait_until(lambda: w.logged_in or w.login_error.get(), 20, root, f"{name} to log in")
-    return w
-
-
-def focus(widget) -> None:
-    widget.focus_force()
-    widget.update()
-
-
-def press(widget, key: str) -> None:
-    """A key pressed in ``widget`` (focused first, as a user's click would)."""
-    focus(widget)
-    widget.event_generate(key)
-    widget.update()
-
-
 def paste(widget, text: str) -> None:
     widget.clipboard_clear()
     widget.clipboard_append(text)
     press(widget, "<<Paste>>")
-
-
-def say(window: ChatWindow, text: str) -> None:
-    """Type a line into the message box and press Enter."""
-    focus(window.entry)
-    window.entry.delete("1.0", "end")
-    window.entry.insert("insert", text)
-    press(window.entry, "<Return>")  # Enter sends
 
 
 def lines_with(window: ChatWindow, marker: str) -> list[str]:

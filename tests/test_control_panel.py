@@ -19,7 +19,6 @@ from types import SimpleNamespace
 import pytest
 
 import gui.widgets.confirm
-from gui.kit import style
 from gui.kit.settings import Settings
 from gui.panel import livelog
 from gui.panel import window as control_panel
@@ -32,7 +31,7 @@ from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatError
 from net.control import commands as cmd
 from net.control.events import Done, Impact, KickResult, LogLine
-from tests.conftest import wait_until
+from tests.conftest import panel_at_minimum, start, wait_until
 
 
 class Questions:
@@ -70,17 +69,6 @@ def panel(tk_root, tmp_path, questions):
     if not p.closed:
         p.close_now()
     datadir.remove_logging(handler)
-
-
-def start(panel, root):
-    panel.host.set("127.0.0.1")
-    panel.echo_port.set("0")
-    panel.chat_port.set("0")
-    panel.irc_port.set("0")
-    panel.buttons["start"].invoke()
-    wait_until(lambda: panel.status_now is not None and panel.status_now.running, 10, root,
-               "the services to start")
-    return panel.controller.chat.address, panel.controller.echo.address
 
 
 def login(addr, name, password="pw"):
@@ -441,20 +429,6 @@ def test_the_table_shows_more_than_three_rows(panel, tk_root, size):
     assert x + w <= panel.clients.winfo_width()
 
 
-def panel_at_minimum(tk_root, tmp_path, lang: str) -> ControlPanel:
-    """A panel in ``lang`` and netdesk's own look (its fonts and paddings),
-    shown at its minimum size; the caller closes it."""
-    i18n.setup(lang)
-    style.apply(tk_root, "light")
-    p = ControlPanel(tk_root, tmp_path, None)
-    width, height = p.minsize()
-    p.geometry(f"{width}x{height}")
-    p.deiconify()
-    wait_until(lambda: (p.winfo_width(), p.winfo_height()) == (width, height), 5,
-               tk_root, "the size")
-    return p
-
-
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_every_button_and_label_is_whole_at_the_minimum_size(tk_root, tmp_path, questions,
                                                              lang):
@@ -535,8 +509,8 @@ def test_the_log_view_keeps_its_matches_when_old_lines_go(panel, tk_root, monkey
     assert int(panel.log_view.index("end-1c").split(".")[0]) - 1 == 21  # 5 dropped
     assert len(panel.findbar.matches) == 3  # those of lines 0 and 4 went with them
     assert panel.findbar.count.get() == "3 of 3"
-    for start, end in panel.findbar.matches:
-        assert panel.log_view.get(start, end) == "needle"
+    for first, end in panel.findbar.matches:
+        assert panel.log_view.get(first, end) == "needle"
     panel.findbar.next()
     start, end = panel.findbar.matches[panel.findbar.current]
     assert panel.log_view.get(start, end) == "needle"

@@ -18,8 +18,7 @@ import pytest
 
 from net.chat.server import ChatServer
 from net.irc.server import IrcServer
-from tests.conftest import chat_options, wait_until
-from tests.test_chat_window import open_window, say
+from tests.conftest import chat_options, open_window, say, wait_until
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("irssi") and shutil.which("tmux")),

@@ -18,7 +18,7 @@ import pytest
 from net.chat.server import ChatServer
 from net.tls import fingerprint
 from tests.conftest import wait_until
-from tests.test_irc import Irc, said
+from tests.ircclient import Irc, said
 
 
 class TlsIrc(Irc):

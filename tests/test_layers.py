@@ -330,3 +330,22 @@ def test_the_size_check_can_fail():
     methods = "".join(f"    def m{i}(self):\n        pass\n" for i in range(31))
     assert size_violations(path, path.read_text(encoding="utf-8") + f"\nclass Big:\n{methods}")
     assert size_violations(path, "x = 1\n" * 601)
+
+
+# -- tests share helpers through conftest (or a helper module), never through each other --
+def imported_test_modules(source: str) -> list[str]:
+    """The tests.test_* modules that ``source`` imports."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(a.name for a in node.names)
+    return [n for n in names if n.startswith("tests.test_")]
+
+
+def test_no_test_module_imports_another():
+    bad = [f"{path.name} imports {name}" for path in sorted((ROOT / "tests").glob("*.py"))
+           for name in imported_test_modules(path.read_text(encoding="utf-8"))]
+    assert not bad, "shared helpers belong in conftest.py:\n" + "\n".join(bad)
+    assert imported_test_modules("from tests.test_chat_window import say")  # it can fail

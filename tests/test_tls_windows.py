@@ -24,8 +24,7 @@ from net import datadir, i18n
 from net.chat.client import ChatConnection, ChatSession
 from net.chat.server import ChatOptions, ChatServer
 from net.chat.trust import pin_key
-from tests.conftest import wait_until
-from tests.test_control_panel import panel_at_minimum, start
+from tests.conftest import panel_at_minimum, start, wait_until
 
 
 @pytest.fixture(autouse=True)
