@@ -188,7 +188,7 @@ def test_a_scan_of_three_hosts_groups_open_ports_by_host(tk_root, loopback_hosts
     window.export(str(tmp_path / "scan.csv"), "csv")
     with open(tmp_path / "scan.csv") as f:
         reader = csv.reader(f)
-        assert next(reader) == ["host", "address", "port", "service", "banner"]
+        assert next(reader) == ["host", "address", "port", "service", "banner", "state"]
         rows = [(r[0], r[1], int(r[2])) for r in reader]
     assert rows == [(a, a, p) for a in LOOPBACKS for p in open_ports[a]]
     window.export(str(tmp_path / "scan.json"), "json")
@@ -977,7 +977,8 @@ def test_a_real_scan_in_russian_counts_with_the_right_plural_forms(tk_root, loop
     data = json.loads((tmp_path / "scan.json").read_text())
     assert [h["state"] for h in data["hosts"]] == ["up"] * 3
     window.export(str(tmp_path / "scan.csv"), "csv")
-    assert (tmp_path / "scan.csv").read_text().splitlines()[0] == "host,address,port,service,banner"
+    header = (tmp_path / "scan.csv").read_text().splitlines()[0]
+    assert header == "host,address,port,service,banner,state"
     window.close()
     settle_threads()
 
@@ -992,3 +993,29 @@ def test_a_missing_translation_shows_english_in_the_window(tk_root, monkeypatch)
     assert window.cancel_button.cget("text") == "Cancel"
     assert window.start_button.cget("text") == "Запустить"
     window.close()
+
+
+def test_a_cancelled_scan_exports_as_cancelled(tk_root, three_listeners, tmp_path,
+                                               settle_threads):
+    """Issue 20: hosts never scanned were exported "up" with 0 ports, the
+    host cut short "up", and "cancelled" appeared nowhere."""
+    window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1-3")
+    window.strategy.set("sequential")  # three full hosts one by one: seconds
+    window.start_button.invoke()
+    wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
+    window.cancel_button.invoke()
+    finish(window, tk_root)
+    window.export(str(tmp_path / "scan.json"), "json")
+    data = json.loads((tmp_path / "scan.json").read_text())
+    assert data["scan"] == "cancelled"
+    assert [h["state"] for h in data["hosts"]] == [
+        "partly scanned", "not scanned", "not scanned"]
+    window.export(str(tmp_path / "scan.csv"), "csv")
+    with open(tmp_path / "scan.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["address"], r["state"]) for r in rows} == {
+        ("127.0.0.1", "partly scanned"), ("127.0.0.2", "not scanned"),
+        ("127.0.0.3", "not scanned")}
+    window.close()
+    settle_threads()
