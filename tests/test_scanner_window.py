@@ -1019,3 +1019,25 @@ def test_a_cancelled_scan_exports_as_cancelled(tk_root, three_listeners, tmp_pat
         ("127.0.0.3", "not scanned")}
     window.close()
     settle_threads()
+
+
+@pytest.mark.parametrize("target", ["bad_host!", "nosuch.invalid"])
+def test_a_refused_target_clears_the_last_results_and_progress(tk_root, three_listeners,
+                                                               target, settle_threads):
+    """Issue 20: a bad target left the previous results and "100%" under the error."""
+    window = ScannerWindow(tk_root, None)
+    window.ports.set(",".join(map(str, three_listeners)))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    assert window.tree.get_children() and "100" in window.progress_text.get()
+    window.targets.set(target)
+    window.start_button.invoke()
+    wait_until(lambda: window.worker is None and window.status.get().startswith(
+        ("Error", "Fix")), 30, tk_root, "the refusal")
+    assert window.errors["targets"].cget("text")
+    assert window.tree.get_children() == ()
+    assert window.progressbar["value"] == 0
+    assert "100" not in window.progress_text.get() and window.summary.get() == ""
+    assert window.result is None and "disabled" in window.export_button.state()
+    window.close()
+    settle_threads()
