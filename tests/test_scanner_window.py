@@ -1041,3 +1041,22 @@ def test_a_refused_target_clears_the_last_results_and_progress(tk_root, three_li
     assert window.result is None and "disabled" in window.export_button.state()
     window.close()
     settle_threads()
+
+
+@pytest.mark.parametrize("bad", ["²", "１２３", "9" * 5000])
+def test_a_number_that_only_looks_like_one_is_refused_with_a_message(tk_root, bad):
+    """Issue 20: the threads field used int(), which takes "１２３" and raises
+    past 4,300 digits; the ports field must say no too (a Tk callback that
+    raised would fail this test)."""
+    window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1")
+    window.ports.set(bad)
+    window.threads.set(bad)
+    window.start_button.invoke()
+    tk_root.update()
+    assert window.worker is None
+    assert window.errors["ports"].cget("text")
+    assert window.hints["ports"].cget("text") == ""
+    assert window.errors["threads"].cget("text") == "a number from 1 to 2048, or blank"
+    assert window.status.get() == "Fix the fields marked in red."
+    window.close()
