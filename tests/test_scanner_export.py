@@ -10,7 +10,7 @@ import json
 import threading
 
 from gui.scanner import export
-from net.scan.engine import DOWN, UP, HostResult, Progress, ScanFinished, Scanner
+from net.scan.engine import DOWN, UP, HostResult, HostState, Progress, ScanFinished, Scanner
 from tests.conftest import listen_on
 
 
@@ -88,3 +88,14 @@ def test_the_engine_marks_what_a_cancelled_scan_did_not_finish():
     assert all(not h.finished and h.ports_scanned == 0 for h in rest)
     assert [export.host_state(h) for h in result.hosts] == [
         "partly scanned", "not scanned", "not scanned"]
+
+
+def test_a_discovery_cut_short_calls_no_host_down():
+    """Hosts a cancelled discovery never heard from are undecided, not down."""
+    cancel = threading.Event()
+    cancel.set()  # before discovery asks anyone
+    events = []
+    result = Scanner("127.0.0.1-3", "1-10", cancel=cancel).run(events.append)
+    assert result.cancelled
+    assert not [e for e in events if isinstance(e, HostState)]
+    assert [export.host_state(h) for h in result.hosts] == ["not scanned"] * 3
