@@ -188,7 +188,7 @@ def test_a_scan_of_three_hosts_groups_open_ports_by_host(tk_root, loopback_hosts
     window.export(str(tmp_path / "scan.csv"), "csv")
     with open(tmp_path / "scan.csv") as f:
         reader = csv.reader(f)
-        assert next(reader) == ["host", "address", "port", "service", "banner"]
+        assert next(reader) == ["host", "address", "port", "service", "banner", "state"]
         rows = [(r[0], r[1], int(r[2])) for r in reader]
     assert rows == [(a, a, p) for a in LOOPBACKS for p in open_ports[a]]
     window.export(str(tmp_path / "scan.json"), "json")
@@ -977,7 +977,8 @@ def test_a_real_scan_in_russian_counts_with_the_right_plural_forms(tk_root, loop
     data = json.loads((tmp_path / "scan.json").read_text())
     assert [h["state"] for h in data["hosts"]] == ["up"] * 3
     window.export(str(tmp_path / "scan.csv"), "csv")
-    assert (tmp_path / "scan.csv").read_text().splitlines()[0] == "host,address,port,service,banner"
+    header = (tmp_path / "scan.csv").read_text().splitlines()[0]
+    assert header == "host,address,port,service,banner,state"
     window.close()
     settle_threads()
 
@@ -991,4 +992,71 @@ def test_a_missing_translation_shows_english_in_the_window(tk_root, monkeypatch)
     window = ScannerWindow(tk_root, None)
     assert window.cancel_button.cget("text") == "Cancel"
     assert window.start_button.cget("text") == "Запустить"
+    window.close()
+
+
+def test_a_cancelled_scan_exports_as_cancelled(tk_root, three_listeners, tmp_path,
+                                               settle_threads):
+    """Issue 20: hosts never scanned were exported "up" with 0 ports, the
+    host cut short "up", and "cancelled" appeared nowhere."""
+    window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1-3")
+    window.strategy.set("sequential")  # three full hosts one by one: seconds
+    window.start_button.invoke()
+    wait_until(lambda: window.progressbar["value"] > 0, 30, tk_root, "progress")
+    window.cancel_button.invoke()
+    finish(window, tk_root)
+    window.export(str(tmp_path / "scan.json"), "json")
+    data = json.loads((tmp_path / "scan.json").read_text())
+    assert data["scan"] == "cancelled"
+    assert [h["state"] for h in data["hosts"]] == [
+        "partly scanned", "not scanned", "not scanned"]
+    window.export(str(tmp_path / "scan.csv"), "csv")
+    with open(tmp_path / "scan.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["address"], r["state"]) for r in rows} == {
+        ("127.0.0.1", "partly scanned"), ("127.0.0.2", "not scanned"),
+        ("127.0.0.3", "not scanned")}
+    window.close()
+    settle_threads()
+
+
+@pytest.mark.parametrize("target", ["bad_host!", "nosuch.invalid"])
+def test_a_refused_target_clears_the_last_results_and_progress(tk_root, three_listeners,
+                                                               target, settle_threads):
+    """Issue 20: a bad target left the previous results and "100%" under the error."""
+    window = ScannerWindow(tk_root, None)
+    window.ports.set(",".join(map(str, three_listeners)))
+    window.start_button.invoke()
+    finish(window, tk_root)
+    assert window.tree.get_children() and "100" in window.progress_text.get()
+    window.targets.set(target)
+    window.start_button.invoke()
+    wait_until(lambda: window.worker is None and window.status.get().startswith(
+        ("Error", "Fix")), 30, tk_root, "the refusal")
+    assert window.errors["targets"].cget("text")
+    assert window.tree.get_children() == ()
+    assert window.progressbar["value"] == 0
+    assert "100" not in window.progress_text.get() and window.summary.get() == ""
+    assert window.result is None and "disabled" in window.export_button.state()
+    window.close()
+    settle_threads()
+
+
+@pytest.mark.parametrize("bad", ["²", "１２３", "9" * 5000])
+def test_a_number_that_only_looks_like_one_is_refused_with_a_message(tk_root, bad):
+    """Issue 20: the threads field used int(), which takes "１２３" and raises
+    past 4,300 digits; the ports field must say no too (a Tk callback that
+    raised would fail this test)."""
+    window = ScannerWindow(tk_root, None)
+    window.targets.set("127.0.0.1")
+    window.ports.set(bad)
+    window.threads.set(bad)
+    window.start_button.invoke()
+    tk_root.update()
+    assert window.worker is None
+    assert window.errors["ports"].cget("text")
+    assert window.hints["ports"].cget("text") == ""
+    assert window.errors["threads"].cget("text") == "a number from 1 to 2048, or blank"
+    assert window.status.get() == "Fix the fields marked in red."
     window.close()

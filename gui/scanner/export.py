@@ -2,13 +2,21 @@
 writes as CSV or JSON, the file name offered, and the folder the dialog
 opens in.
 
-- CSV: ``host,address,port,service,banner``, one row per open port, hosts in
-  target order and ports ascending;
+- CSV: ``host,address,port,service,banner,state``, one row per open port,
+  hosts in target order and ports ascending; a host with no open port that
+  was not (fully) scanned gets one row with the port left empty, so a
+  cancelled scan's file shows what it lacks;
 - JSON: ``ScanFinished.as_json()``, the object ``netdesk scan --json`` prints
   (one host: ``{"host", "open", ...}``; several: ``{"hosts": [...]}``), with
   ``"services": {"port": name}`` added to each host object, and at the top
   ``"scanned_at"`` (when the scan started, ISO 8601 with the time zone),
-  ``"port_spec"`` (the ports asked for, as typed) and ``"targets"``.
+  ``"port_spec"`` (the ports asked for, as typed), ``"targets"`` and
+  ``"scan"``: ``"complete"`` or ``"cancelled"``; every host object has a
+  ``"state"``.
+
+A host's state (``host_state``), the same words in every language:
+``"up"``, ``"down"``, ``"not scanned"`` (a cancelled scan never asked it)
+or ``"partly scanned"`` (a cancelled scan asked some of its ports).
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from net.scan.engine import ScanFinished
+from net.scan.engine import HostResult, ScanFinished
 
-CSV_COLUMNS = ("host", "address", "port", "service", "banner")
+CSV_COLUMNS = ("host", "address", "port", "service", "banner", "state")
 FORMATS = ("csv", "json")
+COMPLETE, CANCELLED = "complete", "cancelled"
+NOT_SCANNED, PARTLY_SCANNED = "not scanned", "partly scanned"
 
 
 @dataclass(frozen=True)
@@ -38,14 +48,31 @@ class ScanRecord:
     started_at: datetime | None = None
 
 
+def host_state(host: HostResult) -> str:
+    """"up" or "down" for a host the scan finished with; else "not scanned"
+    or "partly scanned" (what a cancelled scan knew of it is not its state)."""
+    if host.finished:
+        return host.state
+    return PARTLY_SCANNED if host.ports_scanned else NOT_SCANNED
+
+
+def scan_status(result: ScanFinished) -> str:
+    """"complete" or "cancelled"."""
+    return CANCELLED if result.cancelled else COMPLETE
+
+
 def write_csv(f: TextIO, record: ScanRecord) -> None:
-    """One row per open port, hosts in target order, ports ascending."""
+    """One row per open port, hosts in target order, ports ascending; one
+    row with no port for a host without open ports that was not finished."""
     writer = csv.writer(f)
     writer.writerow(CSV_COLUMNS)
     for host in record.result.hosts:
+        state = host_state(host)
         for port, service in host.open:
             writer.writerow((host.host, host.address, port, service,
-                             host.banners.get(port, "")))
+                             host.banners.get(port, ""), state))
+        if not host.open and not host.finished:
+            writer.writerow((host.host, host.address, "", "", "", state))
 
 
 def as_json(record: ScanRecord) -> dict:
@@ -54,10 +81,12 @@ def as_json(record: ScanRecord) -> dict:
     data = result.as_json()
     for host, obj in zip(result.hosts, data.get("hosts", [data]), strict=True):
         obj["services"] = {str(port): service for port, service in host.open}
+        obj["state"] = host_state(host)
     if record.started_at is not None:
         data["scanned_at"] = record.started_at.isoformat(timespec="seconds")
     data["port_spec"] = record.port_spec
     data["targets"] = record.targets
+    data["scan"] = scan_status(result)
     return data
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from net.fields import FieldError, whole_number
 from net.i18n import _, number
 from net.scan.engine import DEFAULT_TIMEOUT
 from net.scan.ports import PortSpecError, parse_ports
 from net.scan.targets import MAX_HOSTS_DEFAULT, TargetError, count_hosts, split_targets
 
 FIELDS = ("targets", "ports", "threads", "timeout")  # in the form's order
+THREADS_MAX = 2048  # the message below names it
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,11 @@ def check(form: FormText) -> tuple[ScanRequest | None, dict[str, str]]:
     threads = None
     if form.threads.strip() and form.strategy != "sequential":
         try:
-            threads = int(form.threads)
-            if not 1 <= threads <= 2048:
-                raise ValueError
-        except ValueError:
+            # ASCII digits only: int() took "１２３" and raised past 4,300 digits.
+            threads = whole_number(form.threads, 1, THREADS_MAX)
+        except FieldError:
             problems["threads"] = _("a number from 1 to 2048, or blank")
+            threads = None
     try:
         timeout = float(form.timeout)
         if not 0.01 <= timeout <= 60:

@@ -205,19 +205,18 @@ class ScannerWindow(ToolWindow):
             return
         request = self.validate()
         if request is None:
+            if self.errors["targets"].cget("text"):
+                # The results on screen are not of the targets now typed.
+                self._clear_results()
             self.status.set(_("Fix the fields marked in red."))
             return
         self.remember(targets=request.targets, ports=request.ports,
                       threads=request.threads_text, timeout=request.timeout,
                       strategy=request.strategy, scan_all=self.scan_all.get(),
                       banners=request.banners)
-        self.results.clear()
-        self._reset_scan_state()
-        self.result = None
+        self._clear_results()
         self.request = request
         self.started_at = datetime.now().astimezone()
-        self.summary.set("")
-        self.progressbar["value"] = 0
         self.progress_text.set(_("resolving…"))
         self.scanning = shorten(request.targets, 60)
         self.status.set(_("Scanning {targets}…").format(targets=self.scanning))
@@ -227,6 +226,16 @@ class ScannerWindow(ToolWindow):
                                        args=(request, self.events.put, self.cancel_event),
                                        name="scan-window", daemon=True)
         self.worker.start()
+
+    def _clear_results(self) -> None:
+        """No results, no progress, nothing to export."""
+        self.results.clear()
+        self._reset_scan_state()
+        self.result = None
+        self.summary.set("")
+        self.progressbar["value"] = 0
+        self.progress_text.set("")
+        self._set_running(self.worker is not None)
 
     def cancel(self) -> None:
         if self.worker is not None and not self.cancelling:
@@ -354,6 +363,8 @@ class ScannerWindow(ToolWindow):
         self.status.set(_("Error: {message}").format(message=event.message))
         if event.field:
             self.form.show_error(event.field, event.message)
+        # Nothing was scanned: no bar, no percentage, no results under the error.
+        self.progressbar["value"] = 0
         self.progress_text.set("")
 
     def _on_worker_done(self, event: WorkerDone) -> None:

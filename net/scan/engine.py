@@ -300,17 +300,20 @@ class Scanner:
     def _host_result(self, h: int, host: Host, agg: Aggregate | None,
                      elapsed: float) -> HostResult:
         if agg is None or agg.expected[h] == 0:
+            # Never scanned: finished only when host discovery decided it is down.
             return HostResult(host.name, host.address, self.states[h] or DOWN, 0, [], 0, 0,
-                              0.0)
+                              0.0, finished=self.states[h] == DOWN or not self.cancelled)
         with agg.lock:
             closed, filtered = agg.totals(h)
             opened = sorted(agg.open[h])
             answered = agg.answered[h]
+            finished = agg.finished[h] >= agg.expected[h]
         state = self.states[h] or (UP if answered else DOWN)
         banners = {p: t for (hh, p), t in self._banner_text.items() if hh == h and t}
         return HostResult(host.name, host.address, state, closed + filtered + len(opened),
                           [(p, self._services.get(p, "")) for p in opened], closed, filtered,
-                          self._host_time[h] or elapsed, banners)
+                          self._host_time[h] or elapsed, banners,
+                          finished=finished or not self.cancelled)
 
     # -- host discovery ----------------------------------------------------------------
     def _discover(self, emit: Callable[[Event], None], capacity: int) -> None:
@@ -321,6 +324,8 @@ class Scanner:
                              lambda s, final: None, first_answer_only=True,
                              portable=self.portable, ephemeral=ephemeral_range())
         for h, host in enumerate(self.hosts):
+            if not share.answered[h] and self.cancelled:
+                continue  # maybe never asked: undecided, not down
             self.states[h] = UP if share.answered[h] else DOWN
             emit(HostState(host.name, host.address, self.states[h]))
 

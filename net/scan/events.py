@@ -77,6 +77,9 @@ class HostResult:
     filtered: int
     elapsed: float
     banners: dict[int, str] = field(default_factory=dict)
+    # False when a cancelled scan left the host unfinished (not asked at all,
+    # or not every port): its state is then only what was known so far.
+    finished: bool = True
 
     def as_json(self, with_state: bool = False) -> dict:
         data = {"host": self.host, "address": self.address,
