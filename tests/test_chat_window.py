@@ -985,8 +985,8 @@ def test_the_login_form_checks_into_a_request():
 
 
 def test_the_wording_needs_no_window():
-    assert wording.sentence("  the server is gone ") == "The server is gone."
-    assert wording.sentence("done!") == "Done!" and wording.sentence(" ") == ""
+    assert i18n.sentence("  the server is gone ") == "The server is gone."
+    assert i18n.sentence("done!") == "Done!" and i18n.sentence(" ") == ""
     assert wording.local_time("not a time") == "--:--"
     assert wording.login_message("new_code", "something new", "bob") == \
         "The server refused the login: the server said: something new (new_code)."
