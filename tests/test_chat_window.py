@@ -874,7 +874,28 @@ def test_ctrl_a_selects_all_as_the_menus_say(tk_root, chat_server):
     assert a.message_text() == "x"
     press(a.transcript, "<Control-a>")
     assert a.transcript.get("sel.first", "sel.last") == a.transcript_text()
+    a.transcript.tag_remove("sel", "1.0", "end")
+    press(a.transcript, "<Control-A>")  # Caps Lock on
+    assert a.transcript.get("sel.first", "sel.last") == a.transcript_text()
     a.close()
+
+
+def test_ctrl_a_selects_all_in_the_login_fields(tk_root):
+    w = ChatWindow(tk_root, None, autoconnect=False)
+    w.deiconify()
+    entry = w.login_entries["name"]
+    focus(entry)
+    entry.delete(0, "end")
+    for key in "alice":
+        entry.event_generate("<KeyPress>", keysym=key)
+    entry.icursor(2)
+    press(entry, "<Control-a>")
+    assert w.name.get() == "alice" and entry.selection_present()
+    assert (entry.index("sel.first"), entry.index("sel.last")) == (0, 5)
+    entry.event_generate("<KeyPress>", keysym="b")  # typing replaces all of it
+    entry.update()
+    assert w.name.get() == "b"
+    w.close()
 
 
 @pytest.mark.parametrize("port, problem", [
