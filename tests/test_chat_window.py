@@ -645,7 +645,7 @@ def test_tab_follows_the_screen(tk_root, chat_server):
 
 # -- closing -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("stuck", ["connect", "hello"])
-def test_closing_while_connecting_never_blocks(tk_root, settle_threads, stuck):
+def test_closing_while_connecting_never_blocks(tk_root, settle_threads, blocking_joins, stuck):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
@@ -663,24 +663,31 @@ def test_closing_while_connecting_never_blocks(tk_root, settle_threads, stuck):
         w.login_button.invoke()
         pump(tk_root, 0.3)  # the session is inside its connect now
         assert not w.login_error.get()
-        started = time.monotonic()
+        session = w.session
+        assert session.alive  # stuck for up to its 10 s timeout
         w.close()
-        assert time.monotonic() - started < 0.5
+        # The window is gone, and close() waited for no thread on the Tk thread:
+        # the session's thread ends by itself afterwards.
+        assert not w.winfo_exists()
+        assert blocking_joins.joins == [], "close() waited for the session on the Tk thread"
         settle_threads(2)
     finally:
         for s in (*fillers, listener):
             s.close()
 
 
-def test_closing_while_waiting_to_reconnect_never_blocks(tk_root, tmp_path, settle_threads):
+def test_closing_while_waiting_to_reconnect_never_blocks(tk_root, tmp_path, settle_threads,
+                                                        blocking_joins):
     server, _ = restartable_server(tmp_path)
     a = open_window(tk_root, server, "waiter",
                     session_factory=lambda emit: ChatSession(emit, reconnect_delays=(30,)))
     server.stop()
     wait_until(lambda: a.state == "reconnecting", 10, tk_root, "the wait before reconnecting")
-    started = time.monotonic()
+    assert a.session.alive  # inside its 30 s wait
+    blocking_joins.joins.clear()  # the server's stop above joined its own threads
     a.close()
-    assert time.monotonic() - started < 0.5
+    assert not a.winfo_exists()
+    assert blocking_joins.joins == [], "close() waited for the session on the Tk thread"
     settle_threads(2)
 
 
