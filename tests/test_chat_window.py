@@ -609,7 +609,7 @@ def test_tab_follows_the_screen(tk_root, chat_server):
 
 # -- closing -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("stuck", ["connect", "hello"])
-def test_closing_while_connecting_never_blocks(tk_root, settle_threads, stuck):
+def test_closing_while_connecting_never_blocks(tk_root, settle_threads, blocking_joins, stuck):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
@@ -627,24 +627,31 @@ def test_closing_while_connecting_never_blocks(tk_root, settle_threads, stuck):
         w.login_button.invoke()
         pump(tk_root, 0.3)  # the session is inside its connect now
         assert not w.login_error.get()
-        started = time.monotonic()
+        session = w.session
+        assert session.alive  # stuck for up to its 10 s timeout
         w.close()
-        assert time.monotonic() - started < 0.5
+        # The window is gone, and close() waited for no thread on the Tk thread:
+        # the session's thread ends by itself afterwards.
+        assert not w.winfo_exists()
+        assert blocking_joins.joins == [], "close() waited for the session on the Tk thread"
         settle_threads(2)
     finally:
         for s in (*fillers, listener):
             s.close()
 
 
-def test_closing_while_waiting_to_reconnect_never_blocks(tk_root, tmp_path, settle_threads):
+def test_closing_while_waiting_to_reconnect_never_blocks(tk_root, tmp_path, settle_threads,
+                                                        blocking_joins):
     server, _ = restartable_server(tmp_path)
     a = open_window(tk_root, server, "waiter",
                     session_factory=lambda emit: ChatSession(emit, reconnect_delays=(30,)))
     server.stop()
     wait_until(lambda: a.state == "reconnecting", 10, tk_root, "the wait before reconnecting")
-    started = time.monotonic()
+    assert a.session.alive  # inside its 30 s wait
+    blocking_joins.joins.clear()  # the server's stop above joined its own threads
     a.close()
-    assert time.monotonic() - started < 0.5
+    assert not a.winfo_exists()
+    assert blocking_joins.joins == [], "close() waited for the session on the Tk thread"
     settle_threads(2)
 
 
@@ -838,7 +845,28 @@ def test_ctrl_a_selects_all_as_the_menus_say(tk_root, chat_server):
     assert a.message_text() == "x"
     press(a.transcript, "<Control-a>")
     assert a.transcript.get("sel.first", "sel.last") == a.transcript_text()
+    a.transcript.tag_remove("sel", "1.0", "end")
+    press(a.transcript, "<Control-A>")  # Caps Lock on
+    assert a.transcript.get("sel.first", "sel.last") == a.transcript_text()
     a.close()
+
+
+def test_ctrl_a_selects_all_in_the_login_fields(tk_root):
+    w = ChatWindow(tk_root, None, autoconnect=False)
+    w.deiconify()
+    entry = w.login_entries["name"]
+    focus(entry)
+    entry.delete(0, "end")
+    for key in "alice":
+        entry.event_generate("<KeyPress>", keysym=key)
+    entry.icursor(2)
+    press(entry, "<Control-a>")
+    assert w.name.get() == "alice" and entry.selection_present()
+    assert (entry.index("sel.first"), entry.index("sel.last")) == (0, 5)
+    entry.event_generate("<KeyPress>", keysym="b")  # typing replaces all of it
+    entry.update()
+    assert w.name.get() == "b"
+    w.close()
 
 
 @pytest.mark.parametrize("port, problem", [
@@ -949,8 +977,8 @@ def test_the_login_form_checks_into_a_request():
 
 
 def test_the_wording_needs_no_window():
-    assert wording.sentence("  the server is gone ") == "The server is gone."
-    assert wording.sentence("done!") == "Done!" and wording.sentence(" ") == ""
+    assert i18n.sentence("  the server is gone ") == "The server is gone."
+    assert i18n.sentence("done!") == "Done!" and i18n.sentence(" ") == ""
     assert wording.local_time("not a time") == "--:--"
     assert wording.login_message("new_code", "something new", "bob") == \
         "The server refused the login: the server said: something new (new_code)."

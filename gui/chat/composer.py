@@ -51,12 +51,9 @@ class Composer:
                 pass
         e.bind("<Escape>", lambda ev_: (self.escape(), "break")[1])
         e.bind("<Control-f>", lambda ev_: (self.find(), "break")[1])
-        # The box's menu says "Select all  Ctrl+A"; Tk's Text takes Ctrl+A
-        # (Emacs style) to the line's start, which is not what it promises.
-        e.bind("<Control-a>", lambda ev_: (select_all(e), "break")[1])
         e.bind("<<Modified>>", self._entry_modified)
         e.bind("<Configure>", lambda ev_: self._fit_entry())
-        edit_menu(e)
+        edit_menu(e)  # with Ctrl+A that selects all, as the menu says
         self.send_button = ttk.Button(bottom, text=_("Send"), command=self.send)
         self.send_button.grid(row=0, column=3, padx=(6, 0), sticky="n")
         self.counter_label = ttk.Label(bottom, textvariable=self.counter, anchor="e",
@@ -163,8 +160,3 @@ class Composer:
             self.entry.focus_set()
         elif self.recipient.get() != self.everyone:
             self.recipient.set(self.everyone)
-
-
-def select_all(text: tk.Text) -> None:
-    """Select the whole of ``text``, as its menu's "Select all" does."""
-    text.tag_add("sel", "1.0", "end-1c")

@@ -9,11 +9,11 @@ handler for is an error, never silently dropped. A mixin of ``ChatWindow``.
 
 from __future__ import annotations
 
-from gui.chat.wording import LOGIN_ERRORS, SAY_ERRORS, login_message, sentence
+from gui.chat.wording import LOGIN_ERRORS, SAY_ERRORS, login_message
 from net.chat import client_events as ev
 from net.chat.client import code_text
 from net.chat.protocol import name_key
-from net.i18n import _, number
+from net.i18n import _, number, sentence
 
 
 class SessionEvents:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gui.chat.wording import login_message, sentence
+from gui.chat.wording import login_message
 from net import fields
 from net.chat.names import name_problem
 from net.chat.protocol import PASSWORD_MAX
-from net.i18n import _, ngettext, number
+from net.i18n import _, ngettext, number, sentence
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import tkinter as tk
 import tkinter.font as tkfont
 from tkinter import ttk
 
-from gui.chat.composer import select_all
 from gui.chat.wording import local_time
 from gui.kit.style import themed_text
 from gui.widgets.contextmenu import read_only_menu
@@ -59,8 +58,7 @@ class Transcript:
         t.bind("<1>", lambda e: t.focus_set())
         self._at_end = True
         t.bind("<Configure>", self._keep_end, add="+")
-        read_only_menu(t)
-        t.bind("<Control-a>", lambda e: (select_all(t), "break")[1])  # as its menu says
+        read_only_menu(t)  # with Ctrl+A that selects all, as the menu says
         self.new_below = ttk.Button(frame, text=_("New messages below ↓"),
                                     command=self.scroll_to_newest)
         return frame

@@ -1,6 +1,6 @@
 """The chat window's words that need no Tk: what each refused login means,
-which server errors belong to a say, the window's title, sentence casing
-and a message's time as the user reads it.
+which server errors belong to a say, the window's title and a message's
+time as the user reads it (sentences are cased by ``net.i18n.sentence``).
 
 Every word is the user's language (``net.i18n``). The server's words never
 are shown: its error codes are (the login errors here, the rest through
@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from net.chat.client import code_text
 from net.chat.protocol import NAME_MAX
-from net.i18n import N_, _, datetime_text, time_text
+from net.i18n import N_, _, datetime_text, sentence, time_text
 
 # What each of the protocol's login error codes means to the person typing
 # (fields: {name} the nickname, {max} the longest nickname, {code}).
@@ -70,10 +70,3 @@ def local_time(ts: str) -> str:
         return time_text(when)
     return datetime_text(when)
 
-
-def sentence(text: str) -> str:
-    """``text`` as a sentence: a capital first letter and a full stop."""
-    text = text.strip()
-    if not text:
-        return ""
-    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?", "…")) else ".")

@@ -7,6 +7,9 @@ for menus of a window's own (user lists, scan results).
 
 Menus open on the third button (and Ctrl+click on macOS, whose second
 button is the right one) and on the keyboard's Menu key / Shift+F10.
+Every widget given a menu with "Select all  Ctrl+A" also gets Ctrl+A that
+does it (``select_all``): Tk's Entry and Text take Ctrl+A, Emacs style, to
+the line's start, which is not what the menu promises.
 """
 
 from __future__ import annotations
@@ -67,22 +70,39 @@ def _has_selection(widget: tk.Misc) -> bool:
         return False
 
 
+def select_all(widget: tk.Misc) -> None:
+    """Select the whole of an Entry, ttk.Entry or Text, as "Select all" does
+    (an entry's cursor goes to the end, as Tk's own <<SelectAll>> puts it)."""
+    if isinstance(widget, tk.Text):
+        widget.tag_add("sel", "1.0", "end-1c")
+    else:
+        widget.select_range(0, "end")
+        widget.icursor("end")
+
+
+def _ctrl_a_selects_all(widget: tk.Misc) -> None:
+    # Bound on the widget, whose bindings run before its class's; "break"
+    # keeps Tk's class binding (to the line's start) from running after it.
+    # Both letters: with Caps Lock on, Ctrl+A arrives as <Control-A>.
+    for sequence in ("<Control-a>", "<Control-A>"):
+        widget.bind(sequence, lambda e: (select_all(widget), "break")[1])
+
+
 def edit_menu(entry: tk.Misc) -> None:
     """Cut, Copy, Paste, Select all for an entry or an editable text."""
     def build(event: tk.Event) -> tk.Menu:
         entry.focus_set()
         selected = _has_selection(entry)
         editable = str(entry.cget("state")) not in ("disabled", "readonly")
-        select_all = (lambda: entry.tag_add("sel", "1.0", "end-1c")) if isinstance(
-            entry, tk.Text) else (lambda: entry.select_range(0, "end"))
         return _menu(entry, [
             (_("Cut"), "Ctrl+X", lambda: entry.event_generate("<<Cut>>"),
              selected and editable),
             (_("Copy"), "Ctrl+C", lambda: entry.event_generate("<<Copy>>"), selected),
             (_("Paste"), "Ctrl+V", lambda: entry.event_generate("<<Paste>>"), editable),
-            (_("Select all"), "Ctrl+A", select_all, True),
+            (_("Select all"), "Ctrl+A", lambda: select_all(entry), True),
         ])
     attach(entry, build)
+    _ctrl_a_selects_all(entry)
 
 
 def read_only_menu(text: tk.Text) -> None:
@@ -91,6 +111,7 @@ def read_only_menu(text: tk.Text) -> None:
         return _menu(text, [
             (_("Copy"), "Ctrl+C", lambda: text.event_generate("<<Copy>>"),
              _has_selection(text)),
-            (_("Select all"), "Ctrl+A", lambda: text.tag_add("sel", "1.0", "end-1c"), True),
+            (_("Select all"), "Ctrl+A", lambda: select_all(text), True),
         ])
     attach(text, build)
+    _ctrl_a_selects_all(text)

@@ -195,8 +195,9 @@ class ChatServer:
 
     def clear_users(self) -> int:
         count = self.accounts.clear()
-        log.warning("chat: identification file cleared (%d account(s)); "
-                    "sessions online now go on", count)
+        # The log is English (never through _()): one or many, in English words.
+        log.warning("chat: identification file cleared (%d %s); sessions online now go on",
+                    count, "account" if count == 1 else "accounts")
         return count
 
     # -- housekeeping, on the flusher's thread ---------------------------------------
