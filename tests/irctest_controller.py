@@ -1,6 +1,7 @@
 """irctest's controller for netdesk: the external-server one, plus account registration.
 
-irctest runs against a netdesk IRC port started by ``tests/test_irctest.py``
+irctest runs against the IRC port of a ``netdesk serve`` (named
+``My.Little.Server``) that ``tests/test_irctest.py`` starts
 (``--controller tests.irctest_controller``). The vendored suite stays as it
 is; what netdesk adds is how an account is made: netdesk registers a new
 name at its first login, so ``registerUser`` logs in once on the chat port

@@ -67,7 +67,10 @@ def run_serve(args: argparse.Namespace, stdin=None, stdout=None) -> int:
                           # A namespace made without the IRC options (older callers) runs none.
                           irc_port=None if getattr(args, "no_irc", False)
                           else getattr(args, "irc_port", None),
-                          irc_options=IrcOptions(guests=getattr(args, "irc_guests", False)))
+                          irc_options=IrcOptions(
+                              guests=getattr(args, "irc_guests", False),
+                              server_name=getattr(args, "irc_server_name",
+                                                  IrcOptions.server_name)))
     controller = ServerController(data_dir, config, handler)
     previous = {sig: signal.signal(sig, _raise_stop)
                 for sig in (signal.SIGINT, signal.SIGTERM)}

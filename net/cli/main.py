@@ -15,7 +15,9 @@ from net.chat.protocol import DEFAULT_PORT as CHAT_PORT
 from net.cli.budget_flags import add_budget_flags
 from net.cli.common import EXIT_USAGE, port_number, seconds_type, whole_number_type
 from net.echo.server import DEFAULT_PORT as ECHO_PORT
+from net.fields import shown
 from net.i18n import _, number
+from net.irc.options import SERVER_NAME_MAX, IrcOptions, is_server_name
 from net.irc.server import DEFAULT_PORT as IRC_PORT
 
 
@@ -28,6 +30,16 @@ def add_lang_option(parser: argparse.ArgumentParser, shown: bool = True) -> None
                         default=None if shown else argparse.SUPPRESS,
                         help=_("the language of every text: en (English) or ru (Russian); "
                                "default: the system's") if shown else argparse.SUPPRESS)
+
+
+def irc_server_name(text: str) -> str:
+    """argparse type: the IRC gateway's server name (``net.irc.options``)."""
+    if not is_server_name(text):
+        raise argparse.ArgumentTypeError(
+            _("not a server name: {text} (write a host name with a dot, like irc.example.org: "
+              "letters, digits, hyphens and dots, at most {n} characters)").format(
+                  text=shown(text), n=SERVER_NAME_MAX))
+    return text
 
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
@@ -95,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--irc-guests", action="store_true",
                        help=_("let IRC clients without a password in, under names that "
                               "are no account"))
+    serve.add_argument("--irc-server-name", type=irc_server_name,
+                       default=IrcOptions.server_name, metavar=_("NAME"),
+                       help=_("the IRC gateway's server name, the source of its replies "
+                              "(default {name})").format(name=IrcOptions.server_name))
     _add_global_options(serve, subcommand=True)
     add_budget_flags(serve)
 

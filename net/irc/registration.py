@@ -20,6 +20,7 @@ from net.chat.names import name_problem
 from net.chat.protocol import NAME_MAX, name_key
 from net.irc import numerics as N
 from net.irc.lines import Message, line
+from net.irc.umodes import USER_MODES
 
 log = logging.getLogger("netdesk.irc")
 
@@ -247,7 +248,7 @@ class Registration:
         self.numeric(N.RPL_WELCOME, f"Welcome to the netdesk IRC gateway, {self.prefix}")
         self.numeric(N.RPL_YOURHOST, f"Your host is {o.server_name}, running {SERVER_NAME}")
         self.numeric(N.RPL_CREATED, f"This server was created {created:%Y-%m-%d %H:%M:%S} UTC")
-        self.numeric(N.RPL_MYINFO, o.server_name, f"netdesk-{__version__}", "iw", "nt")
+        self.numeric(N.RPL_MYINFO, o.server_name, f"netdesk-{__version__}", USER_MODES, "nt")
         self.numeric(N.RPL_ISUPPORT, *isupport(o), "are supported by this server")
         count = len(self.chat.members())
         self.numeric(N.RPL_LUSERCLIENT, f"There are {count} users and 0 invisible on 1 server")

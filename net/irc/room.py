@@ -16,6 +16,7 @@ from net.chat.member import Member
 from net.chat.names import name_problem
 from net.chat.protocol import name_key
 from net.irc import numerics as N
+from net.irc import umodes
 from net.irc.lines import Message, line
 
 log = logging.getLogger("netdesk.irc")
@@ -161,9 +162,17 @@ class Room:
             else:
                 self.numeric(N.ERR_USERSDONTMATCH, "Can't change mode for other users")
         elif len(msg.params) == 1:
-            self.numeric(N.RPL_UMODEIS, "+")
-        elif any(ch not in "+-iw" for ch in msg.params[1]):
+            self.numeric(N.RPL_UMODEIS, umodes.shown(self.umodes))
+        else:
+            self._set_user_modes(msg.params[1])
+
+    def _set_user_modes(self, modestring: str) -> None:
+        change = umodes.apply(self.umodes, modestring)
+        self.umodes = change.modes  # one assignment: WHO on other threads reads it whole
+        if change.unknown:
             self.numeric(N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+        if change.echo:
+            self.link.send(line("MODE", self.name, change.echo, source=self.prefix))
 
     # -- messages ----------------------------------------------------------------------------
     def on_privmsg(self, msg: Message) -> None:
@@ -228,22 +237,31 @@ class Room:
                      member.user, member.host, self.options.server_name, member.name, flags,
                      f"0 {member.realname}")
 
+    def _sees(self, member: Member) -> bool:
+        """Whether a WHO by mask (or of the room from outside it) lists ``member``:
+        an invisible (+i) user only to themselves and to who is in the room
+        with them, as modern IRC has it. Chat windows have no user modes."""
+        invisible = "i" in getattr(member, "umodes", ())
+        return not invisible or member.key == self.key or (self.in_channel and member.in_room)
+
     def on_who(self, msg: Message) -> None:
         mask = msg.params[0] if msg.params else "*"
         if self._is_channel(mask):
             for name in self.channel_names():
                 member = self.chat.member(name)
-                if member is not None:
+                if member is not None and self._sees(member):
                     self._who_line(member)
         elif mask in ("*", "0"):
             for member in self.chat.members():
-                self._who_line(member)
+                if self._sees(member):
+                    self._who_line(member)
         elif "*" in mask or "?" in mask:
             pattern = mask.casefold()
             for member in sorted(self.chat.members(), key=lambda m: m.name.casefold()):
-                if fnmatch.fnmatchcase(member.name.casefold(), pattern):
+                if fnmatch.fnmatchcase(member.name.casefold(), pattern) and self._sees(member):
                     self._who_line(member)
         elif not mask.startswith("#"):
+            # A plain nick is always answered: invisibility hides from searches only.
             member = self.chat.member(mask) if not name_problem(mask) else None
             if member is not None:
                 self._who_line(member)
@@ -295,8 +313,11 @@ class Room:
         self._motd()
 
     def on_lusers(self, msg: Message) -> None:
-        count = len(self.chat.members())
-        self.numeric(N.RPL_LUSERCLIENT, f"There are {count} users and 0 invisible on 1 server")
+        members = self.chat.members()
+        count = len(members)
+        invisible = sum("i" in getattr(m, "umodes", ()) for m in members)
+        self.numeric(N.RPL_LUSERCLIENT,
+                     f"There are {count - invisible} users and {invisible} invisible on 1 server")
         self.numeric(N.RPL_LUSERME, f"I have {count} clients and 0 servers")
 
     def on_kick(self, msg: Message) -> None:

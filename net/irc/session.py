@@ -66,6 +66,7 @@ class Session(Registration, Room):
         self.in_channel = False
         self.account: str | None = None  # None for a guest
         self.away: str | None = None
+        self.umodes: frozenset[str] = frozenset()  # user modes (net.irc.umodes), its own
         self.realname = ""
         # Registration state (the connection's thread only).
         self.nick: str | None = None
