@@ -39,6 +39,7 @@ class Outbox:
         self.closed = False
         self.killed = False
         self.tls: TlsChannel | None = None  # set once a TLS handshake is done
+        self._corked: list[bytes] | None = None  # sends gathered into one write
 
     def describe(self) -> str:
         """Who this is, for log lines."""
@@ -71,11 +72,28 @@ class Outbox:
         with self.lock:
             if self.closed or self.killed:
                 return
+            if self._corked is not None:
+                self._corked.append(data)
+                return
             queued = self._queued_locked()
             if queued and queued + len(data) > self.backlog_limit:
                 self._kill_locked(f"its unsent output would pass {self.backlog_limit} bytes")
             else:
                 self._queue_locked(data)
+
+    def cork(self) -> None:
+        """Gather what is sent from now on (by any thread, in order) until
+        ``uncork``: a fan-out batch becomes one write (over TLS, one
+        encryption), where the output budget judges it whole."""
+        with self.lock:
+            if self._corked is None:
+                self._corked = []
+
+    def uncork(self) -> None:
+        with self.lock:
+            parts, self._corked = self._corked, None
+        if parts:
+            self.send(b"".join(parts))
 
     def _queued_locked(self) -> int:
         return len(self.backlog)

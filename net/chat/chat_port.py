@@ -112,6 +112,9 @@ class Peer(Outbox):
     def deliver(self, item: Delivery) -> None:
         self.send(item.frame)
 
+    def deliver_many(self, items: list[Delivery]) -> None:
+        self.send(b"".join(item.frame for item in items))  # one write for the batch
+
     def kick(self, reason: str) -> None:
         self.say_bye(encode({"type": "bye", "reason": "kicked"}))
         self.kill(reason)

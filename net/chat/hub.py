@@ -108,7 +108,10 @@ class Hub:
 
     # -- deliveries ------------------------------------------------------------------------
     def deliver(self, batch: list[tuple[Pending, dict]]) -> None:
-        """The writer stored ``batch``: hand each message to its recipients."""
+        """The writer stored ``batch``: hand each message to its recipients.
+        While the fan-out is behind, the writer waits here, before the lock
+        (so the fan-out never waits for it), and the senders wait for it."""
+        self.fanout.wait_room()
         items = [Delivery(message) for _, message in batch]
         for item in items:
             item.frame  # encoded here, outside the lock  # noqa: B018

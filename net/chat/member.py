@@ -46,6 +46,10 @@ class Member(Caller, Protocol):
     def deliver(self, item: Delivery) -> None:
         """Take ``item`` (a fan-out thread, or the writer's): must never block."""
 
+    def deliver_many(self, items: list[Delivery]) -> None:
+        """Take ``items`` in order, in as few writes as it can: a fan-out
+        thread's batch. Must never block."""
+
     def kick(self, reason: str) -> None:
         """The operator's kick: say so in its own protocol, and end it."""
 

@@ -8,6 +8,14 @@ only then hands the batch to ``deliver``. A batch that cannot be stored
 (a full disk, a read-only or broken file) is handed to ``refuse`` instead:
 it reaches nobody and uses up no id. One thread numbering and delivering
 in turn is what gives every client one order.
+
+Backpressure: each sender may have ``SAYS_IN_FLIGHT`` says waiting here;
+the next one waits in ``submit`` on the sender's own connection thread,
+which then reads nothing more from its socket, so the kernel's buffers
+fill and TCP slows the sender down instead of lines piling up in memory.
+What waits here is thus at most ``SAYS_IN_FLIGHT`` per connection (and
+connections are budgeted), and a quiet client's say waits behind at most
+that many of each flooder's, not behind everything they sent.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ log = logging.getLogger("netdesk.chat")
 
 BATCH = 256
 TRIM_EVERY = 64  # batches between retention trims
+SAYS_IN_FLIGHT = 4  # says one sender may have waiting to be stored
 
 
 @dataclass
@@ -55,16 +64,48 @@ class MessageWriter:
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._batches = 0
         self.failing = False
+        # Says waiting per sender (by identity: a sender with says here is alive).
+        self._slots = threading.Condition()
+        self._in_flight: dict[int, int] = {}
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="chat-writer", daemon=True)
         self._thread.start()
 
     def submit(self, pending: Pending) -> None:
+        """Queue ``pending``; while its sender has ``SAYS_IN_FLIGHT`` waiting
+        already, wait (on the sender's own thread) until one is stored."""
+        key = id(pending.sender)
+        with self._slots:
+            # Each round ends when the writer settles a batch (or stops).
+            while self._in_flight.get(key, 0) >= SAYS_IN_FLIGHT and not self._stopping:
+                self._slots.wait(1.0)
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
         self._queue.put(pending)
+
+    def waiting(self) -> int:
+        """Says submitted and not yet stored or refused."""
+        with self._slots:
+            return sum(self._in_flight.values())
 
     def stop(self) -> None:
         """Store and deliver what was submitted, then end the thread."""
+        with self._slots:
+            self._stopping = True
+            self._slots.notify_all()
         self._queue.put(None)
         self._thread.join()
+
+    def _settled(self, batch: list[Pending]) -> None:
+        """``batch`` was stored and handed on, or refused: its senders may say more."""
+        with self._slots:
+            for p in batch:
+                key = id(p.sender)
+                left = self._in_flight.get(key, 1) - 1
+                if left > 0:
+                    self._in_flight[key] = left
+                else:
+                    self._in_flight.pop(key, None)
+            self._slots.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -82,7 +123,10 @@ class MessageWriter:
                     stop = True
                     break
                 batch.append(item)
-            self._write(batch)
+            try:
+                self._write(batch)
+            finally:
+                self._settled(batch)
             if stop:
                 return
 

@@ -178,6 +178,15 @@ class Session(Registration, Room):
         self.link.send(line("FAIL", command, code, text, source=self.options.server_name))
 
     # -- deliveries from the chat (fan-out threads; never blocks) --------------------------
+    def deliver_many(self, items: list[Delivery]) -> None:
+        """A fan-out batch rendered line by line, sent as one write."""
+        self.link.cork()
+        try:
+            for item in items:
+                self.deliver(item)
+        finally:
+            self.link.uncork()
+
     def deliver(self, item: Delivery) -> None:
         message = item.message
         kind = message.get("type")
