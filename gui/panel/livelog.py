@@ -76,8 +76,6 @@ class LiveLog:
         self.log_view.grid(row=1, column=0, sticky="nsew")
         ybar.grid(row=1, column=1, sticky="ns")
         self.log_view.bind("<1>", lambda e: self.log_view.focus_set())
-        self.log_view.bind("<Control-a>", lambda e: (self.log_view.tag_add(
-            "sel", "1.0", "end-1c"), "break")[1])
         read_only_menu(self.log_view)
         self.findbar = LiveFindBar(logs, self.log_view)
         self.findbar.grid(row=2, column=0, columnspan=2, sticky="ew", pady=(4, 0))
