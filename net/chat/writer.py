@@ -34,7 +34,7 @@ log = logging.getLogger("netdesk.chat")
 
 BATCH = 256
 TRIM_EVERY = 64  # batches between retention trims
-SAYS_IN_FLIGHT = 4  # says one sender may have waiting to be stored
+SAYS_IN_FLIGHT = 2  # says one sender may have waiting to be stored
 
 
 @dataclass
