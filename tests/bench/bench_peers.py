@@ -473,7 +473,7 @@ def table(n: int, n_senders: int, results: dict[str, dict[str, dict]]) -> str:
     netdesk = [t for t in targets if t.startswith("netdesk")]
     peers = [t for t in targets if not t.startswith("netdesk")]
     cols = targets + [f"{a.split('-')[1]}/{p[:5]}" for a in netdesk for p in peers]
-    width = 12
+    width = 13
     lines = [f"{n} clients, {n_senders} sending",
              f"{'':26}" + "".join(f"{c:>{width}}" for c in cols)]
     for label, phase, key, fmt, _ in ROWS:
