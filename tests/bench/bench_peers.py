@@ -170,7 +170,11 @@ class RawIrc:
         self.sock.sendall(f"{hello}NICK {name}\r\nUSER b 0 * :b\r\n".encode())
         buf = b""
         joining = False
-        while b" 366 " not in buf:  # joined: the NAMES list ended
+        # Joined: the NAMES list ended. The whole numeric, not " 366 ", which
+        # LUSERS' "There are 366 users" holds too: the 366th client then
+        # never joined, and its share showed as the peers' "lost".
+        end_of_names = f" 366 {name} {channel} ".encode()
+        while end_of_names not in buf:
             if not joining and b" 001 " in buf:
                 self.sock.sendall(f"JOIN {channel}\r\n".encode())
                 joining = True
