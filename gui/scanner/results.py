@@ -38,11 +38,11 @@ MISPLACED_ONE_BY_ONE = 32
 # Appends rows given as a flat list of iid, values: one Tcl call per
 # batch, and Tk's work done without holding Python's interpreter lock.
 _APPEND_ROWS = "::netdesk_scanner_append_rows"
-_APPEND_ROWS_PROC = f"""proc {_APPEND_ROWS} {{tree parent rows}} {{
-    foreach {{iid values}} $rows {{
+_APPEND_ROWS_BODY = """
+    foreach {iid values} $rows {
         $tree insert $parent end -id $iid -values $values
-    }}
-}}"""
+    }
+"""
 
 
 @dataclass
@@ -96,9 +96,10 @@ class ResultsTable(ttk.Frame):
         self.open_echo = open_echo
         self.order_by = RowOrder()
         self.menu: tk.Menu | None = None  # the last one opened
-        # A constant Tcl procedure, defined once; rows reach it as a list
-        # through tk.call, never as text to evaluate.
-        self.tk.eval(_APPEND_ROWS_PROC)
+        # A constant Tcl procedure, defined once through ``proc`` itself (no
+        # script is evaluated); rows reach it as a list through tk.call and
+        # are never parsed as Tcl.
+        self.tk.call("proc", _APPEND_ROWS, "tree parent rows", _APPEND_ROWS_BODY)
         self.reset()
         self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings", selectmode="extended",
                                  style="Results.Treeview")
